@@ -1,0 +1,234 @@
+//! WorkOS access token verification (API.md "Identity and roles"): RS256 only, keys from the
+//! JWKS cached across warm invocations, issuer allow-list, `aud` when present, `exp` required.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use lambda_http::Request;
+use serde::Deserialize;
+use tokio::sync::{Mutex, RwLock};
+
+use crate::config::WorkosConfig;
+use crate::error::ApiError;
+
+/// Clock skew tolerated on `exp` and `nbf` (API.md allows 60 s at most).
+pub const LEEWAY_SECONDS: u64 = 30;
+/// An unknown `kid` refetches the JWKS at most this often, so a flood of bad kids cannot become
+/// a flood of JWKS requests.
+pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Who is calling, as the verified token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthContext {
+    pub user_id: String,
+    /// The organization the token selects, if any.
+    pub org_id: Option<String>,
+    pub session_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: String,
+    iss: String,
+    #[serde(default)]
+    aud: Option<serde_json::Value>,
+    #[serde(default)]
+    sid: Option<String>,
+    #[serde(default)]
+    org_id: Option<String>,
+}
+
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<String, DecodingKey>,
+    fetched_at: Option<Instant>,
+}
+
+/// Verifies bearer tokens. Built once per cold start; the key cache lives as long as it does.
+pub struct TokenVerifier {
+    http: reqwest::Client,
+    jwks_url: String,
+    client_id: String,
+    issuers: Vec<String>,
+    cache: RwLock<KeyCache>,
+    /// Serialises JWKS fetches so concurrent requests with a new `kid` fetch once.
+    fetch_lock: Mutex<()>,
+}
+
+fn unauthenticated(reason: &str) -> ApiError {
+    ApiError::Unauthenticated(reason.to_owned())
+}
+
+impl TokenVerifier {
+    pub fn new(http: reqwest::Client, config: &WorkosConfig) -> Self {
+        let base = &config.api_url;
+        let mut issuers = vec![
+            base.clone(),
+            format!("{base}/user_management/{}", config.client_id),
+        ];
+        issuers.extend(
+            config
+                .extra_issuers
+                .iter()
+                .map(|issuer| issuer.trim_end_matches('/').to_owned()),
+        );
+        Self {
+            http,
+            jwks_url: format!("{base}/sso/jwks/{}", config.client_id),
+            client_id: config.client_id.clone(),
+            issuers,
+            cache: RwLock::new(KeyCache::default()),
+            fetch_lock: Mutex::new(()),
+        }
+    }
+
+    /// Verifies the request's `Authorization: Bearer` token and records the caller on the span.
+    pub async fn authenticate(&self, req: &Request) -> Result<AuthContext, ApiError> {
+        let header = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .ok_or_else(|| unauthenticated("an Authorization: Bearer token is required"))?;
+        let header = header
+            .to_str()
+            .map_err(|_| unauthenticated("the Authorization header is malformed"))?;
+        let token = match header.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                token.trim()
+            }
+            _ => {
+                return Err(unauthenticated(
+                    "the Authorization header must use the Bearer scheme",
+                ));
+            }
+        };
+        let context = self.verify(token).await?;
+        let span = tracing::Span::current();
+        span.record("user_id", context.user_id.as_str());
+        if let Some(org_id) = &context.org_id {
+            span.record("org_id", org_id.as_str());
+        }
+        Ok(context)
+    }
+
+    /// Verifies one token.
+    pub async fn verify(&self, token: &str) -> Result<AuthContext, ApiError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| unauthenticated("the token is malformed"))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(unauthenticated("the token must be signed with RS256"));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| unauthenticated("the token names no signing key"))?;
+        let key = self
+            .key(&kid)
+            .await?
+            .ok_or_else(|| unauthenticated("the token's signing key is unknown"))?;
+
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        validation.validate_aud = false; // checked below: only when present
+        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|error| {
+            use jsonwebtoken::errors::ErrorKind;
+            match error.kind() {
+                ErrorKind::ExpiredSignature => unauthenticated("the token has expired"),
+                ErrorKind::ImmatureSignature => unauthenticated("the token is not valid yet"),
+                ErrorKind::InvalidSignature => unauthenticated("the token's signature is invalid"),
+                _ => unauthenticated("the token is invalid"),
+            }
+        })?;
+        let claims = data.claims;
+        if !self
+            .issuers
+            .iter()
+            .any(|issuer| issuer == claims.iss.trim_end_matches('/'))
+        {
+            return Err(unauthenticated("the token's issuer is not trusted"));
+        }
+        if let Some(aud) = &claims.aud {
+            let matches = match aud {
+                serde_json::Value::String(single) => single == &self.client_id,
+                serde_json::Value::Array(list) => {
+                    list.iter().any(|a| a.as_str() == Some(&self.client_id))
+                }
+                _ => false,
+            };
+            if !matches {
+                return Err(unauthenticated(
+                    "the token's audience is not this application",
+                ));
+            }
+        }
+        if claims.sub.is_empty() {
+            return Err(unauthenticated("the token names no user"));
+        }
+        Ok(AuthContext {
+            user_id: claims.sub,
+            org_id: claims.org_id.filter(|org| !org.is_empty()),
+            session_id: claims.sid,
+        })
+    }
+
+    /// The key for `kid`: from the cache, else from one JWKS fetch if none happened within
+    /// [`MIN_REFETCH_INTERVAL`].
+    async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, ApiError> {
+        if let Some(key) = self.cache.read().await.keys.get(kid) {
+            return Ok(Some(key.clone()));
+        }
+        let _guard = self.fetch_lock.lock().await;
+        {
+            // Another request may have fetched while this one waited for the lock.
+            let cache = self.cache.read().await;
+            if let Some(key) = cache.keys.get(kid) {
+                return Ok(Some(key.clone()));
+            }
+            if cache
+                .fetched_at
+                .is_some_and(|at| at.elapsed() < MIN_REFETCH_INTERVAL)
+            {
+                return Ok(None);
+            }
+        }
+        let keys = self.fetch_jwks().await;
+        let mut cache = self.cache.write().await;
+        cache.fetched_at = Some(Instant::now());
+        match keys {
+            Ok(keys) => cache.keys = keys,
+            // Keep serving the keys we had; the failure is an upstream problem, not the caller's.
+            Err(error) => {
+                tracing::error!(error = %error, "JWKS fetch failed");
+                if cache.keys.is_empty() {
+                    cache.fetched_at = None;
+                    return Err(ApiError::Upstream(format!("JWKS fetch failed: {error}")));
+                }
+            }
+        }
+        Ok(cache.keys.get(kid).cloned())
+    }
+
+    async fn fetch_jwks(&self) -> Result<HashMap<String, DecodingKey>, String> {
+        let response = self
+            .http
+            .get(&self.jwks_url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("JWKS answered {}", response.status()));
+        }
+        let set: JwkSet = response.json().await.map_err(|e| e.to_string())?;
+        let keys = set
+            .keys
+            .iter()
+            .filter(|jwk| matches!(jwk.algorithm, AlgorithmParameters::RSA(_)))
+            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
+            .collect();
+        Ok(keys)
+    }
+}

@@ -1,0 +1,207 @@
+//! Configuration from the environment (API.md "Configuration"). Read once per cold start; a
+//! missing or malformed required variable stops the cold start with an error naming it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is malformed: {reason}")]
+    Malformed { name: &'static str, reason: String },
+}
+
+/// Limits of one plan, as `PLANS` gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanLimits {
+    pub name: String,
+    pub max_customers: u64,
+    pub max_staff: u64,
+    pub max_clients: u64,
+}
+
+/// `PLANS`: the free plan and the plan of each Lemon Squeezy variant.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plans {
+    pub free: PlanLimits,
+    #[serde(default)]
+    pub variants: BTreeMap<String, PlanLimits>,
+}
+
+impl Default for Plans {
+    /// Used when `PLANS` is not set: a small free plan and no paid variants.
+    fn default() -> Self {
+        Self {
+            free: PlanLimits {
+                name: "Free".into(),
+                max_customers: 10,
+                max_staff: 3,
+                max_clients: 5,
+            },
+            variants: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WorkosConfig {
+    /// Without a trailing slash.
+    pub api_url: String,
+    pub client_id: String,
+    pub api_key: String,
+    /// Extra accepted token issuers (custom auth domains).
+    pub extra_issuers: Vec<String>,
+}
+
+impl std::fmt::Debug for WorkosConfig {
+    // The API key never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkosConfig")
+            .field("api_url", &self.api_url)
+            .field("client_id", &self.client_id)
+            .field("extra_issuers", &self.extra_issuers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What every HTTP function needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub workos: WorkosConfig,
+    pub plans: Plans,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, so tests can configure without touching the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+
+        let api_url = get("WORKOS_API_URL").unwrap_or_else(|| "https://api.workos.com".into());
+        let api_url = parse_base_url("WORKOS_API_URL", &api_url)?;
+        let extra_issuers = get("WORKOS_ISSUERS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let plans = match get("PLANS") {
+            None => Plans::default(),
+            Some(text) => serde_json::from_str(&text).map_err(|e| ConfigError::Malformed {
+                name: "PLANS",
+                reason: e.to_string(),
+            })?,
+        };
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            workos: WorkosConfig {
+                api_url,
+                client_id: required("WORKOS_CLIENT_ID")?,
+                api_key: required("WORKOS_API_KEY")?,
+                extra_issuers,
+            },
+            plans,
+        })
+    }
+}
+
+/// Checks that a base URL is http(s) and drops a trailing slash.
+pub fn parse_base_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    let trimmed = value.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| ConfigError::Malformed {
+            name,
+            reason: "must start with http:// or https://".into(),
+        })?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(ConfigError::Malformed {
+            name,
+            reason: "must name a host".into(),
+        });
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("TABLE_NAME", "t"),
+        ("WORKOS_CLIENT_ID", "client_1"),
+        ("WORKOS_API_KEY", "sk"),
+    ];
+
+    #[test]
+    fn missing_required_variable_is_named() {
+        let error = Config::from_lookup(env(&[("TABLE_NAME", "t")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable WORKOS_CLIENT_ID is required but not set"
+        );
+    }
+
+    #[test]
+    fn malformed_plans_is_named() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("PLANS", "{\"free\": 1}"));
+        let error = Config::from_lookup(env(&pairs)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("environment variable PLANS is malformed"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn malformed_url_is_named() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("WORKOS_API_URL", "api.workos.com"));
+        let error = Config::from_lookup(env(&pairs)).unwrap_err();
+        assert!(error.to_string().contains("WORKOS_API_URL"), "{error}");
+    }
+
+    #[test]
+    fn defaults_and_lists() {
+        let mut pairs = BASE.to_vec();
+        pairs.push((
+            "WORKOS_ISSUERS",
+            " https://auth.example.com , ,https://b.example.com/",
+        ));
+        pairs.push((
+            "PLANS",
+            r#"{"free":{"name":"Free","maxCustomers":1,"maxStaff":2,"maxClients":3},"variants":{"9":{"name":"Pro","maxCustomers":10,"maxStaff":20,"maxClients":30}}}"#,
+        ));
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(config.workos.api_url, "https://api.workos.com");
+        assert_eq!(
+            config.workos.extra_issuers,
+            vec!["https://auth.example.com", "https://b.example.com/"]
+        );
+        assert_eq!(config.plans.variants["9"].max_staff, 20);
+        assert!(!format!("{:?}", config.workos).contains("sk"));
+    }
+}

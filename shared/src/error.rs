@@ -1,0 +1,135 @@
+//! The one place where failures become HTTP statuses and API error codes (API.md "Errors").
+
+use serde::Serialize;
+
+/// One invalid request field, reported in `errors[]` of a `validation_failed` problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Every way a request can fail, as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("webhook signature missing or wrong")]
+    InvalidSignature,
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("the cursor was not issued for this list")]
+    InvalidCursor,
+    #[error("the plan allows no more {resource}")]
+    PlanLimitReached {
+        resource: &'static str,
+        limit: u64,
+        usage: u64,
+    },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NoOrganization(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the organization must keep at least one admin")]
+    LastAdmin,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// DynamoDB, WorkOS or Lemon Squeezy failed after retries. The inner text is logged, not sent.
+    #[error("an upstream service is unavailable")]
+    Upstream(String),
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Validation(_) | Self::MalformedJson(_) | Self::InvalidCursor => 400,
+            Self::Unauthenticated(_) | Self::InvalidSignature => 401,
+            Self::PlanLimitReached { .. } => 402,
+            Self::Forbidden(_) | Self::NoOrganization(_) => 403,
+            Self::NotFound => 404,
+            Self::Conflict(_) | Self::LastAdmin => 409,
+            Self::PayloadTooLarge(_) => 413,
+            Self::Upstream(_) => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::InvalidSignature => "invalid_signature",
+            Self::Validation(_) => "validation_failed",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::PlanLimitReached { .. } => "plan_limit_reached",
+            Self::Forbidden(_) => "forbidden",
+            Self::NoOrganization(_) => "no_organization",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::LastAdmin => "last_admin",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Upstream(_) => "upstream_unavailable",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "Unauthenticated",
+            Self::InvalidSignature => "Invalid signature",
+            Self::Validation(_) => "Validation failed",
+            Self::MalformedJson(_) => "Malformed JSON",
+            Self::InvalidCursor => "Invalid cursor",
+            Self::PlanLimitReached { .. } => "Plan limit reached",
+            Self::Forbidden(_) => "Forbidden",
+            Self::NoOrganization(_) => "No organization",
+            Self::NotFound => "Not found",
+            Self::Conflict(_) => "Conflict",
+            Self::LastAdmin => "Last admin",
+            Self::PayloadTooLarge(_) => "Payload too large",
+            Self::Upstream(_) => "Upstream unavailable",
+        }
+    }
+
+    /// The problem+json body (RFC 9457) of this error.
+    pub fn problem(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "type": format!("https://errors.api.example/{}", self.code()),
+            "title": self.title(),
+            "status": self.status(),
+            "detail": self.to_string(),
+            "code": self.code(),
+        });
+        match self {
+            Self::Validation(errors) => body["errors"] = serde_json::json!(errors),
+            Self::PlanLimitReached {
+                resource,
+                limit,
+                usage,
+            } => {
+                body["resource"] = serde_json::json!(resource);
+                body["limit"] = serde_json::json!(limit);
+                body["usage"] = serde_json::json!(usage);
+            }
+            _ => {}
+        }
+        body
+    }
+}

@@ -1,0 +1,68 @@
+//! What every function shares. Organised by concern: `auth` (token checks), `access` (who the
+//! caller is in their organization), `store` (the DynamoDB table), `http` (requests, responses,
+//! problem+json), `config`, `workos` (the WorkOS client), `error` (statuses in one place).
+
+pub mod access;
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod telemetry;
+pub mod workos;
+
+use std::time::Duration;
+
+pub use error::ApiError;
+
+use config::Config;
+use store::{CursorKey, Store};
+
+/// Clients and configuration, built once per cold start and shared by every invocation.
+pub struct Deps {
+    pub config: Config,
+    pub store: Store,
+    pub tokens: auth::TokenVerifier,
+    pub workos: workos::WorkosClient,
+}
+
+impl Deps {
+    /// Reads the environment and builds the clients; an error names what is missing.
+    pub async fn from_env() -> Result<Self, config::ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
+    }
+
+    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
+        // One HTTP client (one TLS setup, one connection pool) for the JWKS and the WorkOS API.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(6))
+            .user_agent(concat!("saas-backend/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        let cursor_key = CursorKey::derive(&config.workos.api_key);
+        Self {
+            store: Store::new(dynamodb, config.table_name.clone(), cursor_key),
+            tokens: auth::TokenVerifier::new(http.clone(), &config.workos),
+            workos: workos::WorkosClient::new(http, &config.workos),
+            config,
+        }
+    }
+}
+
+/// Now, as the RFC 3339 UTC text the API and the table use.
+pub fn now_rfc3339() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    let at = at
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(at.millisecond() as u32 * 1_000_000)
+        .unwrap_or(at);
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,259 @@
+//! Typed items of the table. Every item carries its keys and an `entity` attribute.
+
+use serde::{Deserialize, Serialize};
+
+use super::keys;
+
+/// A member's role, mirrored from the WorkOS role slug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Staff,
+    Client,
+}
+
+impl Role {
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        match slug {
+            "admin" => Some(Self::Admin),
+            "staff" => Some(Self::Staff),
+            "client" => Some(Self::Client),
+            _ => None,
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Staff => "staff",
+            Self::Client => "client",
+        }
+    }
+
+    /// The org item's usage counter this role's seat counts against (API.md "Seats").
+    pub fn seat_counter(self) -> &'static str {
+        match self {
+            Self::Admin | Self::Staff => "staff",
+            Self::Client => "clients",
+        }
+    }
+}
+
+/// How many of each limited resource an organization holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    #[serde(default)]
+    pub customers: i64,
+    /// Admins and staff members (the `maxStaff` seats).
+    #[serde(default)]
+    pub staff: i64,
+    #[serde(default)]
+    pub clients: i64,
+    /// Admins alone, kept for the last-admin guard.
+    #[serde(default)]
+    pub admins: i64,
+}
+
+impl Usage {
+    pub fn add(&mut self, role: Role, delta: i64) {
+        match role {
+            Role::Admin => {
+                self.staff += delta;
+                self.admins += delta;
+            }
+            Role::Staff => self.staff += delta,
+            Role::Client => self.clients += delta,
+        }
+    }
+}
+
+/// An organization: `ORG#o` / `ORG`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    pub entity: String,
+    pub id: String,
+    pub name: String,
+    /// Usage counters live on the org item so a limit check and an insert are one transaction.
+    #[serde(flatten)]
+    pub usage: Usage,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl OrgItem {
+    pub const ENTITY: &'static str = "org";
+
+    pub fn new(id: &str, name: &str, now: &str) -> Self {
+        Self {
+            pk: keys::org_pk(id),
+            sk: keys::ORG_SK.to_owned(),
+            gsi1pk: keys::ALL_ORGS_GSI1PK.to_owned(),
+            gsi1sk: keys::org_pk(id),
+            entity: Self::ENTITY.to_owned(),
+            id: id.to_owned(),
+            name: name.to_owned(),
+            usage: Usage::default(),
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+        }
+    }
+
+    pub fn usage_mut(&mut self) -> &mut Usage {
+        &mut self.usage
+    }
+}
+
+/// A member of an organization: `ORG#o` / `USER#u`, and in GSI1 `USER#u` / `ORG#o` (a user's orgs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    pub entity: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub role: Role,
+    /// The customer a `client` belongs to; none for other roles.
+    pub customer_id: Option<String>,
+    /// The WorkOS organization membership id (`om_…`).
+    pub membership_id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// WorkOS `updated_at` of the membership, so older WorkOS news never overwrites newer.
+    pub workos_updated_at: String,
+}
+
+/// What a new member item is made of.
+pub struct NewMember<'a> {
+    pub org_id: &'a str,
+    pub user_id: &'a str,
+    pub role: Role,
+    pub customer_id: Option<String>,
+    pub membership_id: &'a str,
+    pub profile: &'a UserProfileItem,
+    pub workos_updated_at: &'a str,
+    pub now: &'a str,
+}
+
+impl MemberItem {
+    pub const ENTITY: &'static str = "member";
+
+    pub fn new(new: NewMember<'_>) -> Self {
+        Self {
+            pk: keys::org_pk(new.org_id),
+            sk: keys::member_sk(new.user_id),
+            gsi1pk: keys::user_pk(new.user_id),
+            gsi1sk: keys::org_pk(new.org_id),
+            entity: Self::ENTITY.to_owned(),
+            org_id: new.org_id.to_owned(),
+            user_id: new.user_id.to_owned(),
+            role: new.role,
+            customer_id: new.customer_id,
+            membership_id: new.membership_id.to_owned(),
+            email: new.profile.email.clone(),
+            first_name: new.profile.first_name.clone(),
+            last_name: new.profile.last_name.clone(),
+            created_at: new.now.to_owned(),
+            updated_at: new.now.to_owned(),
+            workos_updated_at: new.workos_updated_at.to_owned(),
+        }
+    }
+}
+
+/// A user's profile as WorkOS knows it: `USER#u` / `PROFILE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserProfileItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub user_id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub workos_updated_at: String,
+}
+
+impl UserProfileItem {
+    pub const ENTITY: &'static str = "user";
+
+    pub fn new(user: &crate::workos::User) -> Self {
+        Self {
+            pk: keys::user_pk(&user.id),
+            sk: keys::PROFILE_SK.to_owned(),
+            entity: Self::ENTITY.to_owned(),
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            workos_updated_at: user.updated_at.clone(),
+        }
+    }
+}
+
+/// An `Idempotency-Key` record: `USER#u` / `IDEMP#<sha256 of the key>`, kept for 24 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdempotencyItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub request_hash: String,
+    pub state: String,
+    pub lease_id: String,
+    pub lease_until: i64,
+    pub org_id: Option<String>,
+    /// TTL (epoch seconds).
+    pub expires_at: i64,
+}
+
+impl IdempotencyItem {
+    pub const ENTITY: &'static str = "idempotency";
+    pub const PENDING: &'static str = "pending";
+    pub const DONE: &'static str = "done";
+    const RETENTION_SECONDS: i64 = 24 * 60 * 60;
+
+    pub fn pending(
+        user_id: &str,
+        idempotency_key: &str,
+        request_hash: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Self {
+        Self {
+            pk: keys::user_pk(user_id),
+            sk: keys::idempotency_sk(&crate::crypto::sha256_hex(idempotency_key.as_bytes())),
+            entity: Self::ENTITY.to_owned(),
+            request_hash: request_hash.to_owned(),
+            state: Self::PENDING.to_owned(),
+            lease_id: ulid::Ulid::new().to_string(),
+            lease_until: now + lease_seconds,
+            org_id: None,
+            expires_at: now + Self::RETENTION_SECONDS,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Key builders: the only place that knows the shape of a key. See docs/data-model.md.
+
+/// Partition of one organization: its profile, members and (later) customers.
+pub fn org_pk(org_id: &str) -> String {
+    format!("ORG#{org_id}")
+}
+
+/// Sort key of the organization item itself.
+pub const ORG_SK: &str = "ORG";
+
+/// GSI1 partition listing every organization (jobs only, never a request path).
+pub const ALL_ORGS_GSI1PK: &str = "ORGS";
+
+/// Sort key of a member within its organization's partition.
+pub fn member_sk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// A user's own partition (profile, idempotency records) and the GSI1 key of their memberships.
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// Sort key of a user's profile.
+pub const PROFILE_SK: &str = "PROFILE";
+
+/// Sort key of an idempotency record; the client's key is hashed so any text fits.
+pub fn idempotency_sk(key_hash: &str) -> String {
+    format!("IDEMP#{key_hash}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_keys_start_with_the_org() {
+        assert_eq!(org_pk("org_1"), "ORG#org_1");
+        assert_eq!(member_sk("user_1"), "USER#user_1");
+        assert_eq!(idempotency_sk("ab"), "IDEMP#ab");
+    }
+}

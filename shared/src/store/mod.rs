@@ -1,0 +1,429 @@
+//! The single DynamoDB table: key builders, typed items and every read and write the functions
+//! make. Handlers never build a key or call the SDK; every tenant call takes the org id and
+//! builds its `ORG#…` keys here. See docs/data-model.md.
+
+mod cursor;
+pub mod items;
+pub mod keys;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use cursor::CursorKey;
+pub use items::*;
+
+use crate::error::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write found the item in another state than it required.
+    #[error("a write condition did not hold")]
+    ConditionFailed,
+    /// A transaction was cancelled; one reason code per action, in order ("None" where fine).
+    #[error("transaction cancelled: {0:?}")]
+    TransactionCanceled(Vec<String>),
+    #[error("DynamoDB failed: {0}")]
+    Unavailable(String),
+    #[error("a stored item could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Upstream(error.to_string())
+    }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: String, sk: String) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+fn sdk_error<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let code = error
+        .as_service_error()
+        .and_then(|e| e.code().map(str::to_owned));
+    if code.as_deref() == Some("ConditionalCheckFailedException") {
+        return StoreError::ConditionFailed;
+    }
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+}
+
+/// Unix seconds now.
+pub fn epoch_seconds() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The table, with the client built once per cold start.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+    cursor_key: CursorKey,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>, cursor_key: CursorKey) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            cursor_key,
+        }
+    }
+
+    pub fn cursor_key(&self) -> &CursorKey {
+        &self.cursor_key
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        output.item.map(from_item).transpose()
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Runs a transaction, retrying DynamoDB's transaction conflicts (another transaction on the
+    /// same items) a few times before giving up.
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            let reasons = error
+                .as_service_error()
+                .and_then(|e| match e {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                        Some(c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect::<Vec<_>>())
+                    }
+                    _ => None,
+                });
+            match reasons {
+                Some(reasons)
+                    if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 5 =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                }
+                Some(reasons) => return Err(StoreError::TransactionCanceled(reasons)),
+                None => return Err(sdk_error(error)),
+            }
+        }
+    }
+
+    // --- organizations ---------------------------------------------------------------------
+
+    pub async fn get_org(&self, org_id: &str) -> Result<Option<OrgItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::ORG_SK.to_owned())
+            .await
+    }
+
+    /// Renames a stored organization; `None` if it is not stored.
+    pub async fn rename_org(
+        &self,
+        org_id: &str,
+        name: &str,
+        now: &str,
+    ) -> Result<Option<OrgItem>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
+            .update_expression("SET #name = :name, updatedAt = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(name))
+            .expression_attribute_values(":now", s(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(sdk_error);
+        match result {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(StoreError::ConditionFailed) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Stores a new organization with its first admin, and marks the idempotency record that
+    /// asked for it done, all in one transaction.
+    pub async fn create_org_with_admin(
+        &self,
+        org: &OrgItem,
+        admin: &MemberItem,
+        idempotency: Option<&IdempotencyClaim>,
+    ) -> Result<(), StoreError> {
+        let mut actions = vec![
+            TransactWriteItem::builder()
+                .put(self.put(to_item(org)?, Some("attribute_not_exists(PK)"))?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.put(to_item(admin)?, Some("attribute_not_exists(PK)"))?)
+                .build(),
+        ];
+        if let Some(claim) = idempotency {
+            actions.push(
+                TransactWriteItem::builder()
+                    .update(self.finish_idempotency(claim, &org.id)?)
+                    .build(),
+            );
+        }
+        self.transact(actions).await
+    }
+
+    // --- members and users ------------------------------------------------------------------
+
+    pub async fn get_member(
+        &self,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<Option<MemberItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::member_sk(user_id))
+            .await
+    }
+
+    pub async fn get_profile(&self, user_id: &str) -> Result<Option<UserProfileItem>, StoreError> {
+        self.get(keys::user_pk(user_id), keys::PROFILE_SK.to_owned())
+            .await
+    }
+
+    /// Stores a user's profile unless a newer WorkOS version is stored already.
+    pub async fn put_profile(&self, profile: &UserProfileItem) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(profile)?))
+            .condition_expression("attribute_not_exists(PK) OR workosUpdatedAt < :updated")
+            .expression_attribute_values(":updated", s(&profile.workos_updated_at))
+            .send()
+            .await
+            .map_err(sdk_error);
+        match result {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Stores a member that WorkOS already has (just-in-time provisioning) and counts its seat.
+    /// `new_org` is the organization item to create when it is not stored yet. Answers false if
+    /// the member was stored already (a concurrent request provisioned it first).
+    pub async fn provision_member(
+        &self,
+        member: &MemberItem,
+        new_org: Option<&OrgItem>,
+    ) -> Result<bool, StoreError> {
+        let put_member = TransactWriteItem::builder()
+            .put(self.put(to_item(member)?, Some("attribute_not_exists(PK)"))?)
+            .build();
+        let org_action = match new_org {
+            Some(org) => {
+                let mut org = org.clone();
+                org.usage_mut().add(member.role, 1);
+                TransactWriteItem::builder()
+                    .put(self.put(to_item(&org)?, Some("attribute_not_exists(PK)"))?)
+                    .build()
+            }
+            None => TransactWriteItem::builder()
+                .update(self.count_seat(&member.org_id, member.role, 1)?)
+                .build(),
+        };
+        match self.transact(vec![put_member, org_action]).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCanceled(reasons))
+                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// An update of the org's usage counters for one member of `role` (positive: a seat taken).
+    fn count_seat(&self, org_id: &str, role: Role, delta: i64) -> Result<Update, StoreError> {
+        let mut expression = format!("ADD {} :delta", role.seat_counter());
+        if role == Role::Admin {
+            expression.push_str(", admins :delta");
+        }
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":delta", n(delta))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    // --- idempotency ------------------------------------------------------------------------
+
+    /// Claims an `Idempotency-Key` of a user for a request with `request_hash`. A claim holds a
+    /// lease: a request that died half way leaves the key to be claimed again once it runs out.
+    pub async fn claim_idempotency(
+        &self,
+        user_id: &str,
+        idempotency_key: &str,
+        request_hash: &str,
+        lease_seconds: i64,
+    ) -> Result<IdempotencyOutcome, StoreError> {
+        let now = epoch_seconds();
+        let record =
+            IdempotencyItem::pending(user_id, idempotency_key, request_hash, now, lease_seconds);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&record)?))
+            .condition_expression(
+                "attribute_not_exists(PK) OR expiresAt < :now \
+                 OR (#state = :pending AND leaseUntil < :now AND requestHash = :hash)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":pending", s(IdempotencyItem::PENDING))
+            .expression_attribute_values(":hash", s(request_hash))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(IdempotencyOutcome::Claimed(IdempotencyClaim {
+                pk: record.pk,
+                sk: record.sk,
+                lease_id: record.lease_id,
+            })),
+            Err(error) => {
+                let old = error.as_service_error().and_then(|e| match e {
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+                    _ => None,
+                });
+                let Some(old) = old else {
+                    return Err(sdk_error(error));
+                };
+                let old: IdempotencyItem = from_item(old)?;
+                Ok(if old.request_hash != request_hash {
+                    IdempotencyOutcome::Mismatch
+                } else if let Some(org_id) =
+                    old.org_id.filter(|_| old.state == IdempotencyItem::DONE)
+                {
+                    IdempotencyOutcome::Done { org_id }
+                } else {
+                    IdempotencyOutcome::InProgress
+                })
+            }
+        }
+    }
+
+    /// Gives a claimed key back after a failure, so the client's retry need not wait for the lease.
+    pub async fn release_idempotency(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(claim.pk.clone(), claim.sk.clone())))
+            .condition_expression("leaseId = :lease AND #state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":lease", s(&claim.lease_id))
+            .expression_attribute_values(":pending", s(IdempotencyItem::PENDING))
+            .send()
+            .await
+            .map_err(sdk_error);
+        match result {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn finish_idempotency(
+        &self,
+        claim: &IdempotencyClaim,
+        org_id: &str,
+    ) -> Result<Update, StoreError> {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(claim.pk.clone(), claim.sk.clone())))
+            .update_expression("SET #state = :done, orgId = :org")
+            .condition_expression("leaseId = :lease")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":done", s(IdempotencyItem::DONE))
+            .expression_attribute_values(":org", s(org_id))
+            .expression_attribute_values(":lease", s(&claim.lease_id))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyOutcome {
+    /// This request holds the key now and does the work.
+    Claimed(IdempotencyClaim),
+    /// An earlier request with the same key and body finished and made this organization.
+    Done { org_id: String },
+    /// A request with the same key and body is under way.
+    InProgress,
+    /// The key was used with another body.
+    Mismatch,
+}
+
+/// The lease a request holds on an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pk: String,
+    sk: String,
+    lease_id: String,
+}

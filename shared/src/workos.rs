@@ -1,0 +1,390 @@
+//! A thin typed client for the WorkOS API (and its emulator): organizations, users and
+//! organization memberships. Retries 429 (honouring `Retry-After`), 5xx and transport failures
+//! with backoff; POSTs are retried only where WorkOS cannot have acted on them.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::config::WorkosConfig;
+use crate::error::ApiError;
+
+/// Attempts per call, the first included.
+const MAX_ATTEMPTS: u32 = 3;
+/// A `Retry-After` longer than this is not waited out on a request path.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkosError {
+    #[error("WorkOS answered {status}: {code}: {message}")]
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("WorkOS could not be reached: {0}")]
+    Transport(String),
+    #[error("WorkOS answered something unreadable: {0}")]
+    Decode(String),
+}
+
+impl WorkosError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Status { status: 404, .. })
+    }
+}
+
+impl From<WorkosError> for ApiError {
+    fn from(error: WorkosError) -> Self {
+        ApiError::Upstream(error.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RoleRef {
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Membership {
+    pub id: String,
+    pub user_id: String,
+    pub organization_id: String,
+    pub role: RoleRef,
+    pub status: String,
+    pub updated_at: String,
+}
+
+impl Membership {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ListPage<T> {
+    data: Vec<T>,
+    #[serde(default)]
+    list_metadata: ListMetadata,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListMetadata {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Which memberships to list. WorkOS lists only active ones by default and the emulator all of
+/// them, so the statuses are always sent.
+#[derive(Debug, Clone, Default)]
+pub struct MembershipFilter<'a> {
+    pub user_id: Option<&'a str>,
+    pub organization_id: Option<&'a str>,
+    pub statuses: &'a [&'a str],
+}
+
+#[derive(Clone)]
+pub struct WorkosClient {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: String,
+}
+
+impl WorkosClient {
+    pub fn new(http: reqwest::Client, config: &WorkosConfig) -> Self {
+        Self {
+            http,
+            base_url: config.api_url.clone(),
+            api_key: config.api_key.clone(),
+        }
+    }
+
+    pub async fn get_user(&self, user_id: &str) -> Result<User, WorkosError> {
+        self.call(
+            Method::GET,
+            &format!("/user_management/users/{}", encode(user_id)),
+            &[],
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn get_organization(&self, org_id: &str) -> Result<Organization, WorkosError> {
+        self.call(
+            Method::GET,
+            &format!("/organizations/{}", encode(org_id)),
+            &[],
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// The organization with this external id, if any.
+    pub async fn find_organization_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<Organization>, WorkosError> {
+        let path = format!("/organizations/external_id/{}", encode(external_id));
+        match self.call(Method::GET, &path, &[], None::<&()>).await {
+            Ok(org) => Ok(Some(org)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn create_organization(
+        &self,
+        name: &str,
+        external_id: &str,
+    ) -> Result<Organization, WorkosError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            name: &'a str,
+            external_id: &'a str,
+        }
+        self.call(
+            Method::POST,
+            "/organizations",
+            &[],
+            Some(&Body { name, external_id }),
+        )
+        .await
+    }
+
+    pub async fn rename_organization(
+        &self,
+        org_id: &str,
+        name: &str,
+    ) -> Result<Organization, WorkosError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            name: &'a str,
+        }
+        self.call(
+            Method::PUT,
+            &format!("/organizations/{}", encode(org_id)),
+            &[],
+            Some(&Body { name }),
+        )
+        .await
+    }
+
+    /// Every membership matching the filter, all pages.
+    pub async fn list_memberships(
+        &self,
+        filter: &MembershipFilter<'_>,
+    ) -> Result<Vec<Membership>, WorkosError> {
+        let statuses = filter.statuses.join(",");
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query: Vec<(&str, &str)> = vec![("limit", "100"), ("order", "asc")];
+            if let Some(user_id) = filter.user_id {
+                query.push(("user_id", user_id));
+            }
+            if let Some(org_id) = filter.organization_id {
+                query.push(("organization_id", org_id));
+            }
+            if !statuses.is_empty() {
+                query.push(("statuses", &statuses));
+            }
+            if let Some(cursor) = &after {
+                query.push(("after", cursor));
+            }
+            let page: ListPage<Membership> = self
+                .call(
+                    Method::GET,
+                    "/user_management/organization_memberships",
+                    &query,
+                    None::<&()>,
+                )
+                .await?;
+            let wanted = |m: &Membership| {
+                filter.statuses.is_empty() || filter.statuses.contains(&m.status.as_str())
+            };
+            all.extend(page.data.into_iter().filter(wanted));
+            match page.list_metadata.after {
+                Some(next) if !next.is_empty() => after = Some(next),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    /// The caller's active membership in an organization, if there is one.
+    pub async fn active_membership(
+        &self,
+        user_id: &str,
+        org_id: &str,
+    ) -> Result<Option<Membership>, WorkosError> {
+        let filter = MembershipFilter {
+            user_id: Some(user_id),
+            organization_id: Some(org_id),
+            statuses: &["active"],
+        };
+        let memberships = self.list_memberships(&filter).await?;
+        Ok(memberships
+            .into_iter()
+            .find(|m| m.user_id == user_id && m.organization_id == org_id))
+    }
+
+    pub async fn create_membership(
+        &self,
+        user_id: &str,
+        org_id: &str,
+        role_slug: &str,
+    ) -> Result<Membership, WorkosError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            user_id: &'a str,
+            organization_id: &'a str,
+            role_slug: &'a str,
+        }
+        let body = Body {
+            user_id,
+            organization_id: org_id,
+            role_slug,
+        };
+        self.call(
+            Method::POST,
+            "/user_management/organization_memberships",
+            &[],
+            Some(&body),
+        )
+        .await
+    }
+
+    async fn call<T: DeserializeOwned, B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+    ) -> Result<T, WorkosError> {
+        let url = format!("{}{}", self.base_url, path);
+        let mut attempt = 1;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.api_key)
+                .query(query);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let outcome = request.send().await;
+            let retry_wait = match outcome {
+                Ok(response) if response.status().is_success() => {
+                    let bytes = response
+                        .bytes()
+                        .await
+                        .map_err(|e| WorkosError::Transport(e.to_string()))?;
+                    return serde_json::from_slice(&bytes)
+                        .map_err(|e| WorkosError::Decode(format!("{method} {path}: {e}")));
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = retry_after(&response);
+                    let bytes = response.bytes().await.unwrap_or_default();
+                    let parsed: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+                    let code = parsed
+                        .as_ref()
+                        .and_then(|b| b.code.clone().or(b.error.clone()))
+                        .unwrap_or_default();
+                    let message = parsed
+                        .and_then(|b| b.message)
+                        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+                    tracing::warn!(%method, path, status = status.as_u16(), code, message, attempt, "WorkOS error");
+                    let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                        || (status.is_server_error() && method != Method::POST);
+                    if !retryable || attempt >= MAX_ATTEMPTS {
+                        return Err(WorkosError::Status {
+                            status: status.as_u16(),
+                            code,
+                            message,
+                        });
+                    }
+                    retry_after.unwrap_or_else(|| backoff(attempt))
+                }
+                Err(error) => {
+                    tracing::warn!(%method, path, error = %error, attempt, "WorkOS request failed");
+                    // A POST whose connection failed after sending may have been applied.
+                    let retryable = error.is_connect() || method != Method::POST;
+                    if !retryable || attempt >= MAX_ATTEMPTS {
+                        return Err(WorkosError::Transport(error.without_url().to_string()));
+                    }
+                    backoff(attempt)
+                }
+            };
+            if retry_wait > MAX_RETRY_WAIT {
+                return Err(WorkosError::Status {
+                    status: 429,
+                    code: "rate_limited".into(),
+                    message: format!("retry after {retry_wait:?}"),
+                });
+            }
+            tokio::time::sleep(retry_wait).await;
+            attempt += 1;
+        }
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// 100 ms, 200 ms, 400 ms, … with up to 50 % jitter, so parallel callers do not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    let base = 100u64 << (attempt - 1).min(6);
+    let jitter = u64::from(ulid::Ulid::new().random() as u32) % (base / 2 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+/// Percent-encodes a path segment (ids are URL-safe already; external ids may not be).
+fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
