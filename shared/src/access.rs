@@ -35,10 +35,7 @@ impl Caller {
         if roles.contains(&self.member.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
-                "the {} role may not do this",
-                self.member.role.slug()
-            )))
+            Err(ApiError::Forbidden(format!("the {} role may not do this", self.member.role.slug())))
         }
     }
 }
@@ -48,9 +45,7 @@ impl Deps {
     pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
         let auth = self.tokens.authenticate(req).await?;
         let member = self.membership(&auth).await?.ok_or_else(|| {
-            ApiError::NoOrganization(
-                "you are not an active member of the selected organization".into(),
-            )
+            ApiError::NoOrganization("you are not an active member of the selected organization".into())
         })?;
         Ok(Caller { auth, member })
     }
@@ -66,9 +61,7 @@ impl Deps {
     /// when it is not stored yet. `Ok(None)`: no organization selected, or not an active member.
     pub async fn membership(&self, auth: &AuthContext) -> Result<Option<MemberItem>, ApiError> {
         let Some(org_id) = auth.org_id.as_deref() else {
-            return Err(ApiError::NoOrganization(
-                "the token selects no organization".into(),
-            ));
+            return Err(ApiError::NoOrganization("the token selects no organization".into()));
         };
         if let Some(member) = self.store.get_member(org_id, &auth.user_id).await? {
             return Ok(Some(member));
@@ -81,10 +74,7 @@ impl Deps {
             return Ok(None);
         };
         let Some(role) = Role::from_slug(&membership.role.slug) else {
-            tracing::warn!(
-                role = membership.role.slug,
-                "membership has a role this application does not know"
-            );
+            tracing::warn!(role = membership.role.slug, "membership has a role this application does not know");
             return Ok(None);
         };
         let (profile, org) = tokio::join!(self.profile(user_id), self.store.get_org(org_id));
@@ -93,11 +83,7 @@ impl Deps {
         // An organization made in WorkOS directly (not through POST /orgs) is stored on first use.
         let new_org = match org? {
             Some(_) => None,
-            None => Some(OrgItem::new(
-                org_id,
-                &self.workos.get_organization(org_id).await?.name,
-                &now,
-            )),
+            None => Some(OrgItem::new(org_id, &self.workos.get_organization(org_id).await?.name, &now)),
         };
         let member = MemberItem::new(NewMember {
             org_id,
@@ -109,11 +95,7 @@ impl Deps {
             workos_updated_at: &membership.updated_at,
             now: &now,
         });
-        if self
-            .store
-            .provision_member(&member, new_org.as_ref())
-            .await?
-        {
+        if self.store.provision_member(&member, new_org.as_ref()).await? {
             tracing::info!(role = role.slug(), "member provisioned from WorkOS");
             return Ok(Some(member));
         }

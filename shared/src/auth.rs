@@ -64,16 +64,8 @@ fn unauthenticated(reason: &str) -> ApiError {
 impl TokenVerifier {
     pub fn new(http: reqwest::Client, config: &WorkosConfig) -> Self {
         let base = &config.api_url;
-        let mut issuers = vec![
-            base.clone(),
-            format!("{base}/user_management/{}", config.client_id),
-        ];
-        issuers.extend(
-            config
-                .extra_issuers
-                .iter()
-                .map(|issuer| issuer.trim_end_matches('/').to_owned()),
-        );
+        let mut issuers = vec![base.clone(), format!("{base}/user_management/{}", config.client_id)];
+        issuers.extend(config.extra_issuers.iter().map(|issuer| issuer.trim_end_matches('/').to_owned()));
         Self {
             http,
             jwks_url: format!("{base}/sso/jwks/{}", config.client_id),
@@ -90,19 +82,11 @@ impl TokenVerifier {
             .headers()
             .get(http::header::AUTHORIZATION)
             .ok_or_else(|| unauthenticated("an Authorization: Bearer token is required"))?;
-        let header = header
-            .to_str()
-            .map_err(|_| unauthenticated("the Authorization header is malformed"))?;
+        let header = header.to_str().map_err(|_| unauthenticated("the Authorization header is malformed"))?;
         let token = match header.split_once(' ') {
-            Some((scheme, token))
-                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-            {
-                token.trim()
-            }
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
             _ => {
-                return Err(unauthenticated(
-                    "the Authorization header must use the Bearer scheme",
-                ));
+                return Err(unauthenticated("the Authorization header must use the Bearer scheme"));
             }
         };
         let context = self.verify(token).await?;
@@ -116,18 +100,12 @@ impl TokenVerifier {
 
     /// Verifies one token.
     pub async fn verify(&self, token: &str) -> Result<AuthContext, ApiError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| unauthenticated("the token is malformed"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("the token is malformed"))?;
         if header.alg != Algorithm::RS256 {
             return Err(unauthenticated("the token must be signed with RS256"));
         }
-        let kid = header
-            .kid
-            .ok_or_else(|| unauthenticated("the token names no signing key"))?;
-        let key = self
-            .key(&kid)
-            .await?
-            .ok_or_else(|| unauthenticated("the token's signing key is unknown"))?;
+        let kid = header.kid.ok_or_else(|| unauthenticated("the token names no signing key"))?;
+        let key = self.key(&kid).await?.ok_or_else(|| unauthenticated("the token's signing key is unknown"))?;
 
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = LEEWAY_SECONDS;
@@ -144,25 +122,17 @@ impl TokenVerifier {
             }
         })?;
         let claims = data.claims;
-        if !self
-            .issuers
-            .iter()
-            .any(|issuer| issuer == claims.iss.trim_end_matches('/'))
-        {
+        if !self.issuers.iter().any(|issuer| issuer == claims.iss.trim_end_matches('/')) {
             return Err(unauthenticated("the token's issuer is not trusted"));
         }
         if let Some(aud) = &claims.aud {
             let matches = match aud {
                 serde_json::Value::String(single) => single == &self.client_id,
-                serde_json::Value::Array(list) => {
-                    list.iter().any(|a| a.as_str() == Some(&self.client_id))
-                }
+                serde_json::Value::Array(list) => list.iter().any(|a| a.as_str() == Some(&self.client_id)),
                 _ => false,
             };
             if !matches {
-                return Err(unauthenticated(
-                    "the token's audience is not this application",
-                ));
+                return Err(unauthenticated("the token's audience is not this application"));
             }
         }
         if claims.sub.is_empty() {
@@ -188,10 +158,7 @@ impl TokenVerifier {
             if let Some(key) = cache.keys.get(kid) {
                 return Ok(Some(key.clone()));
             }
-            if cache
-                .fetched_at
-                .is_some_and(|at| at.elapsed() < MIN_REFETCH_INTERVAL)
-            {
+            if cache.fetched_at.is_some_and(|at| at.elapsed() < MIN_REFETCH_INTERVAL) {
                 return Ok(None);
             }
         }
@@ -213,12 +180,7 @@ impl TokenVerifier {
     }
 
     async fn fetch_jwks(&self) -> Result<HashMap<String, DecodingKey>, String> {
-        let response = self
-            .http
-            .get(&self.jwks_url)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let response = self.http.get(&self.jwks_url).send().await.map_err(|e| e.to_string())?;
         if !response.status().is_success() {
             return Err(format!("JWKS answered {}", response.status()));
         }

@@ -36,12 +36,7 @@ impl Default for Plans {
     /// Used when `PLANS` is not set: a small free plan and no paid variants.
     fn default() -> Self {
         Self {
-            free: PlanLimits {
-                name: "Free".into(),
-                max_customers: 10,
-                max_staff: 3,
-                max_clients: 5,
-            },
+            free: PlanLimits { name: "Free".into(), max_customers: 10, max_staff: 3, max_clients: 5 },
             variants: BTreeMap::new(),
         }
     }
@@ -89,20 +84,12 @@ impl Config {
         let api_url = get("WORKOS_API_URL").unwrap_or_else(|| "https://api.workos.com".into());
         let api_url = parse_base_url("WORKOS_API_URL", &api_url)?;
         let extra_issuers = get("WORKOS_ISSUERS")
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(|list| list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
             .unwrap_or_default();
         let plans = match get("PLANS") {
             None => Plans::default(),
-            Some(text) => serde_json::from_str(&text).map_err(|e| ConfigError::Malformed {
-                name: "PLANS",
-                reason: e.to_string(),
-            })?,
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| ConfigError::Malformed { name: "PLANS", reason: e.to_string() })?,
         };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
@@ -123,15 +110,9 @@ pub fn parse_base_url(name: &'static str, value: &str) -> Result<String, ConfigE
     let rest = trimmed
         .strip_prefix("https://")
         .or_else(|| trimmed.strip_prefix("http://"))
-        .ok_or_else(|| ConfigError::Malformed {
-            name,
-            reason: "must start with http:// or https://".into(),
-        })?;
+        .ok_or_else(|| ConfigError::Malformed { name, reason: "must start with http:// or https://".into() })?;
     if rest.is_empty() || rest.contains(char::is_whitespace) {
-        return Err(ConfigError::Malformed {
-            name,
-            reason: "must name a host".into(),
-        });
+        return Err(ConfigError::Malformed { name, reason: "must name a host".into() });
     }
     Ok(trimmed.to_owned())
 }
@@ -141,26 +122,16 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
     }
 
-    const BASE: &[(&str, &str)] = &[
-        ("TABLE_NAME", "t"),
-        ("WORKOS_CLIENT_ID", "client_1"),
-        ("WORKOS_API_KEY", "sk"),
-    ];
+    const BASE: &[(&str, &str)] = &[("TABLE_NAME", "t"), ("WORKOS_CLIENT_ID", "client_1"), ("WORKOS_API_KEY", "sk")];
 
     #[test]
     fn missing_required_variable_is_named() {
         let error = Config::from_lookup(env(&[("TABLE_NAME", "t")])).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "environment variable WORKOS_CLIENT_ID is required but not set"
-        );
+        assert_eq!(error.to_string(), "environment variable WORKOS_CLIENT_ID is required but not set");
     }
 
     #[test]
@@ -168,12 +139,7 @@ mod tests {
         let mut pairs = BASE.to_vec();
         pairs.push(("PLANS", "{\"free\": 1}"));
         let error = Config::from_lookup(env(&pairs)).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("environment variable PLANS is malformed"),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with("environment variable PLANS is malformed"), "{error}");
     }
 
     #[test]
@@ -187,20 +153,14 @@ mod tests {
     #[test]
     fn defaults_and_lists() {
         let mut pairs = BASE.to_vec();
-        pairs.push((
-            "WORKOS_ISSUERS",
-            " https://auth.example.com , ,https://b.example.com/",
-        ));
+        pairs.push(("WORKOS_ISSUERS", " https://auth.example.com , ,https://b.example.com/"));
         pairs.push((
             "PLANS",
             r#"{"free":{"name":"Free","maxCustomers":1,"maxStaff":2,"maxClients":3},"variants":{"9":{"name":"Pro","maxCustomers":10,"maxStaff":20,"maxClients":30}}}"#,
         ));
         let config = Config::from_lookup(env(&pairs)).unwrap();
         assert_eq!(config.workos.api_url, "https://api.workos.com");
-        assert_eq!(
-            config.workos.extra_issuers,
-            vec!["https://auth.example.com", "https://b.example.com/"]
-        );
+        assert_eq!(config.workos.extra_issuers, vec!["https://auth.example.com", "https://b.example.com/"]);
         assert_eq!(config.plans.variants["9"].max_staff, 20);
         assert!(!format!("{:?}", config.workos).contains("sk"));
     }

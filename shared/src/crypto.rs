@@ -9,9 +9,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// HMAC-SHA256 of `message` under `key`.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
-    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message)
-        .as_ref()
-        .to_vec()
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message).as_ref().to_vec()
 }
 
 /// Checks an HMAC-SHA256 tag in constant time.
@@ -60,19 +58,8 @@ mod tests {
     fn hmac_known_vector() {
         // RFC 4231 test case 2.
         let tag = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex(&tag),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert!(hmac_sha256_verify(
-            b"Jefe",
-            b"what do ya want for nothing?",
-            &tag
-        ));
-        assert!(!hmac_sha256_verify(
-            b"Jefe",
-            b"what do ya want for nothing!",
-            &tag
-        ));
+        assert_eq!(hex(&tag), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert!(hmac_sha256_verify(b"Jefe", b"what do ya want for nothing?", &tag));
+        assert!(!hmac_sha256_verify(b"Jefe", b"what do ya want for nothing!", &tag));
     }
 }

@@ -11,10 +11,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -32,11 +29,7 @@ pub enum ApiError {
     #[error("the cursor was not issued for this list")]
     InvalidCursor,
     #[error("the plan allows no more {resource}")]
-    PlanLimitReached {
-        resource: &'static str,
-        limit: u64,
-        usage: u64,
-    },
+    PlanLimitReached { resource: &'static str, limit: u64, usage: u64 },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -119,11 +112,7 @@ impl ApiError {
         });
         match self {
             Self::Validation(errors) => body["errors"] = serde_json::json!(errors),
-            Self::PlanLimitReached {
-                resource,
-                limit,
-                usage,
-            } => {
+            Self::PlanLimitReached { resource, limit, usage } => {
                 body["resource"] = serde_json::json!(resource);
                 body["limit"] = serde_json::json!(limit);
                 body["usage"] = serde_json::json!(usage);

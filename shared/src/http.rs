@@ -64,10 +64,9 @@ where
 pub fn problem(error: &ApiError) -> Response<Body> {
     let mut response = raw_json(error.status(), PROBLEM_JSON, &error.problem());
     if matches!(error, ApiError::Unauthenticated(_)) {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(r#"Bearer error="invalid_token""#),
-        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="invalid_token""#));
     }
     response
 }
@@ -89,11 +88,8 @@ fn raw_json<T: Serialize>(status: u16, content_type: &'static str, body: &T) -> 
     // panic here would kill the process, so fall back to an empty object rather than unwrap.
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
     let mut response = Response::new(Body::Text(text));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
@@ -122,9 +118,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
 /// are `validation_failed` naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::MalformedJson(
-            "the request body is empty; a JSON object is expected".into(),
-        ));
+        return Err(ApiError::MalformedJson("the request body is empty; a JSON object is expected".into()));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -133,12 +127,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let message = inner.to_string();
-                // "unknown field `x`, expected ..." names the offending field itself.
-                let field = match unknown_field(&message) {
-                    Some(name) if path == "." => name.to_owned(),
-                    Some(name) => format!("{path}.{name}"),
-                    None if path == "." => String::new(),
-                    None => path,
+                // serde_path_to_error's path already ends in an unknown field's name.
+                let field = match (path.as_str(), unknown_field(&message)) {
+                    (".", Some(name)) => name.to_owned(),
+                    (".", None) => String::new(),
+                    _ => path,
                 };
                 ApiError::Validation(vec![FieldError::new(field, strip_position(&message))])
             }
@@ -167,24 +160,17 @@ fn strip_position(message: &str) -> String {
 
 /// A path parameter that API Gateway (or the local gateway) extracted.
 pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
-    req.path_parameters_ref()
-        .and_then(|params| params.first(name))
-        .map(str::to_owned)
-        .ok_or(ApiError::NotFound)
+    req.path_parameters_ref().and_then(|params| params.first(name)).map(str::to_owned).ok_or(ApiError::NotFound)
 }
 
 /// A query string parameter.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref()
-        .and_then(|params| params.first(name))
-        .map(str::to_owned)
+    req.query_string_parameters_ref().and_then(|params| params.first(name)).map(str::to_owned)
 }
 
 /// A request header as text, if present and valid UTF-8.
 pub fn header_str<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
+    req.headers().get(name).and_then(|value| value.to_str().ok())
 }
 
 /// Page size of a list request: `?limit=` 1–100, default 25.
@@ -193,10 +179,20 @@ pub fn page_limit(req: &Request) -> Result<i32, ApiError> {
         None => Ok(25),
         Some(text) => match text.parse::<i32>() {
             Ok(limit) if (1..=100).contains(&limit) => Ok(limit),
-            _ => Err(ApiError::validation(
-                "limit",
-                "must be a whole number from 1 to 100",
-            )),
+            _ => Err(ApiError::validation("limit", "must be a whole number from 1 to 100")),
         },
     }
+}
+
+/// A function's handler, boxed so the Lambda runtime and the local gateway can hold any of them.
+pub type Handler = for<'a> fn(&'a crate::Deps, Request) -> futures::future::BoxFuture<'a, Response<Body>>;
+
+/// Serves one function's handler on the Lambda runtime: the whole of a function's `main`
+/// after config and clients are built.
+pub async fn run(deps: crate::Deps, handler: Handler) -> Result<(), lambda_http::Error> {
+    let deps = &deps;
+    lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
+        Ok::<_, std::convert::Infallible>(handler(deps, req).await)
+    }))
+    .await
 }

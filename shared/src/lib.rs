@@ -4,10 +4,12 @@
 
 pub mod access;
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod org;
 pub mod store;
 pub mod telemetry;
 pub mod workos;
@@ -59,10 +61,6 @@ pub fn now_rfc3339() -> String {
 }
 
 pub fn rfc3339(at: time::OffsetDateTime) -> String {
-    let at = at
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(at.millisecond() as u32 * 1_000_000)
-        .unwrap_or(at);
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    let at = at.to_offset(time::UtcOffset::UTC).replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

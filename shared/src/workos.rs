@@ -19,11 +19,7 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum WorkosError {
     #[error("WorkOS answered {status}: {code}: {message}")]
-    Status {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    Status { status: u16, code: String, message: String },
     #[error("WorkOS could not be reached: {0}")]
     Transport(String),
     #[error("WorkOS answered something unreadable: {0}")]
@@ -124,31 +120,15 @@ pub struct WorkosClient {
 
 impl WorkosClient {
     pub fn new(http: reqwest::Client, config: &WorkosConfig) -> Self {
-        Self {
-            http,
-            base_url: config.api_url.clone(),
-            api_key: config.api_key.clone(),
-        }
+        Self { http, base_url: config.api_url.clone(), api_key: config.api_key.clone() }
     }
 
     pub async fn get_user(&self, user_id: &str) -> Result<User, WorkosError> {
-        self.call(
-            Method::GET,
-            &format!("/user_management/users/{}", encode(user_id)),
-            &[],
-            None::<&()>,
-        )
-        .await
+        self.call(Method::GET, &format!("/user_management/users/{}", encode(user_id)), &[], None::<&()>).await
     }
 
     pub async fn get_organization(&self, org_id: &str) -> Result<Organization, WorkosError> {
-        self.call(
-            Method::GET,
-            &format!("/organizations/{}", encode(org_id)),
-            &[],
-            None::<&()>,
-        )
-        .await
+        self.call(Method::GET, &format!("/organizations/{}", encode(org_id)), &[], None::<&()>).await
     }
 
     /// The organization with this external id, if any.
@@ -164,48 +144,25 @@ impl WorkosClient {
         }
     }
 
-    pub async fn create_organization(
-        &self,
-        name: &str,
-        external_id: &str,
-    ) -> Result<Organization, WorkosError> {
+    pub async fn create_organization(&self, name: &str, external_id: &str) -> Result<Organization, WorkosError> {
         #[derive(Serialize)]
         struct Body<'a> {
             name: &'a str,
             external_id: &'a str,
         }
-        self.call(
-            Method::POST,
-            "/organizations",
-            &[],
-            Some(&Body { name, external_id }),
-        )
-        .await
+        self.call(Method::POST, "/organizations", &[], Some(&Body { name, external_id })).await
     }
 
-    pub async fn rename_organization(
-        &self,
-        org_id: &str,
-        name: &str,
-    ) -> Result<Organization, WorkosError> {
+    pub async fn rename_organization(&self, org_id: &str, name: &str) -> Result<Organization, WorkosError> {
         #[derive(Serialize)]
         struct Body<'a> {
             name: &'a str,
         }
-        self.call(
-            Method::PUT,
-            &format!("/organizations/{}", encode(org_id)),
-            &[],
-            Some(&Body { name }),
-        )
-        .await
+        self.call(Method::PUT, &format!("/organizations/{}", encode(org_id)), &[], Some(&Body { name })).await
     }
 
     /// Every membership matching the filter, all pages.
-    pub async fn list_memberships(
-        &self,
-        filter: &MembershipFilter<'_>,
-    ) -> Result<Vec<Membership>, WorkosError> {
+    pub async fn list_memberships(&self, filter: &MembershipFilter<'_>) -> Result<Vec<Membership>, WorkosError> {
         let statuses = filter.statuses.join(",");
         let mut all = Vec::new();
         let mut after: Option<String> = None;
@@ -223,17 +180,9 @@ impl WorkosClient {
             if let Some(cursor) = &after {
                 query.push(("after", cursor));
             }
-            let page: ListPage<Membership> = self
-                .call(
-                    Method::GET,
-                    "/user_management/organization_memberships",
-                    &query,
-                    None::<&()>,
-                )
-                .await?;
-            let wanted = |m: &Membership| {
-                filter.statuses.is_empty() || filter.statuses.contains(&m.status.as_str())
-            };
+            let page: ListPage<Membership> =
+                self.call(Method::GET, "/user_management/organization_memberships", &query, None::<&()>).await?;
+            let wanted = |m: &Membership| filter.statuses.is_empty() || filter.statuses.contains(&m.status.as_str());
             all.extend(page.data.into_iter().filter(wanted));
             match page.list_metadata.after {
                 Some(next) if !next.is_empty() => after = Some(next),
@@ -243,20 +192,10 @@ impl WorkosClient {
     }
 
     /// The caller's active membership in an organization, if there is one.
-    pub async fn active_membership(
-        &self,
-        user_id: &str,
-        org_id: &str,
-    ) -> Result<Option<Membership>, WorkosError> {
-        let filter = MembershipFilter {
-            user_id: Some(user_id),
-            organization_id: Some(org_id),
-            statuses: &["active"],
-        };
+    pub async fn active_membership(&self, user_id: &str, org_id: &str) -> Result<Option<Membership>, WorkosError> {
+        let filter = MembershipFilter { user_id: Some(user_id), organization_id: Some(org_id), statuses: &["active"] };
         let memberships = self.list_memberships(&filter).await?;
-        Ok(memberships
-            .into_iter()
-            .find(|m| m.user_id == user_id && m.organization_id == org_id))
+        Ok(memberships.into_iter().find(|m| m.user_id == user_id && m.organization_id == org_id))
     }
 
     pub async fn create_membership(
@@ -271,18 +210,8 @@ impl WorkosClient {
             organization_id: &'a str,
             role_slug: &'a str,
         }
-        let body = Body {
-            user_id,
-            organization_id: org_id,
-            role_slug,
-        };
-        self.call(
-            Method::POST,
-            "/user_management/organization_memberships",
-            &[],
-            Some(&body),
-        )
-        .await
+        let body = Body { user_id, organization_id: org_id, role_slug };
+        self.call(Method::POST, "/user_management/organization_memberships", &[], Some(&body)).await
     }
 
     async fn call<T: DeserializeOwned, B: Serialize>(
@@ -295,21 +224,14 @@ impl WorkosClient {
         let url = format!("{}{}", self.base_url, path);
         let mut attempt = 1;
         loop {
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(&self.api_key)
-                .query(query);
+            let mut request = self.http.request(method.clone(), &url).bearer_auth(&self.api_key).query(query);
             if let Some(body) = body {
                 request = request.json(body);
             }
             let outcome = request.send().await;
             let retry_wait = match outcome {
                 Ok(response) if response.status().is_success() => {
-                    let bytes = response
-                        .bytes()
-                        .await
-                        .map_err(|e| WorkosError::Transport(e.to_string()))?;
+                    let bytes = response.bytes().await.map_err(|e| WorkosError::Transport(e.to_string()))?;
                     return serde_json::from_slice(&bytes)
                         .map_err(|e| WorkosError::Decode(format!("{method} {path}: {e}")));
                 }
@@ -318,22 +240,14 @@ impl WorkosClient {
                     let retry_after = retry_after(&response);
                     let bytes = response.bytes().await.unwrap_or_default();
                     let parsed: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-                    let code = parsed
-                        .as_ref()
-                        .and_then(|b| b.code.clone().or(b.error.clone()))
-                        .unwrap_or_default();
-                    let message = parsed
-                        .and_then(|b| b.message)
-                        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+                    let code = parsed.as_ref().and_then(|b| b.code.clone().or(b.error.clone())).unwrap_or_default();
+                    let message =
+                        parsed.and_then(|b| b.message).unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
                     tracing::warn!(%method, path, status = status.as_u16(), code, message, attempt, "WorkOS error");
-                    let retryable = status == StatusCode::TOO_MANY_REQUESTS
-                        || (status.is_server_error() && method != Method::POST);
+                    let retryable =
+                        status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && method != Method::POST);
                     if !retryable || attempt >= MAX_ATTEMPTS {
-                        return Err(WorkosError::Status {
-                            status: status.as_u16(),
-                            code,
-                            message,
-                        });
+                        return Err(WorkosError::Status { status: status.as_u16(), code, message });
                     }
                     retry_after.unwrap_or_else(|| backoff(attempt))
                 }
@@ -361,11 +275,7 @@ impl WorkosClient {
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 

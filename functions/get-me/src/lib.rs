@@ -1,1 +1,62 @@
-pub fn placeholder() {}
+//! `GET /me`: the caller, and the organization and role their token selects (any valid token).
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::{ApiError, Deps, http};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Me {
+    user: UserView,
+    organization: Option<OrgRef>,
+    role: Option<&'static str>,
+    customer_id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserView {
+    id: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct OrgRef {
+    id: String,
+    name: String,
+}
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    http::serve(&req, me(deps, &req)).await
+}
+
+async fn me(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let auth = deps.tokens.authenticate(req).await?;
+    // No organization selected, or not an active member of it: the user alone, with nulls.
+    let membership = async {
+        match auth.org_id {
+            Some(_) => deps.membership(&auth).await,
+            None => Ok(None),
+        }
+    };
+    let (profile, member) = tokio::join!(deps.profile(&auth.user_id), membership);
+    let (profile, member) = (profile?, member?);
+    let organization = match &member {
+        Some(member) => deps.store.get_org(&member.org_id).await?.map(|org| OrgRef { id: org.id, name: org.name }),
+        None => None,
+    };
+    let me = Me {
+        user: UserView {
+            id: profile.user_id,
+            email: profile.email,
+            first_name: profile.first_name,
+            last_name: profile.last_name,
+        },
+        role: member.as_ref().map(|m| m.role.slug()),
+        customer_id: member.and_then(|m| m.customer_id),
+        organization,
+    };
+    Ok(http::json(200, &me))
+}

@@ -1,1 +1,22 @@
-pub fn placeholder() {}
+//! `PATCH /org` (admin): renames the organization, in WorkOS first and then in the table, so a
+//! failure at either step leaves the stored name unchanged and a retry converges.
+
+use lambda_http::{Body, Request, Response};
+use shared::org::{OrgNameBody, OrganizationView};
+use shared::{ApiError, Deps, http, now_rfc3339};
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    http::serve(&req, update_org(deps, &req)).await
+}
+
+async fn update_org(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.admin(req).await?;
+    let name = http::json_body::<OrgNameBody>(req)?.into_name()?;
+    let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
+    if org.name == name {
+        return Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans)));
+    }
+    deps.workos.rename_organization(caller.org_id(), &name).await?;
+    let org = deps.store.rename_org(caller.org_id(), &name, &now_rfc3339()).await?.ok_or(ApiError::NotFound)?;
+    Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans)))
+}

@@ -237,13 +237,7 @@ impl IdempotencyItem {
     pub const DONE: &'static str = "done";
     const RETENTION_SECONDS: i64 = 24 * 60 * 60;
 
-    pub fn pending(
-        user_id: &str,
-        idempotency_key: &str,
-        request_hash: &str,
-        now: i64,
-        lease_seconds: i64,
-    ) -> Self {
+    pub fn pending(user_id: &str, idempotency_key: &str, request_hash: &str, now: i64, lease_seconds: i64) -> Self {
         Self {
             pk: keys::user_pk(user_id),
             sk: keys::idempotency_sk(&crate::crypto::sha256_hex(idempotency_key.as_bytes())),

@@ -10,9 +10,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -68,9 +66,7 @@ where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = error
-        .as_service_error()
-        .and_then(|e| e.code().map(str::to_owned));
+    let code = error.as_service_error().and_then(|e| e.code().map(str::to_owned));
     if code.as_deref() == Some("ConditionalCheckFailedException") {
         return StoreError::ConditionFailed;
     }
@@ -92,22 +88,14 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>, cursor_key: CursorKey) -> Self {
-        Self {
-            client,
-            table: table.into(),
-            cursor_key,
-        }
+        Self { client, table: table.into(), cursor_key }
     }
 
     pub fn cursor_key(&self) -> &CursorKey {
         &self.cursor_key
     }
 
-    async fn get<T: DeserializeOwned>(
-        &self,
-        pk: String,
-        sk: String,
-    ) -> Result<Option<T>, StoreError> {
+    async fn get<T: DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -135,12 +123,7 @@ impl Store {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(actions.clone()))
-                .send()
-                .await;
+            let result = self.client.transact_write_items().set_transact_items(Some(actions.clone())).send().await;
             let error = match result {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
@@ -154,9 +137,7 @@ impl Store {
                     _ => None,
                 });
             match reasons {
-                Some(reasons)
-                    if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 5 =>
-                {
+                Some(reasons) if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 5 => {
                     tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
                 }
                 Some(reasons) => return Err(StoreError::TransactionCanceled(reasons)),
@@ -168,17 +149,11 @@ impl Store {
     // --- organizations ---------------------------------------------------------------------
 
     pub async fn get_org(&self, org_id: &str) -> Result<Option<OrgItem>, StoreError> {
-        self.get(keys::org_pk(org_id), keys::ORG_SK.to_owned())
-            .await
+        self.get(keys::org_pk(org_id), keys::ORG_SK.to_owned()).await
     }
 
     /// Renames a stored organization; `None` if it is not stored.
-    pub async fn rename_org(
-        &self,
-        org_id: &str,
-        name: &str,
-        now: &str,
-    ) -> Result<Option<OrgItem>, StoreError> {
+    pub async fn rename_org(&self, org_id: &str, name: &str, now: &str) -> Result<Option<OrgItem>, StoreError> {
         let result = self
             .client
             .update_item()
@@ -209,37 +184,23 @@ impl Store {
         idempotency: Option<&IdempotencyClaim>,
     ) -> Result<(), StoreError> {
         let mut actions = vec![
-            TransactWriteItem::builder()
-                .put(self.put(to_item(org)?, Some("attribute_not_exists(PK)"))?)
-                .build(),
-            TransactWriteItem::builder()
-                .put(self.put(to_item(admin)?, Some("attribute_not_exists(PK)"))?)
-                .build(),
+            TransactWriteItem::builder().put(self.put(to_item(org)?, Some("attribute_not_exists(PK)"))?).build(),
+            TransactWriteItem::builder().put(self.put(to_item(admin)?, Some("attribute_not_exists(PK)"))?).build(),
         ];
         if let Some(claim) = idempotency {
-            actions.push(
-                TransactWriteItem::builder()
-                    .update(self.finish_idempotency(claim, &org.id)?)
-                    .build(),
-            );
+            actions.push(TransactWriteItem::builder().update(self.finish_idempotency(claim, &org.id)?).build());
         }
         self.transact(actions).await
     }
 
     // --- members and users ------------------------------------------------------------------
 
-    pub async fn get_member(
-        &self,
-        org_id: &str,
-        user_id: &str,
-    ) -> Result<Option<MemberItem>, StoreError> {
-        self.get(keys::org_pk(org_id), keys::member_sk(user_id))
-            .await
+    pub async fn get_member(&self, org_id: &str, user_id: &str) -> Result<Option<MemberItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::member_sk(user_id)).await
     }
 
     pub async fn get_profile(&self, user_id: &str) -> Result<Option<UserProfileItem>, StoreError> {
-        self.get(keys::user_pk(user_id), keys::PROFILE_SK.to_owned())
-            .await
+        self.get(keys::user_pk(user_id), keys::PROFILE_SK.to_owned()).await
     }
 
     /// Stores a user's profile unless a newer WorkOS version is stored already.
@@ -263,25 +224,16 @@ impl Store {
     /// Stores a member that WorkOS already has (just-in-time provisioning) and counts its seat.
     /// `new_org` is the organization item to create when it is not stored yet. Answers false if
     /// the member was stored already (a concurrent request provisioned it first).
-    pub async fn provision_member(
-        &self,
-        member: &MemberItem,
-        new_org: Option<&OrgItem>,
-    ) -> Result<bool, StoreError> {
-        let put_member = TransactWriteItem::builder()
-            .put(self.put(to_item(member)?, Some("attribute_not_exists(PK)"))?)
-            .build();
+    pub async fn provision_member(&self, member: &MemberItem, new_org: Option<&OrgItem>) -> Result<bool, StoreError> {
+        let put_member =
+            TransactWriteItem::builder().put(self.put(to_item(member)?, Some("attribute_not_exists(PK)"))?).build();
         let org_action = match new_org {
             Some(org) => {
                 let mut org = org.clone();
                 org.usage_mut().add(member.role, 1);
-                TransactWriteItem::builder()
-                    .put(self.put(to_item(&org)?, Some("attribute_not_exists(PK)"))?)
-                    .build()
+                TransactWriteItem::builder().put(self.put(to_item(&org)?, Some("attribute_not_exists(PK)"))?).build()
             }
-            None => TransactWriteItem::builder()
-                .update(self.count_seat(&member.org_id, member.role, 1)?)
-                .build(),
+            None => TransactWriteItem::builder().update(self.count_seat(&member.org_id, member.role, 1)?).build(),
         };
         match self.transact(vec![put_member, org_action]).await {
             Ok(()) => Ok(true),
@@ -322,8 +274,7 @@ impl Store {
         lease_seconds: i64,
     ) -> Result<IdempotencyOutcome, StoreError> {
         let now = epoch_seconds();
-        let record =
-            IdempotencyItem::pending(user_id, idempotency_key, request_hash, now, lease_seconds);
+        let record = IdempotencyItem::pending(user_id, idempotency_key, request_hash, now, lease_seconds);
         let result = self
             .client
             .put_item()
@@ -348,7 +299,9 @@ impl Store {
             })),
             Err(error) => {
                 let old = error.as_service_error().and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                        c.item().cloned()
+                    }
                     _ => None,
                 });
                 let Some(old) = old else {
@@ -357,9 +310,7 @@ impl Store {
                 let old: IdempotencyItem = from_item(old)?;
                 Ok(if old.request_hash != request_hash {
                     IdempotencyOutcome::Mismatch
-                } else if let Some(org_id) =
-                    old.org_id.filter(|_| old.state == IdempotencyItem::DONE)
-                {
+                } else if let Some(org_id) = old.org_id.filter(|_| old.state == IdempotencyItem::DONE) {
                     IdempotencyOutcome::Done { org_id }
                 } else {
                     IdempotencyOutcome::InProgress
@@ -388,11 +339,7 @@ impl Store {
         }
     }
 
-    fn finish_idempotency(
-        &self,
-        claim: &IdempotencyClaim,
-        org_id: &str,
-    ) -> Result<Update, StoreError> {
+    fn finish_idempotency(&self, claim: &IdempotencyClaim, org_id: &str) -> Result<Update, StoreError> {
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(claim.pk.clone(), claim.sk.clone())))

@@ -1,0 +1,36 @@
+# The two commands: `make dev` (the whole API locally) and `make test` (the whole suite).
+# Each installs the pinned tools it needs (infra/package-lock.json, infra/requirements.txt).
+
+SHELL := /bin/bash
+INFRA := infra
+VENV := $(INFRA)/.venv/bin
+EMAIL ?= admin@acme.test
+
+.PHONY: dev test token setup lint build-lambdas
+
+setup:
+	@$(INFRA)/scripts/setup.sh
+
+## make dev: DynamoDB Local, the WorkOS emulator with demo users, and every route on $PORT (9000).
+dev: setup
+	@$(INFRA)/scripts/dev.sh
+
+## make token EMAIL=admin@acme.test: an access token for a demo user of the running `make dev`.
+token:
+	@WORKOS_API_URL=$${WORKOS_API_URL:-http://127.0.0.1:4100} WORKOS_CLIENT_ID=$${WORKOS_CLIENT_ID:-client_local_dev} \
+		$(INFRA)/scripts/token.sh "$(EMAIL)" $(if $(ORG),"$(ORG)")
+
+## make lint: formatting, clippy and the SAM template.
+lint: setup
+	cargo fmt --all -- --check
+	$(VENV)/cfn-lint template.yaml
+
+## make test: the whole suite against DynamoDB Local and the WorkOS emulator, started on free ports.
+test: setup
+	$(VENV)/cfn-lint template.yaml
+	cargo fmt --all -- --check
+	$(INFRA)/scripts/services.sh cargo test --workspace --no-fail-fast
+
+## make build-lambdas: release binaries for arm64 Lambda, as `sam build` makes them.
+build-lambdas: setup
+	PATH="$$PWD/$(VENV):$$PATH" cargo lambda build --release --arm64

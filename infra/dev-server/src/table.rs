@@ -1,0 +1,108 @@
+//! Creates the table from `infra/table.json`, the one definition that `template.yaml` is
+//! checked against, for the local stack and for each test.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use serde::Deserialize;
+
+/// The table definition, as committed.
+pub const DEFINITION: &str = include_str!("../../table.json");
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableDefinition {
+    pub attribute_definitions: Vec<Attribute>,
+    pub key_schema: Vec<Key>,
+    pub global_secondary_indexes: Vec<Index>,
+    pub billing_mode: String,
+    pub time_to_live_attribute: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Attribute {
+    pub attribute_name: String,
+    pub attribute_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Key {
+    pub attribute_name: String,
+    pub key_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Index {
+    pub index_name: String,
+    pub key_schema: Vec<Key>,
+    pub projection: IndexProjection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexProjection {
+    pub projection_type: String,
+}
+
+pub fn definition() -> Result<TableDefinition, serde_json::Error> {
+    serde_json::from_str(DEFINITION)
+}
+
+fn keys(keys: &[Key]) -> Result<Vec<KeySchemaElement>, Box<dyn std::error::Error + Send + Sync>> {
+    keys.iter()
+        .map(|k| {
+            Ok(KeySchemaElement::builder()
+                .attribute_name(&k.attribute_name)
+                .key_type(KeyType::from(k.key_type.as_str()))
+                .build()?)
+        })
+        .collect()
+}
+
+/// Creates the table unless it exists, and switches on its TTL.
+pub async fn ensure_table(client: &Client, name: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let def = definition()?;
+    let mut request = client.create_table().table_name(name).billing_mode(BillingMode::from(def.billing_mode.as_str()));
+    for attribute in &def.attribute_definitions {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(&attribute.attribute_name)
+                .attribute_type(ScalarAttributeType::from(attribute.attribute_type.as_str()))
+                .build()?,
+        );
+    }
+    request = request.set_key_schema(Some(keys(&def.key_schema)?));
+    for index in &def.global_secondary_indexes {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.index_name)
+                .set_key_schema(Some(keys(&index.key_schema)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(index.projection.projection_type.as_str()))
+                        .build(),
+                )
+                .build()?,
+        );
+    }
+    match request.send().await {
+        Ok(_) => {}
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+        Err(error) => return Err(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string().into()),
+    }
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder().enabled(true).attribute_name(&def.time_to_live_attribute).build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    Ok(())
+}

