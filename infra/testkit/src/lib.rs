@@ -1,1 +1,152 @@
+//! Test support, shared by every API test: a table of its own per test on DynamoDB Local, users,
+//! organizations and tokens in the WorkOS emulator, a test signing key, and a fault-injecting
+//! proxy in front of the emulator. `make test` starts the services and exports where they are.
 
+pub mod emulator;
+pub mod proxy;
+pub mod tokens;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bytes::Bytes;
+use http::Method;
+use lambda_http::Body;
+use serde_json::Value;
+use shared::Deps;
+use shared::config::Config;
+
+pub use emulator::{Emulator, TestUser};
+pub use proxy::{Fault, FaultProxy};
+pub use tokens::TestKey;
+
+/// An environment variable that `make test` (infra/scripts/services.sh) exports.
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
+}
+
+pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .endpoint_url(env("AWS_ENDPOINT_URL_DYNAMODB"))
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// The application under test: its own table, and clients pointed at the local services.
+pub struct TestApp {
+    pub deps: Deps,
+    pub table: String,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub emulator: Emulator,
+}
+
+/// What a call answered.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The problem+json `code`, if this is an error.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    /// An app talking to the emulator directly.
+    pub async fn new() -> Self {
+        Self::with_workos_url(&env("WORKOS_API_URL"), &[]).await
+    }
+
+    /// An app whose WorkOS traffic (API and JWKS) goes to `workos_url`, e.g. a [`FaultProxy`];
+    /// `extra` adds or overrides configuration variables.
+    pub async fn with_workos_url(workos_url: &str, extra: &[(&str, &str)]) -> Self {
+        let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("TABLE_NAME".into(), table.clone()),
+            ("WORKOS_API_URL".into(), workos_url.to_owned()),
+            ("WORKOS_CLIENT_ID".into(), env("WORKOS_CLIENT_ID")),
+            ("WORKOS_API_KEY".into(), env("WORKOS_API_KEY")),
+            // The emulator's tokens name the emulator itself as issuer, not the proxy.
+            ("WORKOS_ISSUERS".into(), env("WORKOS_API_URL")),
+        ]);
+        for (name, value) in extra {
+            vars.insert((*name).to_owned(), (*value).to_owned());
+        }
+        let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
+        let dynamodb = dynamodb_client();
+        dev_server::table::ensure_table(&dynamodb, &table).await.expect("create the test table");
+        Self { deps: Deps::new(config, dynamodb.clone()), table, dynamodb, emulator: Emulator::from_env() }
+    }
+
+    /// Sends a request through the local gateway's router to the function's handler.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+        let mut request = http::Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        self.send(request.body(bytes).expect("request")).await
+    }
+
+    /// Sends a request built by the test, headers and raw body included.
+    pub async fn send(&self, request: http::Request<Bytes>) -> TestResponse {
+        let response = dev_server::dispatch(&self.deps, request).await;
+        let (parts, body) = response.into_parts();
+        let bytes = match body {
+            Body::Empty => Vec::new(),
+            Body::Text(text) => text.into_bytes(),
+            Body::Binary(bytes) => bytes,
+            _ => Vec::new(),
+        };
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("a JSON body") };
+        if parts.status.as_u16() >= 400 {
+            let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
+            assert_eq!(content_type, Some("application/problem+json"), "errors are problem+json: {body}");
+            assert_eq!(body["status"].as_u64(), Some(u64::from(parts.status.as_u16())), "problem status: {body}");
+        }
+        TestResponse { status: parts.status.as_u16(), headers: parts.headers, body }
+    }
+
+    /// Every item in the test's table (a Scan: tests only).
+    pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// A new emulator user who is `role` of a new emulator organization, and their token for it.
+    pub async fn member_of_new_org(&self, role: &str) -> (TestUser, String, String) {
+        let org_id = self.emulator.create_org(&format!("Org {}", ulid::Ulid::new())).await;
+        let user = self.emulator.create_user("member").await;
+        self.emulator.add_membership(&user.id, &org_id, role).await;
+        let token = self.emulator.token(&user, Some(&org_id)).await;
+        (user, org_id, token)
+    }
+}
+
+pub use http::Method as HttpMethod;
+pub const GET: Method = Method::GET;
+pub const POST: Method = Method::POST;
+pub const PATCH: Method = Method::PATCH;

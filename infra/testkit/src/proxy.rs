@@ -1,0 +1,159 @@
+//! A fault-injecting HTTP proxy in front of the WorkOS emulator (which has no failure hooks).
+//! Tests point the app at it and choose which calls fail, and how; it also serves the test
+//! signing key in the JWKS and records every request it saw.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use futures::stream;
+use http::{Method, StatusCode};
+use serde_json::Value;
+
+/// How a matched call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer this status without forwarding (with `Retry-After: 1` on 429).
+    Status(u16),
+    /// Cut the connection without forwarding: the upstream never sees the call.
+    Drop,
+    /// Forward the call, then cut the connection: the upstream acted, the answer is lost.
+    LoseResponse,
+}
+
+struct Rule {
+    method: Method,
+    path_prefix: String,
+    fault: Fault,
+    remaining: usize,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    rules: Vec<Rule>,
+    seen: Vec<(Method, String)>,
+    extra_jwk: Option<Value>,
+}
+
+pub struct FaultProxy {
+    pub url: String,
+    state: Arc<Mutex<ProxyState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Shared {
+    upstream: String,
+    http: reqwest::Client,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` on a free loopback port.
+    pub async fn start(upstream: &str) -> Self {
+        let state = Arc::new(Mutex::new(ProxyState::default()));
+        let shared =
+            Arc::new(Shared { upstream: upstream.to_owned(), http: reqwest::Client::new(), state: state.clone() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        let router = axum::Router::new().fallback(forward).with_state(shared);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { url, state, task }
+    }
+
+    /// The next `times` calls of `method` to a path starting with `path_prefix` fail with `fault`.
+    pub fn fail(&self, method: Method, path_prefix: &str, fault: Fault, times: usize) {
+        let rule = Rule { method, path_prefix: path_prefix.to_owned(), fault, remaining: times };
+        self.state.lock().expect("proxy state").rules.push(rule);
+    }
+
+    /// Adds the test signing key to every JWKS the proxy passes on.
+    pub fn serve_test_key(&self) {
+        self.state.lock().expect("proxy state").extra_jwk = Some(crate::TestKey::jwk());
+    }
+
+    /// How many calls of `method` to paths starting with `path_prefix` the proxy saw.
+    pub fn count(&self, method: &Method, path_prefix: &str) -> usize {
+        let state = self.state.lock().expect("proxy state");
+        state.seen.iter().filter(|(m, p)| m == method && p.starts_with(path_prefix)).count()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn broken_body() -> Body {
+    Body::from_stream(stream::once(async {
+        Err::<bytes::Bytes, _>(std::io::Error::other("connection cut by the fault proxy"))
+    }))
+}
+
+async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| path.clone());
+    let (fault, extra_jwk) = {
+        let mut state = shared.state.lock().expect("proxy state");
+        state.seen.push((parts.method.clone(), path.clone()));
+        let fault = state
+            .rules
+            .iter_mut()
+            .find(|r| r.remaining > 0 && r.method == parts.method && path.starts_with(&r.path_prefix))
+            .map(|rule| {
+                rule.remaining -= 1;
+                rule.fault
+            });
+        (fault, state.extra_jwk.clone())
+    };
+    match fault {
+        Some(Fault::Status(status)) => {
+            let mut response = Response::new(Body::from(r#"{"message":"injected failure","code":"injected"}"#));
+            *response.status_mut() = StatusCode::from_u16(status).expect("status");
+            response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
+            if status == 429 {
+                response.headers_mut().insert("retry-after", "1".parse().expect("header"));
+            }
+            return response;
+        }
+        Some(Fault::Drop) => return Response::new(broken_body()),
+        _ => {}
+    }
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let mut upstream =
+        shared.http.request(parts.method.clone(), format!("{}{path_and_query}", shared.upstream)).body(bytes);
+    for (name, value) in &parts.headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            upstream = upstream.header(name, value);
+        }
+    }
+    let answer = match upstream.send().await {
+        Ok(answer) => answer,
+        Err(_) => return Response::new(broken_body()),
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let mut body = answer.bytes().await.unwrap_or_default().to_vec();
+    if fault == Some(Fault::LoseResponse) {
+        return Response::new(broken_body());
+    }
+    if let (Some(jwk), true) = (extra_jwk, path.starts_with("/sso/jwks/")) {
+        let mut set: Value = serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::json!({"keys": []}));
+        if let Some(keys) = set["keys"].as_array_mut() {
+            keys.push(jwk);
+        }
+        body = set.to_string().into_bytes();
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
+}

@@ -1,0 +1,159 @@
+//! Token verification (API.md "Identity and roles"), end to end through the handlers: the
+//! emulator's own tokens, and tokens with claims of the test's choosing signed by a test key
+//! that the fault proxy adds to the JWKS.
+
+use serde_json::{Value, json};
+use testkit::{FaultProxy, GET, POST, TestApp, TestKey, env};
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+struct Setup {
+    app: TestApp,
+    proxy: FaultProxy,
+    user_id: String,
+    org_id: String,
+}
+
+/// An app whose JWKS also holds the test key, and a real emulator member to name in claims.
+async fn setup(extra: &[(&str, &str)]) -> Setup {
+    let proxy = FaultProxy::start(&env("WORKOS_API_URL")).await;
+    proxy.serve_test_key();
+    let app = TestApp::with_workos_url(&proxy.url, extra).await;
+    let org_id = app.emulator.create_org("Token Test Org").await;
+    let user = app.emulator.create_user("token").await;
+    app.emulator.add_membership(&user.id, &org_id, "admin").await;
+    Setup { app, proxy, user_id: user.id, org_id }
+}
+
+impl Setup {
+    fn claims(&self) -> Value {
+        json!({
+            "sub": self.user_id, "org_id": self.org_id, "sid": "session_test",
+            "iss": env("WORKOS_API_URL"), "aud": env("WORKOS_CLIENT_ID"),
+            "iat": now(), "exp": now() + 300,
+        })
+    }
+
+    fn with(&self, changes: Value) -> Value {
+        let mut claims = self.claims();
+        for (name, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        claims
+    }
+
+    /// Asserts a token is refused with 401 on a writing route, and that nothing was written.
+    async fn refused(&self, token: &str, case: &str) {
+        let response = self.app.call(POST, "/orgs", Some(token), Some(json!({"name": "Never Made"}))).await;
+        assert_eq!(response.status, 401, "{case}: {:?}", response.body);
+        assert_eq!(response.code(), "unauthenticated", "{case}");
+        let challenge = response.headers.get("www-authenticate").and_then(|v| v.to_str().ok());
+        assert_eq!(challenge, Some(r#"Bearer error="invalid_token""#), "{case}");
+        assert!(self.app.items().await.is_empty(), "{case}: nothing is written");
+    }
+
+    async fn accepted(&self, token: &str, case: &str) {
+        let response = self.app.call(GET, "/org", Some(token), None).await;
+        assert_eq!(response.status, 200, "{case}: {:?}", response.body);
+        assert_eq!(response.body["id"], self.org_id.as_str(), "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_valid_emulator_token_passes() {
+    let app = TestApp::new().await;
+    let (user, org_id, token) = app.member_of_new_org("admin").await;
+    let response = app.call(GET, "/me", Some(&token), None).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(response.body["user"]["id"], user.id.as_str());
+    assert_eq!(response.body["organization"]["id"], org_id.as_str());
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_and_write_nothing() {
+    let s = setup(&[]).await;
+    let t = now();
+    let cases: Vec<(&str, String)> = vec![
+        ("expired beyond the leeway", TestKey::sign(&s.with(json!({"exp": t - 120})), None)),
+        ("not valid yet", TestKey::sign(&s.with(json!({"nbf": t + 600})), None)),
+        ("wrong issuer", TestKey::sign(&s.with(json!({"iss": "https://evil.example"})), None)),
+        ("wrong audience", TestKey::sign(&s.with(json!({"aud": "client_other"})), None)),
+        ("audience list without us", TestKey::sign(&s.with(json!({"aud": ["a", "b"]})), None)),
+        ("no exp", TestKey::sign(&s.with(json!({"exp": null})), None)),
+        ("no sub", TestKey::sign(&s.with(json!({"sub": null})), None)),
+        ("alg none", TestKey::unsigned(&s.claims())),
+        ("HS256 signed with the public key", TestKey::sign_hs256_with_public_key(&s.claims())),
+        ("unknown kid", TestKey::sign(&s.claims(), Some("kid-nobody-has"))),
+        ("garbage", "not-a-token".to_owned()),
+        ("three garbage parts", "aaa.bbb.ccc".to_owned()),
+    ];
+    for (case, token) in &cases {
+        s.refused(token, case).await;
+    }
+
+    let good = TestKey::sign(&s.claims(), None);
+    s.refused(&good[..good.len() - 10], "truncated").await;
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    let tampered = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        b64.encode(s.with(json!({"sub": "user_someone_else"})).to_string())
+    };
+    parts[1] = tampered;
+    s.refused(&parts.join("."), "tampered payload").await;
+
+    // Header problems.
+    for (case, header) in [("wrong scheme", format!("Basic {good}")), ("empty bearer", "Bearer ".to_owned())] {
+        let request = http::Request::builder()
+            .method(POST)
+            .uri("/orgs")
+            .header("authorization", header)
+            .body(bytes::Bytes::from(r#"{"name":"Never Made"}"#))
+            .unwrap();
+        let response = s.app.send(request).await;
+        assert_eq!(response.status, 401, "{case}");
+        assert_eq!(response.code(), "unauthenticated", "{case}");
+    }
+    let response = s.app.call(POST, "/orgs", None, Some(json!({"name": "Never Made"}))).await;
+    assert_eq!(response.status, 401, "missing header");
+    assert!(response.headers.contains_key("www-authenticate"));
+    assert!(s.app.items().await.is_empty());
+    assert!(s.app.emulator.orgs_named("Never Made").await.is_empty(), "no WorkOS organization either");
+}
+
+#[tokio::test]
+async fn accepted_claim_variants() {
+    let custom_issuer = "https://auth.custom.example";
+    let s = setup(&[("WORKOS_ISSUERS", &format!("{},{custom_issuer}", env("WORKOS_API_URL")))]).await;
+    let t = now();
+    s.accepted(&TestKey::sign(&s.claims(), None), "all claims right").await;
+    s.accepted(&TestKey::sign(&s.with(json!({"exp": t - 10})), None), "expired within the leeway").await;
+    s.accepted(&TestKey::sign(&s.with(json!({"aud": null})), None), "no audience").await;
+    s.accepted(&TestKey::sign(&s.with(json!({"aud": ["x", env("WORKOS_CLIENT_ID")]})), None), "audience list").await;
+    s.accepted(&TestKey::sign(&s.with(json!({"iss": format!("{custom_issuer}/")})), None), "custom issuer").await;
+    let user_management = format!("{}/user_management/{}", s.proxy.url, env("WORKOS_CLIENT_ID"));
+    s.accepted(&TestKey::sign(&s.with(json!({"iss": user_management})), None), "user management issuer").await;
+    s.accepted(&TestKey::sign(&s.with(json!({"iss": format!("{}/", s.proxy.url)})), None), "base URL issuer with /")
+        .await;
+}
+
+#[tokio::test]
+async fn unknown_kids_refetch_the_jwks_at_most_once_a_minute() {
+    let s = setup(&[]).await;
+    s.accepted(&TestKey::sign(&s.claims(), None), "warm the key cache").await;
+    let before = s.proxy.count(&GET, "/sso/jwks/");
+    assert_eq!(before, 1, "one fetch to start");
+    for i in 0..25 {
+        let token = TestKey::sign(&s.claims(), Some(&format!("flood-{i}")));
+        let response = s.app.call(GET, "/org", Some(&token), None).await;
+        assert_eq!(response.status, 401);
+    }
+    assert!(s.proxy.count(&GET, "/sso/jwks/") <= before + 1, "a flood of unknown kids is at most one refetch");
+    s.accepted(&TestKey::sign(&s.claims(), None), "known keys still work").await;
+}
