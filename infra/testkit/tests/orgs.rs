@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use testkit::{Fault, FaultProxy, GET, PATCH, POST, TestApp, TestResponse, env};
 
 fn post_orgs(token: &str, key: Option<&str>, body: &str) -> http::Request<Bytes> {
-    let mut request = http::Request::builder().method(POST).uri("/orgs").header("authorization", format!("Bearer {token}"));
+    let mut request =
+        http::Request::builder().method(POST).uri("/orgs").header("authorization", format!("Bearer {token}"));
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
     }
@@ -167,7 +168,13 @@ async fn bad_bodies_are_refused_with_field_errors_and_write_nothing() {
         ("malformed", r#"{"name": "#.into(), 400, "malformed_json", None),
         ("trailing garbage", r#"{"name": "A"} x"#.into(), 400, "malformed_json", None),
         ("empty body", String::new(), 400, "malformed_json", None),
-        ("too large", format!(r#"{{"name": "A", "pad": "{}"}}"#, "x".repeat(64 * 1024)), 413, "payload_too_large", None),
+        (
+            "too large",
+            format!(r#"{{"name": "A", "pad": "{}"}}"#, "x".repeat(64 * 1024)),
+            413,
+            "payload_too_large",
+            None,
+        ),
     ];
     for (case, body, status, code, field) in cases {
         let response = app.send(post_orgs(&token, None, &body)).await;
@@ -242,11 +249,23 @@ async fn workos_failures_half_way_heal_on_retry() {
     let token = app.emulator.token(&user, None).await;
 
     let cases = [
-        ("membership create fails", http::Method::POST, "/user_management/organization_memberships", Fault::Status(500), 1),
+        (
+            "membership create fails",
+            http::Method::POST,
+            "/user_management/organization_memberships",
+            Fault::Status(500),
+            1,
+        ),
         ("org create answer lost", http::Method::POST, "/organizations", Fault::LoseResponse, 1),
         ("connection dropped", http::Method::POST, "/organizations", Fault::Drop, 1),
         ("lookup keeps failing", http::Method::GET, "/organizations/external_id/", Fault::Status(502), 3),
-        ("rate limited beyond retries", http::Method::GET, "/user_management/organization_memberships", Fault::Status(429), 3),
+        (
+            "rate limited beyond retries",
+            http::Method::GET,
+            "/user_management/organization_memberships",
+            Fault::Status(429),
+            3,
+        ),
     ];
     for (case, method, path, fault, times) in cases {
         let name = unique(case);
