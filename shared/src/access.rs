@@ -79,6 +79,9 @@ impl Deps {
         };
         let (profile, org) = tokio::join!(self.profile(user_id), self.store.get_org(org_id));
         let profile = profile?;
+        // An invitation of this address hands its seat, and a client's customer, to the member.
+        let invitation = self.store.invitation_for(org_id, &profile.email).await?;
+        let customer_id = invitation.as_ref().filter(|_| role == Role::Client).and_then(|i| i.customer_id.clone());
         let now = now_rfc3339();
         // An organization made in WorkOS directly (not through POST /orgs) is stored on first use.
         let new_org = match org? {
@@ -89,20 +92,20 @@ impl Deps {
             org_id,
             user_id,
             role,
-            customer_id: None,
+            customer_id,
             membership_id: &membership.id,
             profile: &profile,
             workos_updated_at: &membership.updated_at,
             now: &now,
         });
-        if self.store.provision_member(&member, new_org.as_ref()).await? {
+        if self.store.provision_member(&member, new_org.as_ref(), invitation.as_ref()).await? {
             tracing::info!(role = role.slug(), "member provisioned from WorkOS");
             return Ok(Some(member));
         }
         // A concurrent request stored the member (or the org) first: read what won.
         match self.store.get_member(org_id, user_id).await? {
             Some(member) => Ok(Some(member)),
-            None => match self.store.provision_member(&member, None).await? {
+            None => match self.store.provision_member(&member, None, None).await? {
                 true => Ok(Some(member)),
                 false => Ok(self.store.get_member(org_id, user_id).await?),
             },

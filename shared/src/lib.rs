@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod members;
 pub mod org;
 pub mod store;
 pub mod telemetry;

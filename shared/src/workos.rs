@@ -79,6 +79,14 @@ impl Membership {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Invitation {
+    pub id: String,
+    pub email: String,
+    pub state: String,
+    pub expires_at: String,
+}
+
 #[derive(Debug, Deserialize)]
 struct ListPage<T> {
     data: Vec<T>,
@@ -214,6 +222,54 @@ impl WorkosClient {
         self.call(Method::POST, "/user_management/organization_memberships", &[], Some(&body)).await
     }
 
+    pub async fn set_membership_role(&self, membership_id: &str, role_slug: &str) -> Result<Membership, WorkosError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            role_slug: &'a str,
+        }
+        let path = format!("/user_management/organization_memberships/{}", encode(membership_id));
+        self.call(Method::PUT, &path, &[], Some(&Body { role_slug })).await
+    }
+
+    /// Deletes a membership; one that is gone already counts as deleted.
+    pub async fn delete_membership(&self, membership_id: &str) -> Result<(), WorkosError> {
+        let path = format!("/user_management/organization_memberships/{}", encode(membership_id));
+        match self.call::<serde::de::IgnoredAny, ()>(Method::DELETE, &path, &[], None).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn send_invitation(
+        &self,
+        email: &str,
+        org_id: &str,
+        role_slug: &str,
+        inviter_user_id: &str,
+    ) -> Result<Invitation, WorkosError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            email: &'a str,
+            organization_id: &'a str,
+            role_slug: &'a str,
+            inviter_user_id: &'a str,
+        }
+        let body = Body { email, organization_id: org_id, role_slug, inviter_user_id };
+        self.call(Method::POST, "/user_management/invitations", &[], Some(&body)).await
+    }
+
+    /// Revokes an invitation. One that is no longer pending (accepted, revoked, expired) or gone
+    /// answers `Ok(false)`: there is nothing left to revoke.
+    pub async fn revoke_invitation(&self, invitation_id: &str) -> Result<bool, WorkosError> {
+        let path = format!("/user_management/invitations/{}/revoke", encode(invitation_id));
+        match self.call::<serde::de::IgnoredAny, ()>(Method::POST, &path, &[], None).await {
+            Ok(_) => Ok(true),
+            Err(WorkosError::Status { status: 400 | 404, .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn call<T: DeserializeOwned, B: Serialize>(
         &self,
         method: Method,
@@ -232,6 +288,7 @@ impl WorkosClient {
             let retry_wait = match outcome {
                 Ok(response) if response.status().is_success() => {
                     let bytes = response.bytes().await.map_err(|e| WorkosError::Transport(e.to_string()))?;
+                    let bytes = if bytes.is_empty() { bytes::Bytes::from_static(b"null") } else { bytes };
                     return serde_json::from_slice(&bytes)
                         .map_err(|e| WorkosError::Decode(format!("{method} {path}: {e}")));
                 }

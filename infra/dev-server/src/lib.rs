@@ -46,6 +46,48 @@ pub fn routes() -> Vec<Route> {
             function: "update-org",
             handler: |d, r| Box::pin(update_org::handle(d, r)),
         },
+        Route {
+            method: Method::GET,
+            path: "/users",
+            function: "list-users",
+            handler: |d, r| Box::pin(list_users::handle(d, r)),
+        },
+        Route {
+            method: Method::GET,
+            path: "/users/{userId}",
+            function: "get-user",
+            handler: |d, r| Box::pin(get_user::handle(d, r)),
+        },
+        Route {
+            method: Method::PATCH,
+            path: "/users/{userId}",
+            function: "update-user",
+            handler: |d, r| Box::pin(update_user::handle(d, r)),
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/users/{userId}",
+            function: "delete-user",
+            handler: |d, r| Box::pin(delete_user::handle(d, r)),
+        },
+        Route {
+            method: Method::GET,
+            path: "/invitations",
+            function: "list-invitations",
+            handler: |d, r| Box::pin(list_invitations::handle(d, r)),
+        },
+        Route {
+            method: Method::POST,
+            path: "/invitations",
+            function: "create-invitation",
+            handler: |d, r| Box::pin(create_invitation::handle(d, r)),
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/invitations/{invitationId}",
+            function: "delete-invitation",
+            handler: |d, r| Box::pin(delete_invitation::handle(d, r)),
+        },
     ]
 }
 

@@ -75,6 +75,8 @@ impl TestApp {
             ("WORKOS_API_KEY".into(), env("WORKOS_API_KEY")),
             // The emulator's tokens name the emulator itself as issuer, not the proxy.
             ("WORKOS_ISSUERS".into(), env("WORKOS_API_URL")),
+            // Roomy limits, so that only the tests about limits meet them.
+            ("PLANS".into(), r#"{"free":{"name":"Free","maxCustomers":100,"maxStaff":100,"maxClients":100}}"#.into()),
         ]);
         for (name, value) in extra {
             vars.insert((*name).to_owned(), (*value).to_owned());
@@ -150,3 +152,83 @@ pub use http::Method as HttpMethod;
 pub const GET: Method = Method::GET;
 pub const POST: Method = Method::POST;
 pub const PATCH: Method = Method::PATCH;
+
+/// A member of an organization with a token that selects it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: TestUser,
+    pub org_id: String,
+    pub token: String,
+}
+
+impl Member {
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+}
+
+/// An organization in the emulator with one member of each role, provisioned in the table.
+pub struct OrgFixture {
+    pub org_id: String,
+    pub admin: Member,
+    pub staff: Member,
+    pub client: Member,
+}
+
+impl TestApp {
+    /// A new user who is `role` in `org_id` (in WorkOS), with a token selecting the org.
+    pub async fn new_member(&self, org_id: &str, role: &str) -> Member {
+        let user = self.emulator.create_user(role).await;
+        self.emulator.add_membership(&user.id, org_id, role).await;
+        let token = self.emulator.token(&user, Some(org_id)).await;
+        Member { user, org_id: org_id.to_owned(), token }
+    }
+
+    /// An organization with an admin, a staff member and a client, all provisioned.
+    pub async fn org_fixture(&self) -> OrgFixture {
+        let org_id = self.emulator.create_org(&format!("Fixture {}", ulid::Ulid::new())).await;
+        let admin = self.new_member(&org_id, "admin").await;
+        let staff = self.new_member(&org_id, "staff").await;
+        let client = self.new_member(&org_id, "client").await;
+        for member in [&admin, &staff, &client] {
+            let me = self.call(GET, "/me", Some(&member.token), None).await;
+            assert_eq!(me.status, 200, "provisioning {}: {:?}", member.user.email, me.body);
+        }
+        OrgFixture { org_id, admin, staff, client }
+    }
+
+    /// The organization as `GET /org` shows it to `member`.
+    pub async fn org(&self, member: &Member) -> Value {
+        let response = self.call(GET, "/org", Some(&member.token), None).await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+        response.body
+    }
+
+    /// A member's role in WorkOS (active memberships only), if any.
+    pub async fn workos_role(&self, user_id: &str, org_id: &str) -> Option<String> {
+        let path =
+            format!("/user_management/organization_memberships?user_id={user_id}&organization_id={org_id}&limit=100");
+        let page = self.emulator.api(reqwest::Method::GET, &path, None).await;
+        page["data"]
+            .as_array()?
+            .iter()
+            .find(|m| m["status"] == "active")
+            .map(|m| m["role"]["slug"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Every item of the table, attributes and items in a stable order, for before/after
+    /// comparisons.
+    pub async fn snapshot(&self) -> Vec<std::collections::BTreeMap<String, String>> {
+        let mut items: Vec<_> = self
+            .items()
+            .await
+            .into_iter()
+            .map(|item| item.into_iter().map(|(name, value)| (name, format!("{value:?}"))).collect())
+            .collect();
+        items.sort();
+        items
+    }
+}
+
+pub const PUT: Method = Method::PUT;
+pub const DELETE: Method = Method::DELETE;

@@ -251,3 +251,86 @@ impl IdempotencyItem {
         }
     }
 }
+
+/// A pending invitation: `ORG#o` / `INVITE#i`. Its seat is counted from creation until it is
+/// accepted (the member takes the seat over) or revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub id: String,
+    pub org_id: String,
+    /// Lowercased.
+    pub email: String,
+    pub role: Role,
+    pub customer_id: Option<String>,
+    /// `sending` until WorkOS has it, then `pending`.
+    pub state: String,
+    pub workos_invitation_id: Option<String>,
+    /// When WorkOS lets it lapse (RFC 3339); not the table's TTL attribute, since a lapsed
+    /// invitation's seat must be given back by a write, not vanish with it.
+    pub valid_until: Option<String>,
+    pub invited_by: String,
+    pub created_at: String,
+}
+
+impl InvitationItem {
+    pub const ENTITY: &'static str = "invitation";
+    pub const SENDING: &'static str = "sending";
+    pub const PENDING: &'static str = "pending";
+
+    pub fn new(
+        org_id: &str,
+        email: &str,
+        role: Role,
+        customer_id: Option<String>,
+        invited_by: &str,
+        now: &str,
+    ) -> Self {
+        let id = format!("inv_{}", ulid::Ulid::new().to_string().to_lowercase());
+        Self {
+            pk: keys::org_pk(org_id),
+            sk: keys::invitation_sk(&id),
+            entity: Self::ENTITY.to_owned(),
+            id,
+            org_id: org_id.to_owned(),
+            email: email.to_lowercase(),
+            role,
+            customer_id,
+            state: Self::SENDING.to_owned(),
+            workos_invitation_id: None,
+            valid_until: None,
+            invited_by: invited_by.to_owned(),
+            created_at: now.to_owned(),
+        }
+    }
+}
+
+/// `ORG#o` / `INVITEE#<email>`: points at the pending invitation of an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteeItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub invitation_id: String,
+}
+
+impl InviteeItem {
+    pub const ENTITY: &'static str = "invitee";
+
+    pub fn of(invitation: &InvitationItem) -> Self {
+        Self {
+            pk: invitation.pk.clone(),
+            sk: keys::invitee_sk(&invitation.email),
+            entity: Self::ENTITY.to_owned(),
+            invitation_id: invitation.id.clone(),
+        }
+    }
+}

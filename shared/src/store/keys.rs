@@ -29,6 +29,28 @@ pub fn idempotency_sk(key_hash: &str) -> String {
     format!("IDEMP#{key_hash}")
 }
 
+/// Sort key prefix of members within their organization's partition.
+pub const MEMBER_PREFIX: &str = "USER#";
+
+/// Sort key of an invitation within its organization's partition.
+pub fn invitation_sk(invitation_id: &str) -> String {
+    format!("INVITE#{invitation_id}")
+}
+
+/// Sort key prefix of invitations.
+pub const INVITATION_PREFIX: &str = "INVITE#";
+
+/// Sort key of the one pending invitation an email may have in an organization: makes a second
+/// invitation of the same address fail atomically, and finds the invitation when its user arrives.
+pub fn invitee_sk(email: &str) -> String {
+    format!("INVITEE#{}", email.to_lowercase())
+}
+
+/// Sort key of a customer within its organization's partition.
+pub fn customer_sk(customer_id: &str) -> String {
+    format!("CUSTOMER#{customer_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,19 +3,23 @@
 //! builds its `ORG#…` keys here. See docs/data-model.md.
 
 mod cursor;
+mod invitations;
 pub mod items;
 pub mod keys;
+mod members;
+mod usage;
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use cursor::CursorKey;
 pub use items::*;
+pub use usage::UsageChange;
 
 use crate::error::ApiError;
 
@@ -31,12 +35,57 @@ pub enum StoreError {
     Unavailable(String),
     #[error("a stored item could not be read: {0}")]
     Corrupt(String),
+    /// The change would leave the organization without an admin.
+    #[error("the organization must keep at least one admin")]
+    LastAdmin,
+    /// The plan allows no more of `resource`.
+    #[error("the plan allows no more {resource}")]
+    LimitReached { resource: &'static str, limit: u64, usage: u64 },
+    /// The item is no longer in the state the change was made against (a concurrent change).
+    #[error("{0}")]
+    Changed(&'static str),
+    #[error("the cursor was not issued for this list")]
+    InvalidCursor,
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Upstream(error.to_string())
+        match error {
+            StoreError::LastAdmin => ApiError::LastAdmin,
+            StoreError::LimitReached { resource, limit, usage } => {
+                ApiError::PlanLimitReached { resource, limit, usage }
+            }
+            StoreError::Changed(what) => ApiError::Conflict(what.to_owned()),
+            StoreError::InvalidCursor => ApiError::InvalidCursor,
+            other => ApiError::Upstream(other.to_string()),
+        }
     }
+}
+
+/// One page of a list: API.md's `{"items": [...], "nextCursor": ...}`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+}
+
+/// A query over one partition, optionally filtered, read page by page until `limit` items match.
+struct ListQuery<'a> {
+    org_id: &'a str,
+    /// Names the list inside the cursor, so a cursor of one list is refused by another.
+    list: &'a str,
+    index: Option<&'a str>,
+    key_condition: &'a str,
+    filter: Option<&'a str>,
+    names: Vec<(&'a str, &'a str)>,
+    values: Vec<(&'a str, AttributeValue)>,
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -108,15 +157,6 @@ impl Store {
         output.item.map(from_item).transpose()
     }
 
-    fn put(&self, item: Item, condition: Option<&str>) -> Result<Put, StoreError> {
-        Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
-    }
-
     /// Runs a transaction, retrying DynamoDB's transaction conflicts (another transaction on the
     /// same items) a few times before giving up.
     async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
@@ -142,6 +182,50 @@ impl Store {
                 }
                 Some(reasons) => return Err(StoreError::TransactionCanceled(reasons)),
                 None => return Err(sdk_error(error)),
+            }
+        }
+    }
+
+    async fn list<T: DeserializeOwned>(
+        &self,
+        query: ListQuery<'_>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, StoreError> {
+        let mut start = match cursor {
+            Some(cursor) => {
+                Some(self.cursor_key.decode(query.org_id, query.list, cursor).map_err(|_| StoreError::InvalidCursor)?)
+            }
+            None => None,
+        };
+        let mut items = Vec::new();
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(query.index.map(str::to_owned))
+                .key_condition_expression(query.key_condition)
+                .set_filter_expression(query.filter.map(str::to_owned))
+                .set_exclusive_start_key(start.take())
+                .limit(limit - items.len() as i32);
+            for (name, value) in &query.names {
+                request = request.expression_attribute_names(*name, *value);
+            }
+            for (name, value) in &query.values {
+                request = request.expression_attribute_values(*name, value.clone());
+            }
+            let page = request.send().await.map_err(sdk_error)?;
+            for item in page.items.unwrap_or_default() {
+                items.push(from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(last) if items.len() < limit as usize => start = Some(last),
+                Some(last) => {
+                    let next_cursor = Some(self.cursor_key.encode(query.org_id, query.list, &last));
+                    return Ok(Page { items, next_cursor });
+                }
+                None => return Ok(Page { items, next_cursor: None }),
             }
         }
     }
@@ -184,8 +268,8 @@ impl Store {
         idempotency: Option<&IdempotencyClaim>,
     ) -> Result<(), StoreError> {
         let mut actions = vec![
-            TransactWriteItem::builder().put(self.put(to_item(org)?, Some("attribute_not_exists(PK)"))?).build(),
-            TransactWriteItem::builder().put(self.put(to_item(admin)?, Some("attribute_not_exists(PK)"))?).build(),
+            self.put_action(to_item(org)?, Some("attribute_not_exists(PK)"))?,
+            self.put_action(to_item(admin)?, Some("attribute_not_exists(PK)"))?,
         ];
         if let Some(claim) = idempotency {
             actions.push(TransactWriteItem::builder().update(self.finish_idempotency(claim, &org.id)?).build());
@@ -197,6 +281,21 @@ impl Store {
 
     pub async fn get_member(&self, org_id: &str, user_id: &str) -> Result<Option<MemberItem>, StoreError> {
         self.get(keys::org_pk(org_id), keys::member_sk(user_id)).await
+    }
+
+    /// Whether a customer of this id is stored in the organization.
+    pub async fn customer_exists(&self, org_id: &str, customer_id: &str) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org_pk(org_id), keys::customer_sk(customer_id))))
+            .projection_expression("PK")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(output.item.is_some())
     }
 
     pub async fn get_profile(&self, user_id: &str) -> Result<Option<UserProfileItem>, StoreError> {
@@ -219,47 +318,6 @@ impl Store {
             Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
             Err(error) => Err(error),
         }
-    }
-
-    /// Stores a member that WorkOS already has (just-in-time provisioning) and counts its seat.
-    /// `new_org` is the organization item to create when it is not stored yet. Answers false if
-    /// the member was stored already (a concurrent request provisioned it first).
-    pub async fn provision_member(&self, member: &MemberItem, new_org: Option<&OrgItem>) -> Result<bool, StoreError> {
-        let put_member =
-            TransactWriteItem::builder().put(self.put(to_item(member)?, Some("attribute_not_exists(PK)"))?).build();
-        let org_action = match new_org {
-            Some(org) => {
-                let mut org = org.clone();
-                org.usage_mut().add(member.role, 1);
-                TransactWriteItem::builder().put(self.put(to_item(&org)?, Some("attribute_not_exists(PK)"))?).build()
-            }
-            None => TransactWriteItem::builder().update(self.count_seat(&member.org_id, member.role, 1)?).build(),
-        };
-        match self.transact(vec![put_member, org_action]).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::TransactionCanceled(reasons))
-                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    /// An update of the org's usage counters for one member of `role` (positive: a seat taken).
-    fn count_seat(&self, org_id: &str, role: Role, delta: i64) -> Result<Update, StoreError> {
-        let mut expression = format!("ADD {} :delta", role.seat_counter());
-        if role == Role::Admin {
-            expression.push_str(", admins :delta");
-        }
-        Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
-            .update_expression(expression)
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":delta", n(delta))
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     // --- idempotency ------------------------------------------------------------------------

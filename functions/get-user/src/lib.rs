@@ -1,0 +1,21 @@
+//! `GET /users/{userId}`: one member. Admins and staff see any member; a client only
+//! themselves (anyone else is 404, as for a user of another organization).
+
+use lambda_http::{Body, Request, Response};
+use shared::members::MemberView;
+use shared::store::Role;
+use shared::{ApiError, Deps, http};
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    http::serve(&req, get_user(deps, &req)).await
+}
+
+async fn get_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.caller(req).await?;
+    let user_id = http::path_param(req, "userId")?;
+    if caller.role() == Role::Client && user_id != caller.user_id() {
+        return Err(ApiError::NotFound);
+    }
+    let member = deps.store.get_member(caller.org_id(), &user_id).await?.ok_or(ApiError::NotFound)?;
+    Ok(http::json(200, &MemberView::from(member)))
+}

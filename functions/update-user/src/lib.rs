@@ -1,0 +1,55 @@
+//! `PATCH /users/{userId}` (admin): a member's role and customer.
+//!
+//! The table is changed first, in one transaction that moves the seat within the plan's limits
+//! and keeps an admin (so concurrent demotions cannot remove the last one); then WorkOS. If
+//! WorkOS fails, the stored member is put back and the answer is 503. A crash between the two
+//! leaves the table ahead of WorkOS, which the sync job settles in WorkOS's favour.
+
+use lambda_http::{Body, Request, Response};
+use shared::members::{MemberChange, MemberView, check_customer};
+use shared::store::{MemberItem, UsageChange};
+use shared::{ApiError, Deps, billing, http, now_rfc3339};
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    http::serve(&req, update_user(deps, &req)).await
+}
+
+async fn update_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.admin(req).await?;
+    let user_id = http::path_param(req, "userId")?;
+    let body: MemberChange = http::json_body(req)?;
+    let old = deps.store.get_member(caller.org_id(), &user_id).await?.ok_or(ApiError::NotFound)?;
+
+    let role = body.role.unwrap_or(old.role);
+    let customer_id = match body.customer_id {
+        Some(sent) => sent,
+        // Leaving the client role leaves the customer; staying keeps it.
+        None if role == old.role => old.customer_id.clone(),
+        None => None,
+    };
+    check_customer(deps, caller.org_id(), role, customer_id.as_deref()).await?;
+    if role == old.role && customer_id == old.customer_id {
+        return Ok(http::json(200, &MemberView::from(old)));
+    }
+
+    let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
+    let limits = billing::entitlement(&org, &deps.config.plans).limits;
+    let change = if role == old.role {
+        UsageChange::default()
+    } else {
+        UsageChange::role_change(old.role, role).within(&limits)
+    };
+    let new = MemberItem { role, customer_id, updated_at: now_rfc3339(), ..old.clone() };
+    deps.store.change_member(&old, &new, &change, caller.user_id()).await?;
+
+    if role != old.role {
+        if let Err(error) = deps.workos.set_membership_role(&old.membership_id, role.slug()).await {
+            if let Err(undo) = deps.store.restore_member(&old, &change).await {
+                tracing::error!(error = %undo, "could not undo a role change WorkOS refused; the sync job will settle it");
+            }
+            return Err(error.into());
+        }
+    }
+    tracing::info!(target_user = user_id, role = role.slug(), "member changed");
+    Ok(http::json(200, &MemberView::from(new)))
+}

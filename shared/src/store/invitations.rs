@@ -1,0 +1,97 @@
+//! Invitations: one item per invitation plus an `INVITEE#<email>` item that makes a second
+//! pending invitation of the same address fail atomically, with the seat counted meanwhile.
+
+use super::{InvitationItem, InviteeItem, ListQuery, Page, Store, StoreError, UsageChange, keys, s, to_item};
+use crate::config::PlanLimits;
+
+impl Store {
+    /// Stores a new invitation (state `sending`) and takes its seat within `limits`. An address
+    /// with a pending invitation already is refused.
+    pub async fn create_invitation(&self, invitation: &InvitationItem, limits: &PlanLimits) -> Result<(), StoreError> {
+        let change = UsageChange::invitation_seat(invitation.role, 1).within(limits);
+        let mut actions = vec![
+            self.put_action(to_item(invitation)?, Some("attribute_not_exists(PK)"))?,
+            self.put_action(to_item(&InviteeItem::of(invitation))?, Some("attribute_not_exists(PK)"))?,
+        ];
+        actions.extend(self.usage_action(&invitation.org_id, &change)?);
+        match self.transact(actions).await {
+            Err(StoreError::TransactionCanceled(reasons)) => {
+                let failed = |i: usize| reasons.get(i).is_some_and(|r| r == "ConditionalCheckFailed");
+                if failed(2) && !failed(1) {
+                    Err(self.usage_refusal(&invitation.org_id, &change).await)
+                } else {
+                    Err(StoreError::Changed("this address has a pending invitation already"))
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Records that WorkOS sent the invitation.
+    pub async fn mark_invitation_sent(&self, invitation: &InvitationItem) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(invitation)?))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await
+            .map_err(super::sdk_error)?;
+        Ok(())
+    }
+
+    pub async fn get_invitation(
+        &self,
+        org_id: &str,
+        invitation_id: &str,
+    ) -> Result<Option<InvitationItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::invitation_sk(invitation_id)).await
+    }
+
+    /// The pending invitation of an address in an organization, if any.
+    pub async fn invitation_for(&self, org_id: &str, email: &str) -> Result<Option<InvitationItem>, StoreError> {
+        let invitee: Option<InviteeItem> = self.get(keys::org_pk(org_id), keys::invitee_sk(email)).await?;
+        match invitee {
+            Some(invitee) => self.get_invitation(org_id, &invitee.invitation_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes an invitation and gives its seat back.
+    pub async fn delete_invitation(&self, invitation: &InvitationItem) -> Result<(), StoreError> {
+        let invitee = InviteeItem::of(invitation);
+        let mut actions = vec![
+            self.delete_action(&invitation.pk, &invitation.sk, Some("attribute_exists(PK)"))?,
+            self.delete_action(&invitee.pk, &invitee.sk, None)?,
+        ];
+        actions.extend(self.usage_action(&invitation.org_id, &UsageChange::invitation_seat(invitation.role, -1))?);
+        match self.transact(actions).await {
+            // Deleted already (a concurrent revoke, or the invitee arrived): nothing left to do.
+            Err(StoreError::TransactionCanceled(reasons))
+                if reasons.first().is_some_and(|r| r == "ConditionalCheckFailed") =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Invitations of an organization, newest last (ids are time-ordered).
+    pub async fn list_invitations(
+        &self,
+        org_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<InvitationItem>, StoreError> {
+        let query = ListQuery {
+            org_id,
+            list: "invitations",
+            index: None,
+            key_condition: "PK = :pk AND begins_with(SK, :prefix)",
+            filter: None,
+            names: vec![],
+            values: vec![(":pk", s(keys::org_pk(org_id))), (":prefix", s(keys::INVITATION_PREFIX))],
+        };
+        self.list(query, limit, cursor).await
+    }
+}
