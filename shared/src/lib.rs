@@ -7,6 +7,7 @@ pub mod auth;
 pub mod billing;
 pub mod config;
 pub mod crypto;
+pub mod customers;
 pub mod error;
 pub mod http;
 pub mod members;

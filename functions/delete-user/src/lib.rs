@@ -3,7 +3,8 @@
 //! The table first (one transaction: the member, its seat, the last-admin guard), then the
 //! WorkOS membership; if WorkOS fails the member is put back and the answer is 503. A retry
 //! after a crash between the two finds no stored member but an active WorkOS membership, and
-//! finishes the removal there.
+//! finishes the removal there. The member's customer assignments go last; readers ignore
+//! assignments of non-members meanwhile, and a retry removes them.
 
 use lambda_http::{Body, Request, Response};
 use shared::store::{Role, UsageChange};
@@ -18,6 +19,7 @@ async fn delete_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
     let user_id = http::path_param(req, "userId")?;
     let Some(member) = deps.store.get_member(caller.org_id(), &user_id).await? else {
         // Finish a removal that stopped after the table's half.
+        deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
         let membership = deps.workos.active_membership(&user_id, caller.org_id()).await?.ok_or(ApiError::NotFound)?;
         deps.workos.delete_membership(&membership.id).await?;
         return Ok(http::no_content());
@@ -25,11 +27,12 @@ async fn delete_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
     deps.store.remove_member(&member, caller.user_id()).await?;
     if let Err(error) = deps.workos.delete_membership(&member.membership_id).await {
         let change = UsageChange::seat(member.role, -1);
-        if let Err(undo) = deps.store.restore_member(&member, &change).await {
+        if let Err(undo) = deps.store.restore_member(&member, None, &change).await {
             tracing::error!(error = %undo, "could not undo a removal WorkOS refused; the sync job will settle it");
         }
         return Err(error.into());
     }
+    deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
     tracing::info!(target_user = user_id, was_admin = member.role == Role::Admin, "member removed");
     Ok(http::no_content())
 }

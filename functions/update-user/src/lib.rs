@@ -3,11 +3,12 @@
 //! The table is changed first, in one transaction that moves the seat within the plan's limits
 //! and keeps an admin (so concurrent demotions cannot remove the last one); then WorkOS. If
 //! WorkOS fails, the stored member is put back and the answer is 503. A crash between the two
-//! leaves the table ahead of WorkOS, which the sync job settles in WorkOS's favour.
+//! leaves the table ahead of WorkOS, which the sync job settles in WorkOS's favour. A staff
+//! member who is no longer staff loses their customer assignments.
 
 use lambda_http::{Body, Request, Response};
 use shared::members::{MemberChange, MemberView, check_customer};
-use shared::store::{MemberItem, UsageChange};
+use shared::store::{MemberItem, Role, UsageChange};
 use shared::{ApiError, Deps, billing, http, now_rfc3339};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
@@ -29,6 +30,10 @@ async fn update_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
     };
     check_customer(deps, caller.org_id(), role, customer_id.as_deref()).await?;
     if role == old.role && customer_id == old.customer_id {
+        // A retry of a demotion whose assignment cleanup failed finishes it here.
+        if role != Role::Staff {
+            deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
+        }
         return Ok(http::json(200, &MemberView::from(old)));
     }
 
@@ -44,11 +49,14 @@ async fn update_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
 
     if role != old.role {
         if let Err(error) = deps.workos.set_membership_role(&old.membership_id, role.slug()).await {
-            if let Err(undo) = deps.store.restore_member(&old, &change).await {
+            if let Err(undo) = deps.store.restore_member(&old, Some(&new), &change).await {
                 tracing::error!(error = %undo, "could not undo a role change WorkOS refused; the sync job will settle it");
             }
             return Err(error.into());
         }
+    }
+    if old.role == Role::Staff && role != Role::Staff {
+        deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
     }
     tracing::info!(target_user = user_id, role = role.slug(), "member changed");
     Ok(http::json(200, &MemberView::from(new)))

@@ -88,6 +88,60 @@ pub fn routes() -> Vec<Route> {
             function: "delete-invitation",
             handler: |d, r| Box::pin(delete_invitation::handle(d, r)),
         },
+        Route {
+            method: Method::GET,
+            path: "/customers",
+            function: "list-customers",
+            handler: |d, r| Box::pin(list_customers::handle(d, r)),
+        },
+        Route {
+            method: Method::POST,
+            path: "/customers",
+            function: "create-customer",
+            handler: |d, r| Box::pin(create_customer::handle(d, r)),
+        },
+        Route {
+            method: Method::GET,
+            path: "/customers/{customerId}",
+            function: "get-customer",
+            handler: |d, r| Box::pin(get_customer::handle(d, r)),
+        },
+        Route {
+            method: Method::PATCH,
+            path: "/customers/{customerId}",
+            function: "update-customer",
+            handler: |d, r| Box::pin(update_customer::handle(d, r)),
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/customers/{customerId}",
+            function: "delete-customer",
+            handler: |d, r| Box::pin(delete_customer::handle(d, r)),
+        },
+        Route {
+            method: Method::GET,
+            path: "/customers/{customerId}/staff",
+            function: "list-customer-staff",
+            handler: |d, r| Box::pin(list_customer_staff::handle(d, r)),
+        },
+        Route {
+            method: Method::PUT,
+            path: "/customers/{customerId}/staff/{userId}",
+            function: "assign-staff",
+            handler: |d, r| Box::pin(assign_staff::handle(d, r)),
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/customers/{customerId}/staff/{userId}",
+            function: "unassign-staff",
+            handler: |d, r| Box::pin(unassign_staff::handle(d, r)),
+        },
+        Route {
+            method: Method::GET,
+            path: "/users/{userId}/customers",
+            function: "list-user-customers",
+            handler: |d, r| Box::pin(list_user_customers::handle(d, r)),
+        },
     ]
 }
 

@@ -14,13 +14,16 @@ impl Store {
             self.put_action(to_item(&InviteeItem::of(invitation))?, Some("attribute_not_exists(PK)"))?,
         ];
         actions.extend(self.usage_action(&invitation.org_id, &change)?);
+        actions.extend(self.client_links(&invitation.org_id, None, invitation.customer_id.as_deref(), true)?);
         match self.transact(actions).await {
             Err(StoreError::TransactionCanceled(reasons)) => {
                 let failed = |i: usize| reasons.get(i).is_some_and(|r| r == "ConditionalCheckFailed");
-                if failed(2) && !failed(1) {
+                if failed(1) {
+                    Err(StoreError::Changed("this address has a pending invitation already"))
+                } else if failed(2) {
                     Err(self.usage_refusal(&invitation.org_id, &change).await)
                 } else {
-                    Err(StoreError::Changed("this address has a pending invitation already"))
+                    Err(StoreError::Changed("the customer is being deleted"))
                 }
             }
             other => other,
@@ -65,6 +68,7 @@ impl Store {
             self.delete_action(&invitee.pk, &invitee.sk, None)?,
         ];
         actions.extend(self.usage_action(&invitation.org_id, &UsageChange::invitation_seat(invitation.role, -1))?);
+        actions.extend(self.client_links(&invitation.org_id, invitation.customer_id.as_deref(), None, false)?);
         match self.transact(actions).await {
             // Deleted already (a concurrent revoke, or the invitee arrived): nothing left to do.
             Err(StoreError::TransactionCanceled(reasons))

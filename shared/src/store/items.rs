@@ -334,3 +334,127 @@ impl InviteeItem {
         }
     }
 }
+
+/// A customer (client company): `ORG#o` / `CUSTOMER#c`, in GSI1 `ORG#o#CUSTOMERS` / name order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    pub entity: String,
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub notes: Option<String>,
+    /// Client users and pending client invitations that belong to this customer; it cannot be
+    /// deleted while any do.
+    #[serde(default)]
+    pub client_count: i64,
+    /// Set when a delete has begun: the customer is gone for every reader from then on.
+    #[serde(default)]
+    pub deleting: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by: String,
+}
+
+/// The fields a client sends for a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomerFields {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl CustomerItem {
+    pub const ENTITY: &'static str = "customer";
+
+    pub fn new(org_id: &str, fields: CustomerFields, created_by: &str, now: &str) -> Self {
+        let id = format!("cus_{}", ulid::Ulid::new().to_string().to_lowercase());
+        Self {
+            pk: keys::org_pk(org_id),
+            sk: keys::customer_sk(&id),
+            gsi1pk: keys::customers_gsi1pk(org_id),
+            gsi1sk: keys::name_sort_key(&fields.name, &id),
+            entity: Self::ENTITY.to_owned(),
+            org_id: org_id.to_owned(),
+            name: fields.name,
+            email: fields.email,
+            phone: fields.phone,
+            notes: fields.notes,
+            client_count: 0,
+            deleting: false,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            created_by: created_by.to_owned(),
+            id,
+        }
+    }
+
+    /// This customer with new fields (and the name order that follows from them).
+    pub fn with_fields(&self, fields: CustomerFields, now: &str) -> Self {
+        Self {
+            gsi1sk: keys::name_sort_key(&fields.name, &self.id),
+            name: fields.name,
+            email: fields.email,
+            phone: fields.phone,
+            notes: fields.notes,
+            updated_at: now.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    pub fn fields(&self) -> CustomerFields {
+        CustomerFields {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// A staff member assigned to a customer: `ORG#o` / `ASSIGN#c#u`, and in GSI1
+/// `ORG#o#STAFF#u` / the customer's name order (the staff member's customers, by name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    pub entity: String,
+    pub customer_id: String,
+    pub user_id: String,
+    pub created_at: String,
+}
+
+impl AssignmentItem {
+    pub const ENTITY: &'static str = "assignment";
+
+    pub fn new(customer: &CustomerItem, user_id: &str, now: &str) -> Self {
+        Self {
+            pk: customer.pk.clone(),
+            sk: keys::assignment_sk(&customer.id, user_id),
+            gsi1pk: keys::staff_gsi1pk(&customer.org_id, user_id),
+            gsi1sk: customer.gsi1sk.clone(),
+            entity: Self::ENTITY.to_owned(),
+            customer_id: customer.id.clone(),
+            user_id: user_id.to_owned(),
+            created_at: now.to_owned(),
+        }
+    }
+}

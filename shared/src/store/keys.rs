@@ -51,6 +51,31 @@ pub fn customer_sk(customer_id: &str) -> String {
     format!("CUSTOMER#{customer_id}")
 }
 
+/// GSI1 partition of an organization's customers, sorted by [`name_sort_key`].
+pub fn customers_gsi1pk(org_id: &str) -> String {
+    format!("ORG#{org_id}#CUSTOMERS")
+}
+
+/// Case-insensitive name order, with the id to keep equal names apart and pages stable.
+pub fn name_sort_key(name: &str, id: &str) -> String {
+    format!("{}#{id}", name.to_lowercase())
+}
+
+/// Sort key prefix of a customer's staff assignments.
+pub fn assignment_prefix(customer_id: &str) -> String {
+    format!("ASSIGN#{customer_id}#")
+}
+
+/// Sort key of one staff member's assignment to one customer.
+pub fn assignment_sk(customer_id: &str, user_id: &str) -> String {
+    format!("ASSIGN#{customer_id}#{user_id}")
+}
+
+/// GSI1 partition of a staff member's assignments, sorted by customer name.
+pub fn staff_gsi1pk(org_id: &str, user_id: &str) -> String {
+    format!("ORG#{org_id}#STAFF#{user_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

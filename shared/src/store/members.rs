@@ -134,6 +134,8 @@ impl Store {
             let invitee = InviteeItem::of(invitation);
             actions.push(self.delete_action(&invitee.pk, &invitee.sk, None)?);
         }
+        let from = invitation.and_then(|i| i.customer_id.as_deref());
+        actions.extend(self.client_links(&member.org_id, from, member.customer_id.as_deref(), false)?);
         match new_org {
             Some(org) => {
                 let mut org = org.clone();
@@ -176,7 +178,15 @@ impl Store {
         if acting_admin != old.user_id {
             actions.push(self.still_admin(&old.org_id, acting_admin)?);
         }
-        self.transact_with_usage(&old.org_id, actions, usage_index, change, "the member changed meanwhile; retry").await
+        actions.extend(self.client_links(&old.org_id, old.customer_id.as_deref(), new.customer_id.as_deref(), true)?);
+        self.transact_with_usage(
+            &old.org_id,
+            actions,
+            usage_index,
+            change,
+            "the member or its customer changed meanwhile; retry",
+        )
+        .await
     }
 
     /// Deletes a member and gives its seat back, keeping an admin.
@@ -194,15 +204,23 @@ impl Store {
         if acting_admin != member.user_id {
             actions.push(self.still_admin(&member.org_id, acting_admin)?);
         }
+        actions.extend(self.client_links(&member.org_id, member.customer_id.as_deref(), None, false)?);
         self.transact_with_usage(&member.org_id, actions, usage_index, &change, "the member changed meanwhile; retry")
             .await
     }
 
-    /// Puts a member back as it was and undoes `change`: the compensation when WorkOS refused
-    /// a change that was stored first.
-    pub async fn restore_member(&self, member: &MemberItem, change: &UsageChange) -> Result<(), StoreError> {
+    /// Puts a member back as it was before a change to `changed` (`None`: its removal) and
+    /// undoes `change`: the compensation when WorkOS refused a change that was stored first.
+    pub async fn restore_member(
+        &self,
+        member: &MemberItem,
+        changed: Option<&MemberItem>,
+        change: &UsageChange,
+    ) -> Result<(), StoreError> {
         let mut actions = vec![self.put_action(to_item(member)?, None)?];
         actions.extend(self.usage_action(&member.org_id, &change.undo())?);
+        let from = changed.and_then(|m| m.customer_id.as_deref());
+        actions.extend(self.client_links(&member.org_id, from, member.customer_id.as_deref(), false)?);
         self.transact(actions).await
     }
 }

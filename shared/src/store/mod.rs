@@ -2,7 +2,9 @@
 //! make. Handlers never build a key or call the SDK; every tenant call takes the org id and
 //! builds its `ORG#…` keys here. See docs/data-model.md.
 
+mod batch;
 mod cursor;
+mod customers;
 mod invitations;
 pub mod items;
 pub mod keys;

@@ -33,6 +33,11 @@ impl UsageChange {
         change
     }
 
+    /// Customers created (`delta` 1) or deleted (-1).
+    pub fn customers(delta: i64) -> Self {
+        Self { delta: Usage { customers: delta, ..Usage::default() }, ..Self::default() }
+    }
+
     /// The seat a pending invitation holds: counted against the plan, but not an admin yet.
     pub fn invitation_seat(role: Role, delta: i64) -> Self {
         let mut change = Self::default();

@@ -1,0 +1,33 @@
+//! `GET /customers`: by name, paged. Admins see every customer, staff those assigned to them,
+//! a client only their own.
+
+use lambda_http::{Body, Request, Response};
+use shared::customers::CustomerView;
+use shared::store::{Page, Role};
+use shared::{ApiError, Deps, http};
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    http::serve(&req, list_customers(deps, &req)).await
+}
+
+async fn list_customers(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.caller(req).await?;
+    let limit = http::page_limit(req)?;
+    let cursor = http::query_param(req, "cursor");
+    let org_id = caller.org_id();
+    let page = match caller.role() {
+        Role::Admin => deps.store.list_customers(org_id, limit, cursor.as_deref()).await?,
+        Role::Staff => deps.store.list_staff_customers(org_id, caller.user_id(), limit, cursor.as_deref()).await?,
+        Role::Client => {
+            if cursor.is_some() {
+                return Err(ApiError::InvalidCursor);
+            }
+            let own = match &caller.member.customer_id {
+                Some(id) => deps.store.get_customer(org_id, id).await?,
+                None => None,
+            };
+            Page { items: own.into_iter().collect(), next_cursor: None }
+        }
+    };
+    Ok(http::json(200, &page.map(CustomerView::from)))
+}

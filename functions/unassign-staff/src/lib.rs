@@ -1,0 +1,20 @@
+//! `DELETE /customers/{customerId}/staff/{userId}` (admin): ends an assignment; 404 if there
+//! was none.
+
+use lambda_http::{Body, Request, Response};
+use shared::{ApiError, Deps, http};
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    http::serve(&req, unassign_staff(deps, &req)).await
+}
+
+async fn unassign_staff(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.admin(req).await?;
+    let customer_id = http::path_param(req, "customerId")?;
+    let user_id = http::path_param(req, "userId")?;
+    deps.store.get_customer(caller.org_id(), &customer_id).await?.ok_or(ApiError::NotFound)?;
+    if !deps.store.unassign(caller.org_id(), &customer_id, &user_id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(http::no_content())
+}

@@ -1,0 +1,22 @@
+//! `PATCH /customers/{customerId}` (admin, assigned staff): a partial update; `null` clears an
+//! optional field.
+
+use lambda_http::{Body, Request, Response};
+use shared::customers::{CustomerPatch, CustomerView, managed_customer};
+use shared::{ApiError, Deps, http, now_rfc3339};
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    http::serve(&req, update_customer(deps, &req)).await
+}
+
+async fn update_customer(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.caller(req).await?;
+    let customer = managed_customer(deps, &caller, &http::path_param(req, "customerId")?).await?;
+    let fields = http::json_body::<CustomerPatch>(req)?.apply(customer.fields())?;
+    if fields == customer.fields() {
+        return Ok(http::json(200, &CustomerView::from(customer)));
+    }
+    let updated = customer.with_fields(fields, &now_rfc3339());
+    deps.store.update_customer(&customer, &updated).await?;
+    Ok(http::json(200, &CustomerView::from(updated)))
+}

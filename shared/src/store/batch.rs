@@ -1,0 +1,89 @@
+//! BatchGetItem and BatchWriteItem with their size limits and unprocessed-key retries.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
+
+use super::{Item, Store, StoreError, sdk_error};
+
+/// BatchGetItem takes at most 100 keys, BatchWriteItem at most 25 requests.
+const GET_CHUNK: usize = 100;
+const WRITE_CHUNK: usize = 25;
+const MAX_ROUNDS: u32 = 8;
+
+fn pk_sk(item: &Item) -> Option<(String, String)> {
+    Some((item.get("PK")?.as_s().ok()?.clone(), item.get("SK")?.as_s().ok()?.clone()))
+}
+
+impl Store {
+    /// The items at `keys`, in the order asked, leaving out those that do not exist.
+    pub(super) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let order: Vec<Option<(String, String)>> = keys.iter().map(pk_sk).collect();
+        let mut found: HashMap<(String, String), Item> = HashMap::new();
+        for chunk in keys.chunks(GET_CHUNK) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            );
+            let mut round = 0;
+            while let Some(request) = pending.take() {
+                round += 1;
+                let output =
+                    self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(sdk_error)?;
+                for item in output.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    if let Some(key) = pk_sk(&item) {
+                        found.insert(key, item);
+                    }
+                }
+                pending =
+                    output.unprocessed_keys.unwrap_or_default().remove(&self.table).filter(|k| !k.keys.is_empty());
+                if pending.is_some() {
+                    if round >= MAX_ROUNDS {
+                        return Err(StoreError::Unavailable("BatchGetItem left keys unprocessed".into()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(25 << round)).await;
+                }
+            }
+        }
+        Ok(order.into_iter().flatten().filter_map(|key| found.remove(&key)).collect())
+    }
+
+    /// Deletes the items at `keys` (idempotent: absent items are fine).
+    pub(super) async fn batch_delete(&self, keys: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in keys.chunks(WRITE_CHUNK) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let mut round = 0;
+            while !pending.is_empty() {
+                round += 1;
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                pending = output.unprocessed_items.unwrap_or_default().remove(&self.table).unwrap_or_default();
+                if !pending.is_empty() {
+                    if round >= MAX_ROUNDS {
+                        return Err(StoreError::Unavailable("BatchWriteItem left items unprocessed".into()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(25 << round)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+}

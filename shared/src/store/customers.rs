@@ -1,0 +1,380 @@
+//! Customers and staff assignments.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
+
+use super::{
+    AssignmentItem, CustomerItem, Item, ListQuery, MemberItem, Page, Role, Store, StoreError, UsageChange, from_item,
+    key, keys, n, s, sdk_error, to_item,
+};
+use crate::config::PlanLimits;
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn keys_of(items: &[Item]) -> Vec<Item> {
+    items
+        .iter()
+        .filter_map(|item| Some(key(item.get("PK")?.as_s().ok()?.clone(), item.get("SK")?.as_s().ok()?.clone())))
+        .collect()
+}
+
+impl Store {
+    /// A live customer (not one being deleted).
+    pub async fn get_customer(&self, org_id: &str, customer_id: &str) -> Result<Option<CustomerItem>, StoreError> {
+        let customer: Option<CustomerItem> = self.get(keys::org_pk(org_id), keys::customer_sk(customer_id)).await?;
+        Ok(customer.filter(|c| !c.deleting))
+    }
+
+    /// Stores a new customer within the plan's `maxCustomers`.
+    pub async fn create_customer(&self, customer: &CustomerItem, limits: &PlanLimits) -> Result<(), StoreError> {
+        let change = UsageChange::customers(1).within(limits);
+        let mut actions = vec![self.put_action(to_item(customer)?, Some("attribute_not_exists(PK)"))?];
+        actions.extend(self.usage_action(&customer.org_id, &change)?);
+        match self.transact(actions).await {
+            Err(StoreError::TransactionCanceled(reasons))
+                if reasons.get(1).is_some_and(|r| r == "ConditionalCheckFailed") =>
+            {
+                Err(self.usage_refusal(&customer.org_id, &change).await)
+            }
+            other => other,
+        }
+    }
+
+    /// Replaces a customer's fields, if nobody changed it since `old` was read; a new name is
+    /// carried to its assignments, which keep each staff member's list in name order.
+    pub async fn update_customer(&self, old: &CustomerItem, new: &CustomerItem) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(new)?))
+            .condition_expression("updatedAt = :old AND deleting = :false")
+            .expression_attribute_values(":old", s(&old.updated_at))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await
+            .map_err(sdk_error);
+        match result {
+            Err(StoreError::ConditionFailed) => {
+                return Err(StoreError::Changed("the customer changed meanwhile; retry"));
+            }
+            other => other?,
+        };
+        if old.gsi1sk != new.gsi1sk {
+            for assignment in self.assignments_of_customer(&new.org_id, &new.id).await? {
+                let update = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(assignment.pk.clone(), assignment.sk.clone())))
+                    .update_expression("SET GSI1SK = :sort")
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_values(":sort", s(&new.gsi1sk))
+                    .send()
+                    .await
+                    .map_err(sdk_error);
+                match update {
+                    Ok(_) | Err(StoreError::ConditionFailed) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// First step of a delete: marks the customer deleted for every reader, unless client users
+    /// (or pending client invitations) still belong to it. Answers the customer, or `None`.
+    pub async fn begin_customer_delete(
+        &self,
+        org_id: &str,
+        customer_id: &str,
+    ) -> Result<Option<CustomerItem>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org_pk(org_id), keys::customer_sk(customer_id))))
+            .update_expression("SET deleting = :true")
+            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(clientCount) OR clientCount = :zero)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":zero", n(0))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(sdk_error);
+        match result {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(StoreError::ConditionFailed) => {
+                let stored: Option<CustomerItem> =
+                    self.get(keys::org_pk(org_id), keys::customer_sk(customer_id)).await?;
+                match stored {
+                    None => Ok(None),
+                    Some(_) => Err(StoreError::Changed("client users still belong to this customer")),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Last steps of a delete: the assignments, then the customer and its count in one
+    /// transaction. Safe to run again after a failure at any point.
+    pub async fn finish_customer_delete(&self, customer: &CustomerItem) -> Result<(), StoreError> {
+        let assignments = self.assignments_of_customer(&customer.org_id, &customer.id).await?;
+        let assignment_keys = assignments.iter().map(|a| key(a.pk.clone(), a.sk.clone())).collect();
+        self.batch_delete(assignment_keys).await?;
+        let mut actions = vec![self.delete_action(&customer.pk, &customer.sk, Some("deleting = :true"))?];
+        if let Some(delete) = actions[0].delete.as_mut() {
+            delete.expression_attribute_values = Some([(":true".to_owned(), AttributeValue::Bool(true))].into());
+        }
+        actions.extend(self.usage_action(&customer.org_id, &UsageChange::customers(-1))?);
+        match self.transact(actions).await {
+            // Deleted already by an earlier run.
+            Err(StoreError::TransactionCanceled(reasons))
+                if reasons.first().is_some_and(|r| r == "ConditionalCheckFailed") =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Every live customer of the organization, by name.
+    pub async fn list_customers(
+        &self,
+        org_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<CustomerItem>, StoreError> {
+        let query = ListQuery {
+            org_id,
+            list: "customers",
+            index: Some("GSI1"),
+            key_condition: "GSI1PK = :pk",
+            filter: Some("deleting = :false"),
+            names: vec![],
+            values: vec![(":pk", s(keys::customers_gsi1pk(org_id))), (":false", AttributeValue::Bool(false))],
+        };
+        self.list(query, limit, cursor).await
+    }
+
+    /// The live customers a staff member is assigned to, by name: their assignments from GSI1,
+    /// joined to the customers with one BatchGetItem.
+    pub async fn list_staff_customers(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<CustomerItem>, StoreError> {
+        let list = format!("staff-customers#{user_id}");
+        let query = ListQuery {
+            org_id,
+            list: &list,
+            index: Some("GSI1"),
+            key_condition: "GSI1PK = :pk",
+            filter: None,
+            names: vec![],
+            values: vec![(":pk", s(keys::staff_gsi1pk(org_id, user_id)))],
+        };
+        let page: Page<AssignmentItem> = self.list(query, limit, cursor).await?;
+        let wanted = page.items.iter().map(|a| key(keys::org_pk(org_id), keys::customer_sk(&a.customer_id))).collect();
+        let customers = self
+            .batch_get(wanted)
+            .await?
+            .into_iter()
+            .map(from_item::<CustomerItem>)
+            .filter(|c| c.as_ref().map_or(true, |c| !c.deleting))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items: customers, next_cursor: page.next_cursor })
+    }
+
+    pub async fn get_assignment(
+        &self,
+        org_id: &str,
+        customer_id: &str,
+        user_id: &str,
+    ) -> Result<Option<AssignmentItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id)).await
+    }
+
+    /// Assigns a staff member to a customer. `Ok(true)` if new, `Ok(false)` if it was already;
+    /// refused unless the user is a staff member and the customer live, when it lands.
+    pub async fn assign(&self, customer: &CustomerItem, user_id: &str, now: &str) -> Result<bool, StoreError> {
+        let assignment = AssignmentItem::new(customer, user_id, now);
+        let staff_check = built(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::org_pk(&customer.org_id), keys::member_sk(user_id))))
+                .condition_expression("#role = :staff")
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":staff", s(Role::Staff.slug()))
+                .build(),
+        )?;
+        let customer_check = built(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(customer.pk.clone(), customer.sk.clone())))
+                .condition_expression("deleting = :false")
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .build(),
+        )?;
+        let actions = vec![
+            self.put_action(to_item(&assignment)?, Some("attribute_not_exists(PK)"))?,
+            TransactWriteItem::builder().condition_check(staff_check).build(),
+            TransactWriteItem::builder().condition_check(customer_check).build(),
+        ];
+        match self.transact(actions).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCanceled(reasons)) => {
+                let failed = |i: usize| reasons.get(i).is_some_and(|r| r == "ConditionalCheckFailed");
+                if failed(1) {
+                    Err(StoreError::Changed("only a staff member of the organization can be assigned"))
+                } else if failed(2) {
+                    Err(StoreError::Changed("the customer is being deleted"))
+                } else if failed(0) {
+                    Ok(false)
+                } else {
+                    Err(StoreError::TransactionCanceled(reasons))
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Removes an assignment; `false` if there was none.
+    pub async fn unassign(&self, org_id: &str, customer_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id))))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await
+            .map_err(sdk_error);
+        match result {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The staff members assigned to a customer, by user id: the assignments, joined to the
+    /// members with one BatchGetItem. Members no longer staff are left out.
+    pub async fn list_customer_staff(
+        &self,
+        org_id: &str,
+        customer_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<MemberItem>, StoreError> {
+        let list = format!("customer-staff#{customer_id}");
+        let query = ListQuery {
+            org_id,
+            list: &list,
+            index: None,
+            key_condition: "PK = :pk AND begins_with(SK, :prefix)",
+            filter: None,
+            names: vec![],
+            values: vec![(":pk", s(keys::org_pk(org_id))), (":prefix", s(keys::assignment_prefix(customer_id)))],
+        };
+        let page: Page<AssignmentItem> = self.list(query, limit, cursor).await?;
+        let wanted = page.items.iter().map(|a| key(keys::org_pk(org_id), keys::member_sk(&a.user_id))).collect();
+        let members = self
+            .batch_get(wanted)
+            .await?
+            .into_iter()
+            .map(from_item::<MemberItem>)
+            .filter(|m| m.as_ref().map_or(true, |m| m.role == Role::Staff))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items: members, next_cursor: page.next_cursor })
+    }
+
+    async fn assignments_of_customer(
+        &self,
+        org_id: &str,
+        customer_id: &str,
+    ) -> Result<Vec<AssignmentItem>, StoreError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(keys::org_pk(org_id)))
+                .expression_attribute_values(":prefix", s(keys::assignment_prefix(customer_id)))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in page.items.unwrap_or_default() {
+                all.push(from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Deletes every assignment of a staff member: when they are demoted or removed. Safe to
+    /// run again; readers ignore assignments of members who are not staff meanwhile.
+    pub async fn remove_assignments_of(&self, org_id: &str, user_id: &str) -> Result<(), StoreError> {
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(keys::staff_gsi1pk(org_id, user_id)))
+                .projection_expression("PK, SK")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            self.batch_delete(keys_of(&page.items.unwrap_or_default())).await?;
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Moves a client from one customer's count to another's (either may be none). With
+    /// `checked`, the customer taking the client must be live when the change lands.
+    pub(super) fn client_links(
+        &self,
+        org_id: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        checked: bool,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        if from == to {
+            return Ok(Vec::new());
+        }
+        let mut actions = Vec::new();
+        for (customer_id, delta) in [(from, -1), (to, 1)] {
+            let Some(customer_id) = customer_id else { continue };
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::org_pk(org_id), keys::customer_sk(customer_id))))
+                .update_expression("ADD clientCount :delta")
+                .expression_attribute_values(":delta", n(delta));
+            update = if delta > 0 && checked {
+                update
+                    .condition_expression("deleting = :false")
+                    .expression_attribute_values(":false", AttributeValue::Bool(false))
+            } else {
+                update.condition_expression("attribute_exists(PK)")
+            };
+            actions.push(TransactWriteItem::builder().update(built(update.build())?).build());
+        }
+        Ok(actions)
+    }
+}
