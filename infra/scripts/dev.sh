@@ -50,11 +50,13 @@ cargo build --workspace --quiet --manifest-path "$repo/Cargo.toml"
 "$repo/target/debug/dev-server" &
 pids+=($!)
 "$scripts/wait-for.sh" "http://127.0.0.1:$PORT/me" 60
+"$scripts/demo-data.sh"
 
 cat <<MSG
 
   The API is up on http://127.0.0.1:$PORT  (WorkOS: $WORKOS_API_URL, DynamoDB: $AWS_ENDPOINT_URL_DYNAMODB)
-  Demo users (password Password123!): admin@acme.test, staff@acme.test, client@acme.test, admin@globex.test
+  Demo users (password Password123!): admin@acme.test, staff@acme.test, client@acme.test (Acme Demo),
+  admin@globex.test (Globex Demo). Each one's first request provisions their membership.
 
   In another terminal:
     TOKEN=\$(make -s token EMAIL=admin@acme.test)

@@ -76,7 +76,7 @@ pub async fn check_customer(deps: &Deps, org_id: &str, role: Role, customer_id: 
     match (role, customer_id) {
         (Role::Client, None) => Err(ApiError::validation("customerId", "a client must belong to a customer")),
         (Role::Client, Some(id)) => {
-            if deps.store.customer_exists(org_id, id).await? {
+            if deps.store.get_customer(org_id, id).await?.is_some() {
                 Ok(())
             } else {
                 Err(ApiError::validation("customerId", "no customer of this organization has this id"))

@@ -285,21 +285,6 @@ impl Store {
         self.get(keys::org_pk(org_id), keys::member_sk(user_id)).await
     }
 
-    /// Whether a customer of this id is stored in the organization.
-    pub async fn customer_exists(&self, org_id: &str, customer_id: &str) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org_pk(org_id), keys::customer_sk(customer_id))))
-            .projection_expression("PK")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(output.item.is_some())
-    }
-
     pub async fn get_profile(&self, user_id: &str) -> Result<Option<UserProfileItem>, StoreError> {
         self.get(keys::user_pk(user_id), keys::PROFILE_SK.to_owned()).await
     }
