@@ -6,7 +6,7 @@ INFRA := infra
 VENV := $(INFRA)/.venv/bin
 EMAIL ?= admin@acme.test
 
-.PHONY: dev test token setup lint build-lambdas
+.PHONY: dev test token setup lint build-lambdas billing-event
 
 setup:
 	@$(INFRA)/scripts/setup.sh
@@ -19,6 +19,11 @@ dev: setup
 token:
 	@WORKOS_API_URL=$${WORKOS_API_URL:-http://127.0.0.1:4100} WORKOS_CLIENT_ID=$${WORKOS_CLIENT_ID:-client_local_dev} \
 		$(INFRA)/scripts/token.sh "$(EMAIL)" $(if $(ORG),"$(ORG)")
+
+## make billing-event EVENT=subscription_created: posts a signed example event to `make dev`.
+billing-event:
+	@WORKOS_API_URL=$${WORKOS_API_URL:-http://127.0.0.1:4100} WORKOS_CLIENT_ID=$${WORKOS_CLIENT_ID:-client_local_dev} \
+		$(INFRA)/scripts/billing-event.sh "$(EVENT)" $(if $(EMAIL_SET),"$(EMAIL)")
 
 ## make lint: formatting, clippy and the SAM template.
 lint: setup

@@ -28,6 +28,12 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export WORKOS_CLIENT_ID="${WORKOS_CLIENT_ID:-client_local_dev}"
 export WORKOS_API_KEY="${WORKOS_API_KEY:-sk_test_default}"
 export LOCAL_CREATE_TABLE=1
+# Billing: the example events are test-mode events signed with this secret (make billing-event).
+export LEMONSQUEEZY_WEBHOOK_SECRET="${LEMONSQUEEZY_WEBHOOK_SECRET:-local-webhook-secret}"
+export LEMONSQUEEZY_ALLOW_TEST_MODE="${LEMONSQUEEZY_ALLOW_TEST_MODE:-true}"
+default_plans='{"free": {"name": "Free", "maxCustomers": 10, "maxStaff": 3, "maxClients": 5},
+  "variants": {"500001": {"name": "Pro", "maxCustomers": 100, "maxStaff": 25, "maxClients": 100}}}'
+export PLANS="${PLANS:-$default_plans}"
 
 if [[ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then
   ddb_port="${DYNAMODB_PORT:-8000}"
@@ -61,6 +67,9 @@ cat <<MSG
   In another terminal:
     TOKEN=\$(make -s token EMAIL=admin@acme.test)
     curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$PORT/me
+
+  Billing: make billing-event EVENT=subscription_created   (then GET /org shows the Pro plan)
+  Jobs:    curl -X POST http://127.0.0.1:$PORT/_local/invoke/billing-reconcile
 
   Ctrl-C stops everything.
 MSG

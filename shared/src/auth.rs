@@ -48,7 +48,7 @@ struct KeyCache {
 
 /// Verifies bearer tokens. Built once per cold start; the key cache lives as long as it does.
 pub struct TokenVerifier {
-    http: reqwest::Client,
+    http: crate::lazy_http::LazyHttp,
     jwks_url: String,
     client_id: String,
     issuers: Vec<String>,
@@ -62,7 +62,7 @@ fn unauthenticated(reason: &str) -> ApiError {
 }
 
 impl TokenVerifier {
-    pub fn new(http: reqwest::Client, config: &WorkosConfig) -> Self {
+    pub fn new(http: crate::lazy_http::LazyHttp, config: &WorkosConfig) -> Self {
         let base = &config.api_url;
         let mut issuers = vec![base.clone(), format!("{base}/user_management/{}", config.client_id)];
         issuers.extend(config.extra_issuers.iter().map(|issuer| issuer.trim_end_matches('/').to_owned()));
@@ -180,7 +180,7 @@ impl TokenVerifier {
     }
 
     async fn fetch_jwks(&self) -> Result<HashMap<String, DecodingKey>, String> {
-        let response = self.http.get(&self.jwks_url).send().await.map_err(|e| e.to_string())?;
+        let response = self.http.get().get(&self.jwks_url).send().await.map_err(|e| e.to_string())?;
         if !response.status().is_success() {
             return Err(format!("JWKS answered {}", response.status()));
         }

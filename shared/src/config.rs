@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::lemonsqueezy::LemonSqueezyConfig;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("environment variable {0} is required but not set")]
@@ -63,11 +65,13 @@ impl std::fmt::Debug for WorkosConfig {
     }
 }
 
-/// What every HTTP function needs.
+/// What the functions read from the environment. Lemon Squeezy settings are optional here;
+/// the functions that need one check for it at cold start.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
     pub workos: WorkosConfig,
+    pub lemonsqueezy: LemonSqueezyConfig,
     pub plans: Plans,
 }
 
@@ -99,8 +103,39 @@ impl Config {
                 api_key: required("WORKOS_API_KEY")?,
                 extra_issuers,
             },
+            lemonsqueezy: LemonSqueezyConfig {
+                api_url: parse_base_url(
+                    "LEMONSQUEEZY_API_URL",
+                    &get("LEMONSQUEEZY_API_URL").unwrap_or_else(|| "https://api.lemonsqueezy.com".into()),
+                )?,
+                api_key: get("LEMONSQUEEZY_API_KEY"),
+                store_id: get("LEMONSQUEEZY_STORE_ID"),
+                webhook_secret: get("LEMONSQUEEZY_WEBHOOK_SECRET"),
+                allow_test_mode: match get("LEMONSQUEEZY_ALLOW_TEST_MODE").as_deref().map(str::trim) {
+                    None | Some("false") | Some("0") => false,
+                    Some("true") | Some("1") => true,
+                    Some(other) => {
+                        return Err(ConfigError::Malformed {
+                            name: "LEMONSQUEEZY_ALLOW_TEST_MODE",
+                            reason: format!("must be true or false, not {other}"),
+                        });
+                    }
+                },
+            },
             plans,
         })
+    }
+
+    /// Fails unless `name` is set: for a function that cannot work without it.
+    pub fn require(&self, name: &'static str) -> Result<(), ConfigError> {
+        let l = &self.lemonsqueezy;
+        let present = match name {
+            "LEMONSQUEEZY_WEBHOOK_SECRET" => l.webhook_secret.is_some(),
+            "LEMONSQUEEZY_API_KEY" => l.api_key.is_some(),
+            "LEMONSQUEEZY_STORE_ID" => l.store_id.is_some(),
+            _ => true,
+        };
+        if present { Ok(()) } else { Err(ConfigError::Missing(name)) }
     }
 }
 

@@ -10,13 +10,13 @@ pub mod crypto;
 pub mod customers;
 pub mod error;
 pub mod http;
+pub mod lazy_http;
+pub mod lemonsqueezy;
 pub mod members;
 pub mod org;
 pub mod store;
 pub mod telemetry;
 pub mod workos;
-
-use std::time::Duration;
 
 pub use error::ApiError;
 
@@ -29,6 +29,7 @@ pub struct Deps {
     pub store: Store,
     pub tokens: auth::TokenVerifier,
     pub workos: workos::WorkosClient,
+    pub lemonsqueezy: lemonsqueezy::LemonSqueezyClient,
 }
 
 impl Deps {
@@ -40,18 +41,15 @@ impl Deps {
     }
 
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
-        // One HTTP client (one TLS setup, one connection pool) for the JWKS and the WorkOS API.
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(6))
-            .user_agent(concat!("saas-backend/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        // One HTTP client (one TLS setup, one connection pool) for the JWKS, WorkOS and Lemon
+        // Squeezy, built on first use.
+        let http = lazy_http::LazyHttp::default();
         let cursor_key = CursorKey::derive(&config.workos.api_key);
         Self {
             store: Store::new(dynamodb, config.table_name.clone(), cursor_key),
             tokens: auth::TokenVerifier::new(http.clone(), &config.workos),
-            workos: workos::WorkosClient::new(http, &config.workos),
+            workos: workos::WorkosClient::new(http.clone(), &config.workos),
+            lemonsqueezy: lemonsqueezy::LemonSqueezyClient::new(http, config.lemonsqueezy.clone()),
             config,
         }
     }

@@ -121,13 +121,13 @@ pub struct MembershipFilter<'a> {
 
 #[derive(Clone)]
 pub struct WorkosClient {
-    http: reqwest::Client,
+    http: crate::lazy_http::LazyHttp,
     base_url: String,
     api_key: String,
 }
 
 impl WorkosClient {
-    pub fn new(http: reqwest::Client, config: &WorkosConfig) -> Self {
+    pub fn new(http: crate::lazy_http::LazyHttp, config: &WorkosConfig) -> Self {
         Self { http, base_url: config.api_url.clone(), api_key: config.api_key.clone() }
     }
 
@@ -280,7 +280,7 @@ impl WorkosClient {
         let url = format!("{}{}", self.base_url, path);
         let mut attempt = 1;
         loop {
-            let mut request = self.http.request(method.clone(), &url).bearer_auth(&self.api_key).query(query);
+            let mut request = self.http.get().request(method.clone(), &url).bearer_auth(&self.api_key).query(query);
             if let Some(body) = body {
                 request = request.json(body);
             }

@@ -142,6 +142,24 @@ pub fn routes() -> Vec<Route> {
             function: "list-user-customers",
             handler: |d, r| Box::pin(list_user_customers::handle(d, r)),
         },
+        Route {
+            method: Method::GET,
+            path: "/billing",
+            function: "get-billing",
+            handler: |d, r| Box::pin(get_billing::handle(d, r)),
+        },
+        Route {
+            method: Method::POST,
+            path: "/billing/checkout",
+            function: "create-checkout",
+            handler: |d, r| Box::pin(create_checkout::handle(d, r)),
+        },
+        Route {
+            method: Method::POST,
+            path: "/webhooks/lemon-squeezy",
+            function: "lemonsqueezy-webhook",
+            handler: |d, r| Box::pin(lemonsqueezy_webhook::handle(d, r)),
+        },
     ]
 }
 
@@ -149,10 +167,12 @@ pub fn routes() -> Vec<Route> {
 pub type EventHandler =
     for<'a> fn(&'a Deps, serde_json::Value) -> futures::future::BoxFuture<'a, Result<serde_json::Value, ApiError>>;
 
-/// Functions that `POST /_local/invoke/{function}` can run. None yet: the scheduled jobs join
-/// here as they are built.
-pub fn invokable(_function: &str) -> Option<EventHandler> {
-    None
+/// Functions that `POST /_local/invoke/{function}` can run: the scheduled jobs.
+pub fn invokable(function: &str) -> Option<EventHandler> {
+    match function {
+        "billing-reconcile" => Some(|d, e| Box::pin(billing_reconcile::handle(d, e))),
+        _ => None,
+    }
 }
 
 /// Matches `path` against a route pattern such as `/users/{userId}`, giving its parameters.

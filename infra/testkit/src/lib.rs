@@ -3,6 +3,7 @@
 //! proxy in front of the emulator. `make test` starts the services and exports where they are.
 
 pub mod emulator;
+pub mod lemonsqueezy;
 pub mod proxy;
 pub mod tokens;
 
@@ -202,6 +203,20 @@ impl TestApp {
         let response = self.call(GET, "/org", Some(&member.token), None).await;
         assert_eq!(response.status, 200, "{:?}", response.body);
         response.body
+    }
+
+    /// Posts a Lemon Squeezy webhook with the given raw body and `X-Signature`.
+    pub async fn webhook(&self, body: &[u8], signature: Option<&str>) -> TestResponse {
+        let mut request = http::Request::builder().method(POST).uri("/webhooks/lemon-squeezy");
+        if let Some(signature) = signature {
+            request = request.header("x-signature", signature);
+        }
+        self.send(request.body(Bytes::copy_from_slice(body)).expect("request")).await
+    }
+
+    /// Posts a fixture body, signed with the test secret.
+    pub async fn signed_webhook(&self, body: &[u8]) -> TestResponse {
+        self.webhook(body, Some(&lemonsqueezy::sign(body))).await
     }
 
     /// A member's role in WorkOS (active memberships only), if any.

@@ -87,8 +87,63 @@ pub struct OrgItem {
     /// Usage counters live on the org item so a limit check and an insert are one transaction.
     #[serde(flatten)]
     pub usage: Usage,
+    /// The Lemon Squeezy subscription, as the newest event or fetch left it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionState>,
+    /// The newest payment event of the subscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_payment: Option<PaymentState>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// A subscription as billing keeps it on the org item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionState {
+    pub id: String,
+    pub status: String,
+    pub variant_id: String,
+    pub renews_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub customer_portal_url: Option<String>,
+    /// Lemon Squeezy's `updated_at` (normalised): an older one never overwrites a newer one.
+    pub updated_at: String,
+}
+
+impl From<&crate::lemonsqueezy::Subscription> for SubscriptionState {
+    fn from(s: &crate::lemonsqueezy::Subscription) -> Self {
+        Self {
+            id: s.id.clone(),
+            status: s.status.clone(),
+            variant_id: s.variant_id.clone(),
+            renews_at: s.renews_at.clone(),
+            ends_at: s.ends_at.clone(),
+            customer_portal_url: s.customer_portal_url.clone(),
+            updated_at: s.updated_at.clone(),
+        }
+    }
+}
+
+/// The last payment event of the subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentState {
+    pub invoice_id: String,
+    pub event: String,
+    pub status: Option<String>,
+    pub updated_at: String,
+}
+
+impl From<&crate::lemonsqueezy::Payment> for PaymentState {
+    fn from(p: &crate::lemonsqueezy::Payment) -> Self {
+        Self {
+            invoice_id: p.invoice_id.clone(),
+            event: p.event.clone(),
+            status: p.status.clone(),
+            updated_at: p.updated_at.clone(),
+        }
+    }
 }
 
 impl OrgItem {
@@ -104,6 +159,8 @@ impl OrgItem {
             id: id.to_owned(),
             name: name.to_owned(),
             usage: Usage::default(),
+            subscription: None,
+            last_payment: None,
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
         }
@@ -455,6 +512,71 @@ impl AssignmentItem {
             customer_id: customer.id.clone(),
             user_id: user_id.to_owned(),
             created_at: now.to_owned(),
+        }
+    }
+}
+
+/// `LSSUB#s` / `LSSUB`: which organization a Lemon Squeezy subscription belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionOwnerItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub org_id: String,
+}
+
+/// A verified Lemon Squeezy delivery, kept 90 days for audit and replay: in its organization's
+/// `ORG#o#EVENTS` partition, or in `LS#EVENTS` when it matched no organization. Its key is the
+/// body's hash, so a second delivery of the same body is a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingEventItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub event_name: String,
+    pub org_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub received_at: String,
+    /// `applied`, `stale`, `ignored` or `unmatched`.
+    pub outcome: String,
+    pub body: String,
+    /// TTL (epoch seconds).
+    pub expires_at: i64,
+}
+
+impl BillingEventItem {
+    pub const ENTITY: &'static str = "billing_event";
+    const RETENTION_SECONDS: i64 = 90 * 24 * 60 * 60;
+
+    pub fn new(
+        org_id: Option<&str>,
+        body_hash: &str,
+        event_name: &str,
+        subscription_id: Option<&str>,
+        body: &str,
+        outcome: &str,
+    ) -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        Self {
+            pk: match org_id {
+                Some(org_id) => keys::org_events_pk(org_id),
+                None => keys::UNMATCHED_EVENTS_PK.to_owned(),
+            },
+            sk: keys::billing_event_sk(body_hash),
+            entity: Self::ENTITY.to_owned(),
+            event_name: event_name.to_owned(),
+            org_id: org_id.map(str::to_owned),
+            subscription_id: subscription_id.map(str::to_owned),
+            received_at: crate::rfc3339(now),
+            outcome: outcome.to_owned(),
+            body: body.to_owned(),
+            expires_at: now.unix_timestamp() + Self::RETENTION_SECONDS,
         }
     }
 }

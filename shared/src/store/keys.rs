@@ -76,6 +76,26 @@ pub fn staff_gsi1pk(org_id: &str, user_id: &str) -> String {
     format!("ORG#{org_id}#STAFF#{user_id}")
 }
 
+/// Partition mapping a Lemon Squeezy subscription to its organization.
+pub fn subscription_owner_pk(subscription_id: &str) -> String {
+    format!("LSSUB#{subscription_id}")
+}
+
+pub const SUBSCRIPTION_OWNER_SK: &str = "LSSUB";
+
+/// Partition of an organization's billing events (kept apart from its hot partition).
+pub fn org_events_pk(org_id: &str) -> String {
+    format!("ORG#{org_id}#EVENTS")
+}
+
+/// Partition of billing events that matched no organization (and ignored ones without one).
+pub const UNMATCHED_EVENTS_PK: &str = "LS#EVENTS";
+
+/// Sort key of a billing event: the hash of its body.
+pub fn billing_event_sk(body_hash: &str) -> String {
+    format!("LS#{body_hash}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

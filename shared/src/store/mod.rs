@@ -3,6 +3,7 @@
 //! builds its `ORG#…` keys here. See docs/data-model.md.
 
 mod batch;
+mod billing;
 mod cursor;
 mod customers;
 mod invitations;
@@ -19,6 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use billing::Applied;
 pub use cursor::CursorKey;
 pub use items::*;
 pub use usage::UsageChange;

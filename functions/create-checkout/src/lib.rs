@@ -1,0 +1,27 @@
+//! `POST /billing/checkout` (admin): a Lemon Squeezy checkout for a variant of `PLANS`, carrying
+//! `custom_data.org_id` so that its events find the organization.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::{ApiError, Deps, http};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CheckoutRequest {
+    variant_id: String,
+}
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    http::serve(&req, create_checkout(deps, &req)).await
+}
+
+async fn create_checkout(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.admin(req).await?;
+    let body: CheckoutRequest = http::json_body(req)?;
+    let variant_id = body.variant_id.trim();
+    if !deps.config.plans.variants.contains_key(variant_id) {
+        return Err(ApiError::validation("variantId", "must be a variant of a paid plan"));
+    }
+    let url = deps.lemonsqueezy.create_checkout(variant_id, caller.org_id(), &caller.member.email).await?;
+    Ok(http::json(201, &serde_json::json!({ "url": url })))
+}

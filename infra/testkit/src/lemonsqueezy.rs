@@ -1,0 +1,134 @@
+//! Lemon Squeezy for tests: signed fixture deliveries, and a small local stand-in for the two
+//! API calls the code makes (create a checkout, read a subscription).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+pub const API_KEY: &str = "test-ls-key";
+pub const STORE_ID: &str = "12345";
+/// The org id the shared fixtures carry in `meta.custom_data.org_id`.
+pub const FIXTURE_ORG: &str = "org_01JEXAMPLE0000000000000000";
+
+/// A fixture's bytes, unchanged.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/lemonsqueezy/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A fixture for `org_id`: the example org id replaced, bytes otherwise unchanged.
+pub fn fixture_for(name: &str, org_id: &str) -> Vec<u8> {
+    String::from_utf8(fixture(name)).unwrap().replace(FIXTURE_ORG, org_id).into_bytes()
+}
+
+/// A fixture as JSON, to edit before sending.
+pub fn fixture_json(name: &str, org_id: &str) -> Value {
+    serde_json::from_slice(&fixture_for(name, org_id)).unwrap()
+}
+
+/// `X-Signature` of a body under the test secret.
+pub fn sign(body: &[u8]) -> String {
+    shared::crypto::hex(&shared::crypto::hmac_sha256(WEBHOOK_SECRET.as_bytes(), body))
+}
+
+#[derive(Default)]
+struct StubState {
+    subscriptions: HashMap<String, Value>,
+    checkouts: Vec<Value>,
+    fail_next: usize,
+}
+
+/// The Lemon Squeezy API stand-in, on a free loopback port.
+pub struct LemonSqueezyStub {
+    pub url: String,
+    state: Arc<Mutex<StubState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LemonSqueezyStub {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(StubState::default()));
+        let router = axum::Router::new()
+            .route("/v1/checkouts", axum::routing::post(checkout))
+            .route("/v1/subscriptions/{id}", axum::routing::get(subscription))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { url, state, task }
+    }
+
+    /// What `GET /v1/subscriptions/{id}` answers: `{"data": resource}`.
+    pub fn serve_subscription(&self, resource: Value) {
+        let id = resource["id"].as_str().expect("resource id").to_owned();
+        self.state.lock().unwrap().subscriptions.insert(id, resource);
+    }
+
+    /// The checkout requests received.
+    pub fn checkouts(&self) -> Vec<Value> {
+        self.state.lock().unwrap().checkouts.clone()
+    }
+
+    /// The next `n` calls answer 500.
+    pub fn fail_next(&self, n: usize) {
+        self.state.lock().unwrap().fail_next = n;
+    }
+
+    /// Configuration that points the app at this stand-in with the test secrets.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("LEMONSQUEEZY_API_URL", self.url.clone()),
+            ("LEMONSQUEEZY_API_KEY", API_KEY.to_owned()),
+            ("LEMONSQUEEZY_STORE_ID", STORE_ID.to_owned()),
+            ("LEMONSQUEEZY_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+        ]
+    }
+}
+
+impl Drop for LemonSqueezyStub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn refuse(state: &Mutex<StubState>, headers: &HeaderMap) -> Option<Response> {
+    let mut state = state.lock().unwrap();
+    if state.fail_next > 0 {
+        state.fail_next -= 1;
+        return Some((StatusCode::INTERNAL_SERVER_ERROR, "injected").into_response());
+    }
+    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {API_KEY}"));
+    (!authorized).then(|| (StatusCode::UNAUTHORIZED, "bad key").into_response())
+}
+
+async fn checkout(State(state): State<Arc<Mutex<StubState>>>, headers: HeaderMap, body: String) -> Response {
+    if let Some(refused) = refuse(&state, &headers) {
+        return refused;
+    }
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    state.lock().unwrap().checkouts.push(body);
+    let url = "https://example-store.lemonsqueezy.com/checkout/custom/stub";
+    (StatusCode::CREATED, axum::Json(json!({"data": {"type": "checkouts", "id": "1", "attributes": {"url": url}}})))
+        .into_response()
+}
+
+async fn subscription(
+    State(state): State<Arc<Mutex<StubState>>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = refuse(&state, &headers) {
+        return refused;
+    }
+    match state.lock().unwrap().subscriptions.get(&id) {
+        Some(resource) => axum::Json(json!({"data": resource})).into_response(),
+        None => (StatusCode::NOT_FOUND, axum::Json(json!({"errors": [{"status": "404"}]}))).into_response(),
+    }
+}

@@ -1,0 +1,334 @@
+//! Billing (issue: billing): the signed Lemon Squeezy webhook with every fixture, checkout,
+//! the billing view, plan entitlements, and the reconcile job, against DynamoDB Local, the
+//! emulator and a local Lemon Squeezy stand-in.
+
+use serde_json::{Value, json};
+use testkit::lemonsqueezy::{FIXTURE_ORG, LemonSqueezyStub, STORE_ID, fixture, fixture_for, fixture_json, sign};
+use testkit::{GET, OrgFixture, POST, TestApp, env};
+
+const PLANS: &str = r#"{"free":{"name":"Free","maxCustomers":2,"maxStaff":10,"maxClients":10},
+  "variants":{"500001":{"name":"Pro","maxCustomers":5,"maxStaff":20,"maxClients":20},
+              "500002":{"name":"Scale","maxCustomers":50,"maxStaff":50,"maxClients":50}}}"#;
+
+async fn billing_app(stub: &LemonSqueezyStub, allow_test_mode: bool) -> TestApp {
+    let mut vars: Vec<(&str, String)> = stub.env();
+    vars.push(("PLANS", PLANS.to_owned()));
+    vars.push(("LEMONSQUEEZY_ALLOW_TEST_MODE", allow_test_mode.to_string()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestApp::with_workos_url(&env("WORKOS_API_URL"), &vars).await
+}
+
+async fn billing(app: &TestApp, org: &OrgFixture) -> Value {
+    let response = app.call(GET, "/billing", Some(&org.admin.token), None).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    response.body
+}
+
+fn body(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap()
+}
+
+/// The org item as stored (for state the API does not show, such as the last payment).
+async fn org_item(app: &TestApp, org_id: &str) -> shared::store::OrgItem {
+    app.deps.store.get_org(org_id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn every_fixture_applies_in_turn() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    let free = billing(&app, &org).await;
+    assert_eq!(
+        free,
+        json!({"status": null, "planName": "Free", "variantId": null, "renewsAt": null, "endsAt": null, "customerPortalUrl": null})
+    );
+
+    let send = |name: &str| {
+        let bytes = fixture_for(name, &org.org_id);
+        let app = &app;
+        async move { app.signed_webhook(&bytes).await }
+    };
+    let r = send("order_created").await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("applied")), "{:?}", r.body);
+
+    let r = send("subscription_created").await;
+    assert_eq!(r.body["status"], "applied");
+    let view = billing(&app, &org).await;
+    assert_eq!(
+        (view["status"].as_str(), view["planName"].as_str(), view["variantId"].as_str()),
+        (Some("active"), Some("Pro"), Some("500001"))
+    );
+    assert_eq!(view["renewsAt"], "2025-02-15T10:00:00.000000Z");
+    assert!(view["customerPortalUrl"].as_str().unwrap().starts_with("https://example-store.lemonsqueezy.com/billing"));
+    assert_eq!(app.org(&org.admin).await["limits"]["maxCustomers"], 5);
+    assert_eq!(app.org(&org.admin).await["plan"]["name"], "Pro");
+
+    assert_eq!(send("subscription_updated").await.body["status"], "applied");
+    assert_eq!(send("subscription_payment_success").await.body["status"], "applied");
+    let payment = org_item(&app, &org.org_id).await.last_payment.unwrap();
+    assert_eq!((payment.event.as_str(), payment.status.as_deref()), ("subscription_payment_success", Some("paid")));
+    assert_eq!(billing(&app, &org).await["status"], "active", "a payment does not touch the status");
+
+    // Cancelled, with the grace period over (the fixture's ends_at is in the past): free.
+    assert_eq!(send("subscription_cancelled").await.body["status"], "applied");
+    let view = billing(&app, &org).await;
+    assert_eq!((view["status"].as_str(), view["planName"].as_str()), (Some("cancelled"), Some("Free")));
+    assert_eq!(view["endsAt"], "2025-02-15T10:00:00.000000Z");
+
+    assert_eq!(send("subscription_expired").await.body["status"], "applied");
+    let view = billing(&app, &org).await;
+    assert_eq!((view["status"].as_str(), view["planName"].as_str()), (Some("expired"), Some("Free")));
+    assert_eq!(app.org(&org.admin).await["limits"]["maxCustomers"], 2);
+
+    // The same deliveries again change nothing.
+    for name in ["order_created", "subscription_created", "subscription_payment_success", "subscription_expired"] {
+        assert_eq!(send(name).await.body["status"], "duplicate", "{name}");
+    }
+    assert_eq!(billing(&app, &org).await["status"], "expired");
+    let events = app.items().await.into_iter().filter(|i| i["entity"].as_s().unwrap() == "billing_event").count();
+    assert_eq!(events, 6, "every verified delivery is recorded once");
+}
+
+#[tokio::test]
+async fn cancelled_keeps_the_plan_until_it_ends() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    let mut cancelled = fixture_json("subscription_cancelled", &org.org_id);
+    cancelled["data"]["attributes"]["ends_at"] = json!("2999-01-01T00:00:00.000000Z");
+    assert_eq!(app.signed_webhook(&body(&cancelled)).await.body["status"], "applied");
+    let view = billing(&app, &org).await;
+    assert_eq!((view["status"].as_str(), view["planName"].as_str()), (Some("cancelled"), Some("Pro")));
+    for status in ["paused", "unpaid", "on_trial", "past_due"] {
+        let mut event = fixture_json("subscription_updated", &org.org_id);
+        event["data"]["attributes"]["status"] = json!(status);
+        event["data"]["attributes"]["updated_at"] = json!(format!(
+            "2025-03-0{}T00:00:00.000000Z",
+            ["paused", "unpaid", "on_trial", "past_due"].iter().position(|s| *s == status).unwrap() + 1
+        ));
+        assert_eq!(app.signed_webhook(&body(&event)).await.body["status"], "applied");
+        let expected = if ["on_trial", "past_due"].contains(&status) { "Pro" } else { "Free" };
+        assert_eq!(billing(&app, &org).await["planName"], expected, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn bad_deliveries_are_refused_and_write_nothing() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    let before = app.snapshot().await;
+    let good = fixture_for("subscription_created", &org.org_id);
+    let good_signature = sign(&good);
+    let other_signature = sign(&fixture_for("subscription_updated", &org.org_id));
+    let cases: Vec<(&str, Vec<u8>, Option<String>, u16, &str)> = vec![
+        ("missing header", good.clone(), None, 401, "invalid_signature"),
+        ("empty header", good.clone(), Some(String::new()), 401, "invalid_signature"),
+        ("non-hex", good.clone(), Some("zz".repeat(32)), 401, "invalid_signature"),
+        ("short", good.clone(), Some(good_signature[..40].to_owned()), 401, "invalid_signature"),
+        ("too long", good.clone(), Some(format!("{good_signature}00")), 401, "invalid_signature"),
+        ("signature of another body", good.clone(), Some(other_signature), 401, "invalid_signature"),
+        (
+            "wrong secret",
+            good.clone(),
+            Some(shared::crypto::hex(&shared::crypto::hmac_sha256(b"nope", &good))),
+            401,
+            "invalid_signature",
+        ),
+        ("empty body, unsigned", Vec::new(), None, 401, "invalid_signature"),
+        ("empty body, signed", Vec::new(), Some(sign(b"")), 400, "malformed_json"),
+        ("malformed JSON, signed", b"{\"meta\":".to_vec(), Some(sign(b"{\"meta\":")), 400, "malformed_json"),
+        ("not a webhook, signed", b"{\"a\":1}".to_vec(), Some(sign(b"{\"a\":1}")), 400, "validation_failed"),
+    ];
+    for (case, bytes, signature, status, code) in cases {
+        let response = app.webhook(&bytes, signature.as_deref()).await;
+        assert_eq!((response.status, response.code()), (status, code), "{case}: {:?}", response.body);
+    }
+    let huge = vec![b' '; 2 * 1024 * 1024];
+    let response = app.webhook(&huge, Some(&sign(&huge))).await;
+    assert_eq!((response.status, response.code()), (413, "payload_too_large"));
+    assert_eq!(app.snapshot().await, before, "nothing written");
+}
+
+#[tokio::test]
+async fn out_of_order_events_end_in_the_newest_state() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    // updated (10:00:12) arrives before created (10:00:08).
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_updated", &org.org_id)).await.body["status"], "applied");
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.body["status"], "stale");
+    let stored = org_item(&app, &org.org_id).await.subscription.unwrap();
+    assert_eq!(stored.updated_at, "2025-01-15T10:00:12.000000Z");
+    // expired, then a stale "active" retry.
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_expired", &org.org_id)).await.body["status"], "applied");
+    let mut late_active = fixture_json("subscription_updated", &org.org_id);
+    late_active["meta"]["webhook_id"] = json!("00000000-0000-4000-8000-00000000ffff");
+    assert_eq!(app.signed_webhook(&body(&late_active)).await.body["status"], "stale");
+    assert_eq!(billing(&app, &org).await["status"], "expired");
+    // Stale events are recorded too, with their outcome.
+    let outcomes: Vec<String> = app
+        .items()
+        .await
+        .into_iter()
+        .filter(|i| i["entity"].as_s().unwrap() == "billing_event")
+        .map(|i| i["outcome"].as_s().unwrap().clone())
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| *o == "stale").count(), 2);
+}
+
+#[tokio::test]
+async fn twenty_parallel_duplicates_apply_once() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    let bytes = fixture_for("subscription_created", &org.org_id);
+    let calls = (0..20).map(|_| app.signed_webhook(&bytes));
+    let responses = futures::future::join_all(calls).await;
+    let statuses: Vec<&str> = responses.iter().map(|r| r.body["status"].as_str().unwrap_or("?")).collect();
+    assert!(responses.iter().all(|r| r.status == 200), "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == "applied").count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == "duplicate").count(), 19, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn limits_move_with_the_plan_and_data_is_kept() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    let create = |name: &str| app.call(POST, "/customers", Some(&org.admin.token), Some(json!({"name": name})));
+    assert_eq!(create("One").await.status, 201);
+    assert_eq!(create("Two").await.status, 201);
+    let refused = create("Three").await;
+    assert_eq!((refused.status, refused.body["limit"].as_u64()), (402, Some(2)));
+
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.body["status"], "applied");
+    assert_eq!(create("Three").await.status, 201, "Pro allows 5");
+
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_expired", &org.org_id)).await.body["status"], "applied");
+    let refused = create("Four").await;
+    assert_eq!((refused.status, refused.code(), refused.body["usage"].as_u64()), (402, "plan_limit_reached", Some(3)));
+    let kept = app.call(GET, "/customers", Some(&org.admin.token), None).await;
+    assert_eq!(kept.body["items"].as_array().unwrap().len(), 3, "over-limit data is kept");
+    assert_eq!(app.org(&org.admin).await["usage"]["customers"], 3);
+}
+
+#[tokio::test]
+async fn test_mode_unknown_events_and_unknown_orgs() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let r = app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("ignored")), "test mode is refused by default");
+    assert_eq!(billing(&app, &org).await["status"], Value::Null);
+
+    let mut live = fixture_json("subscription_created", &org.org_id);
+    live["meta"]["test_mode"] = json!(false);
+    live["meta"]["event_name"] = json!("license_key_created");
+    assert_eq!(app.signed_webhook(&body(&live)).await.body["status"], "ignored", "unknown event name");
+
+    // Lenient parsing: numbers where strings were expected, extra fields.
+    let mut odd = fixture_json("subscription_created", &org.org_id);
+    odd["meta"]["test_mode"] = json!(false);
+    odd["data"]["id"] = json!(600001);
+    odd["data"]["attributes"]["tax_rate"] = json!(0);
+    odd["data"]["attributes"]["brand_new_field"] = json!({"x": [1, 2]});
+    assert_eq!(app.signed_webhook(&body(&odd)).await.body["status"], "applied");
+    assert_eq!(billing(&app, &org).await["planName"], "Pro");
+
+    // An org id that names no stored org, and no known subscription: stored as unmatched.
+    let mut stranger = fixture_json("subscription_created", FIXTURE_ORG);
+    stranger["meta"]["test_mode"] = json!(false);
+    stranger["data"]["id"] = json!("999999");
+    assert_eq!(app.signed_webhook(&body(&stranger)).await.body["status"], "unmatched");
+    let unmatched = app.deps.store.unmatched_billing_events().await.unwrap();
+    assert_eq!(unmatched.len(), 1);
+    assert_eq!(unmatched[0].subscription_id.as_deref(), Some("999999"));
+}
+
+#[tokio::test]
+async fn the_subscription_id_finds_the_org_when_custom_data_is_missing() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.body["status"], "applied");
+    let mut cancelled = fixture_json("subscription_cancelled", &org.org_id);
+    cancelled["meta"].as_object_mut().unwrap().remove("custom_data");
+    assert_eq!(app.signed_webhook(&body(&cancelled)).await.body["status"], "applied");
+    assert_eq!(billing(&app, &org).await["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn reconcile_recovers_a_missed_update_and_an_unmatched_event() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.body["status"], "applied");
+
+    // A payment for a subscription nobody knows yet arrives without custom_data: unmatched.
+    let mut payment = fixture_json("subscription_payment_success", &org.org_id);
+    payment["meta"].as_object_mut().unwrap().remove("custom_data");
+    payment["data"]["attributes"]["subscription_id"] = json!(777001);
+    assert_eq!(app.signed_webhook(&body(&payment)).await.body["status"], "unmatched");
+
+    // The subscription_updated that moved 600001 to Scale was lost; Lemon Squeezy has it.
+    let mut current = fixture_json("subscription_updated", &org.org_id)["data"].clone();
+    current["attributes"]["variant_id"] = json!(500002);
+    current["attributes"]["updated_at"] = json!("2025-01-16T08:00:00.000000Z");
+    stub.serve_subscription(current);
+    // Subscription 777001 then becomes known, for a second organization.
+    let second = app.org_fixture().await;
+    let mut other = fixture_json("subscription_created", &second.org_id);
+    other["data"]["id"] = json!("777001");
+    assert_eq!(app.signed_webhook(&body(&other)).await.body["status"], "applied");
+    // Lemon Squeezy's stand-in does not know 777001: the job counts a failure and goes on.
+
+    let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    assert_eq!(report["updated"], 1, "{report}");
+    assert_eq!(report["failed"], 1, "{report}");
+    assert_eq!(report["unmatchedResolved"], 1, "{report}");
+    let paid = org_item(&app, &second.org_id).await.last_payment.expect("the payment reached its org");
+    assert_eq!(paid.event, "subscription_payment_success");
+    assert_eq!(report["complete"], true);
+    let view = billing(&app, &org).await;
+    assert_eq!((view["variantId"].as_str(), view["planName"].as_str()), (Some("500002"), Some("Scale")));
+    assert!(app.deps.store.unmatched_billing_events().await.unwrap().is_empty());
+
+    let again = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    assert_eq!((again["updated"].as_u64(), again["unmatchedRetried"].as_u64()), (Some(0), Some(0)), "{again}");
+}
+
+#[tokio::test]
+async fn checkout_and_billing_view_are_admin_only() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    let response =
+        app.call(POST, "/billing/checkout", Some(&org.admin.token), Some(json!({"variantId": "500001"}))).await;
+    assert_eq!(response.status, 201, "{:?}", response.body);
+    assert!(response.body["url"].as_str().unwrap().starts_with("https://"));
+    let sent = &stub.checkouts()[0]["data"];
+    assert_eq!(sent["attributes"]["checkout_data"]["custom"]["org_id"], org.org_id.as_str());
+    assert_eq!(sent["attributes"]["checkout_data"]["email"], org.admin.user.email.as_str());
+    assert_eq!(sent["relationships"]["store"]["data"]["id"], STORE_ID);
+    assert_eq!(sent["relationships"]["variant"]["data"]["id"], "500001");
+
+    let unknown = app.call(POST, "/billing/checkout", Some(&org.admin.token), Some(json!({"variantId": "1"}))).await;
+    assert_eq!((unknown.status, unknown.body["errors"][0]["field"].as_str()), (400, Some("variantId")));
+    let extra =
+        app.call(POST, "/billing/checkout", Some(&org.admin.token), Some(json!({"variantId": "500001", "x": 1}))).await;
+    assert_eq!(extra.status, 400);
+    for member in [&org.staff, &org.client] {
+        assert_eq!(
+            app.call(POST, "/billing/checkout", Some(&member.token), Some(json!({"variantId": "500001"}))).await.status,
+            403
+        );
+        assert_eq!(app.call(GET, "/billing", Some(&member.token), None).await.status, 403);
+    }
+    stub.fail_next(1);
+    let failed =
+        app.call(POST, "/billing/checkout", Some(&org.admin.token), Some(json!({"variantId": "500001"}))).await;
+    assert_eq!((failed.status, failed.code()), (503, "upstream_unavailable"));
+    let _ = fixture("order_created");
+}
