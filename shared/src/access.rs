@@ -8,6 +8,7 @@ use lambda_http::Request;
 use crate::auth::AuthContext;
 use crate::error::ApiError;
 use crate::store::{MemberItem, NewMember, OrgItem, Role, UserProfileItem};
+use crate::workos::Membership;
 use crate::{Deps, now_rfc3339};
 
 /// An authenticated, active member of the organization the token selects.
@@ -73,14 +74,27 @@ impl Deps {
         let Some(membership) = self.workos.active_membership(user_id, org_id).await? else {
             return Ok(None);
         };
+        let profile = self.profile(user_id).await?;
+        self.store_membership(&membership, &profile).await
+    }
+
+    /// Stores an active WorkOS membership that is not stored yet, with the organization (when
+    /// it was made in WorkOS directly) and the invitation it came from (its seat and a client's
+    /// customer pass to the member). `Ok(None)` for a role this application does not know.
+    /// Shared by just-in-time provisioning and the WorkOS sync.
+    pub async fn store_membership(
+        &self,
+        membership: &Membership,
+        profile: &UserProfileItem,
+    ) -> Result<Option<MemberItem>, ApiError> {
+        let (org_id, user_id) = (membership.organization_id.as_str(), membership.user_id.as_str());
         let Some(role) = Role::from_slug(&membership.role.slug) else {
             tracing::warn!(role = membership.role.slug, "membership has a role this application does not know");
             return Ok(None);
         };
-        let (profile, org) = tokio::join!(self.profile(user_id), self.store.get_org(org_id));
-        let profile = profile?;
-        // An invitation of this address hands its seat, and a client's customer, to the member.
-        let invitation = self.store.invitation_for(org_id, &profile.email).await?;
+        let (invitation, org) =
+            tokio::join!(self.store.invitation_for(org_id, &profile.email), self.store.get_org(org_id));
+        let invitation = invitation?;
         let customer_id = invitation.as_ref().filter(|_| role == Role::Client).and_then(|i| i.customer_id.clone());
         let now = now_rfc3339();
         // An organization made in WorkOS directly (not through POST /orgs) is stored on first use.
@@ -94,12 +108,12 @@ impl Deps {
             role,
             customer_id,
             membership_id: &membership.id,
-            profile: &profile,
+            profile,
             workos_updated_at: &membership.updated_at,
             now: &now,
         });
         if self.store.provision_member(&member, new_org.as_ref(), invitation.as_ref()).await? {
-            tracing::info!(role = role.slug(), "member provisioned from WorkOS");
+            tracing::info!(role = role.slug(), target_user = user_id, "member stored from WorkOS");
             return Ok(Some(member));
         }
         // A concurrent request stored the member (or the org) first: read what won.

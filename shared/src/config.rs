@@ -52,6 +52,8 @@ pub struct WorkosConfig {
     pub api_key: String,
     /// Extra accepted token issuers (custom auth domains).
     pub extra_issuers: Vec<String>,
+    /// Signs WorkOS webhook deliveries; only the WorkOS webhook needs it.
+    pub webhook_secret: Option<String>,
 }
 
 impl std::fmt::Debug for WorkosConfig {
@@ -102,6 +104,7 @@ impl Config {
                 client_id: required("WORKOS_CLIENT_ID")?,
                 api_key: required("WORKOS_API_KEY")?,
                 extra_issuers,
+                webhook_secret: get("WORKOS_WEBHOOK_SECRET"),
             },
             lemonsqueezy: LemonSqueezyConfig {
                 api_url: parse_base_url(
@@ -133,6 +136,7 @@ impl Config {
             "LEMONSQUEEZY_WEBHOOK_SECRET" => l.webhook_secret.is_some(),
             "LEMONSQUEEZY_API_KEY" => l.api_key.is_some(),
             "LEMONSQUEEZY_STORE_ID" => l.store_id.is_some(),
+            "WORKOS_WEBHOOK_SECRET" => self.workos.webhook_secret.is_some(),
             _ => true,
         };
         if present { Ok(()) } else { Err(ConfigError::Missing(name)) }

@@ -15,6 +15,7 @@ pub mod lemonsqueezy;
 pub mod members;
 pub mod org;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod workos;
 
@@ -25,6 +26,7 @@ use store::{CursorKey, Store};
 
 /// Clients and configuration, built once per cold start and shared by every invocation.
 pub struct Deps {
+    http: lazy_http::LazyHttp,
     pub config: Config,
     pub store: Store,
     pub tokens: auth::TokenVerifier,
@@ -49,8 +51,22 @@ impl Deps {
             store: Store::new(dynamodb, config.table_name.clone(), cursor_key),
             tokens: auth::TokenVerifier::new(http.clone(), &config.workos),
             workos: workos::WorkosClient::new(http.clone(), &config.workos),
-            lemonsqueezy: lemonsqueezy::LemonSqueezyClient::new(http, config.lemonsqueezy.clone()),
+            lemonsqueezy: lemonsqueezy::LemonSqueezyClient::new(http.clone(), config.lemonsqueezy.clone()),
+            http,
             config,
+        }
+    }
+
+    /// The same dependencies with a WorkOS client that retries as `patience` says (jobs wait
+    /// out rate limits that a request would not).
+    pub fn with_workos_patience(&self, patience: workos::Patience) -> Self {
+        Self {
+            http: self.http.clone(),
+            config: self.config.clone(),
+            store: self.store.clone(),
+            tokens: auth::TokenVerifier::new(self.http.clone(), &self.config.workos),
+            workos: self.workos.with_patience(patience),
+            lemonsqueezy: self.lemonsqueezy.clone(),
         }
     }
 }

@@ -11,10 +11,17 @@ use serde::{Deserialize, Serialize};
 use crate::config::WorkosConfig;
 use crate::error::ApiError;
 
-/// Attempts per call, the first included.
-const MAX_ATTEMPTS: u32 = 3;
-/// A `Retry-After` longer than this is not waited out on a request path.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+/// How hard a client tries: attempts per call (the first included), and the longest
+/// `Retry-After` it waits out. Request paths give up fast; the sync job is patient.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    pub attempts: u32,
+    pub max_wait: Duration,
+}
+
+impl Patience {
+    pub const REQUEST: Self = Self { attempts: 3, max_wait: Duration::from_secs(5) };
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkosError {
@@ -87,6 +94,16 @@ pub struct Invitation {
     pub expires_at: String,
 }
 
+/// An entry of the Events API (and the body of a WorkOS webhook).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub event: String,
+    #[serde(default)]
+    pub data: serde_json::Value,
+    pub created_at: String,
+}
+
 #[derive(Debug, Deserialize)]
 struct ListPage<T> {
     data: Vec<T>,
@@ -124,11 +141,65 @@ pub struct WorkosClient {
     http: crate::lazy_http::LazyHttp,
     base_url: String,
     api_key: String,
+    patience: Patience,
 }
 
 impl WorkosClient {
     pub fn new(http: crate::lazy_http::LazyHttp, config: &WorkosConfig) -> Self {
-        Self { http, base_url: config.api_url.clone(), api_key: config.api_key.clone() }
+        Self { http, base_url: config.api_url.clone(), api_key: config.api_key.clone(), patience: Patience::REQUEST }
+    }
+
+    /// The same client, retrying as `patience` says.
+    pub fn with_patience(&self, patience: Patience) -> Self {
+        Self { patience, ..self.clone() }
+    }
+
+    /// A page of events of `types`, oldest first, after the event `after` (or from
+    /// `range_start`). WorkOS filters by `events`; the emulator does not, so callers skip
+    /// types they did not ask for.
+    pub async fn list_events(
+        &self,
+        types: &[&str],
+        after: Option<&str>,
+        range_start: Option<&str>,
+    ) -> Result<(Vec<Event>, Option<String>), WorkosError> {
+        let events = types.join(",");
+        let mut query: Vec<(&str, &str)> = vec![("events", &events), ("order", "asc"), ("limit", "100")];
+        if let Some(after) = after {
+            query.push(("after", after));
+        } else if let Some(start) = range_start {
+            query.push(("range_start", start));
+        }
+        let page: ListPage<Event> = self.call(Method::GET, "/events", &query, None::<&()>).await?;
+        Ok((page.data, page.list_metadata.after.filter(|a| !a.is_empty())))
+    }
+
+    /// A page of organizations, oldest first, after the organization `after`.
+    pub async fn list_organizations(&self, after: Option<&str>) -> Result<(Vec<Organization>, Option<String>), WorkosError> {
+        let mut query: Vec<(&str, &str)> = vec![("order", "asc"), ("limit", "100")];
+        if let Some(after) = after {
+            query.push(("after", after));
+        }
+        let page: ListPage<Organization> = self.call(Method::GET, "/organizations", &query, None::<&()>).await?;
+        Ok((page.data, page.list_metadata.after.filter(|a| !a.is_empty())))
+    }
+
+    /// Every user with a membership in the organization (all pages).
+    pub async fn list_org_users(&self, org_id: &str) -> Result<Vec<User>, WorkosError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query: Vec<(&str, &str)> = vec![("organization_id", org_id), ("order", "asc"), ("limit", "100")];
+            if let Some(cursor) = &after {
+                query.push(("after", cursor));
+            }
+            let page: ListPage<User> = self.call(Method::GET, "/user_management/users", &query, None::<&()>).await?;
+            all.extend(page.data);
+            match page.list_metadata.after {
+                Some(next) if !next.is_empty() => after = Some(next),
+                _ => return Ok(all),
+            }
+        }
     }
 
     pub async fn get_user(&self, user_id: &str) -> Result<User, WorkosError> {
@@ -303,7 +374,7 @@ impl WorkosClient {
                     tracing::warn!(%method, path, status = status.as_u16(), code, message, attempt, "WorkOS error");
                     let retryable =
                         status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && method != Method::POST);
-                    if !retryable || attempt >= MAX_ATTEMPTS {
+                    if !retryable || attempt >= self.patience.attempts {
                         return Err(WorkosError::Status { status: status.as_u16(), code, message });
                     }
                     retry_after.unwrap_or_else(|| backoff(attempt))
@@ -312,13 +383,13 @@ impl WorkosClient {
                     tracing::warn!(%method, path, error = %error, attempt, "WorkOS request failed");
                     // A POST whose connection failed after sending may have been applied.
                     let retryable = error.is_connect() || method != Method::POST;
-                    if !retryable || attempt >= MAX_ATTEMPTS {
+                    if !retryable || attempt >= self.patience.attempts {
                         return Err(WorkosError::Transport(error.without_url().to_string()));
                     }
                     backoff(attempt)
                 }
             };
-            if retry_wait > MAX_RETRY_WAIT {
+            if retry_wait > self.patience.max_wait {
                 return Err(WorkosError::Status {
                     status: 429,
                     code: "rate_limited".into(),

@@ -160,6 +160,12 @@ pub fn routes() -> Vec<Route> {
             function: "lemonsqueezy-webhook",
             handler: |d, r| Box::pin(lemonsqueezy_webhook::handle(d, r)),
         },
+        Route {
+            method: Method::POST,
+            path: "/webhooks/workos",
+            function: "workos-webhook",
+            handler: |d, r| Box::pin(workos_webhook::handle(d, r)),
+        },
     ]
 }
 
@@ -171,6 +177,7 @@ pub type EventHandler =
 pub fn invokable(function: &str) -> Option<EventHandler> {
     match function {
         "billing-reconcile" => Some(|d, e| Box::pin(billing_reconcile::handle(d, e))),
+        "workos-sync" => Some(|d, e| Box::pin(workos_sync::handle(d, e))),
         _ => None,
     }
 }

@@ -96,6 +96,13 @@ pub fn billing_event_sk(body_hash: &str) -> String {
     format!("LS#{body_hash}")
 }
 
+/// Partition of a scheduled job's state (jobs only).
+pub fn job_pk(job: &str) -> String {
+    format!("JOB#{job}")
+}
+
+pub const JOB_STATE_SK: &str = "STATE";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod invitations;
 pub mod items;
 pub mod keys;
 mod members;
+mod mirror;
 mod usage;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use serde::de::DeserializeOwned;
 pub use billing::Applied;
 pub use cursor::CursorKey;
 pub use items::*;
+pub use mirror::SyncState;
 pub use usage::UsageChange;
 
 use crate::error::ApiError;
@@ -108,6 +110,11 @@ fn s(value: impl Into<String>) -> AttributeValue {
 
 fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// A string attribute, or NULL.
+fn opt(value: Option<&str>) -> AttributeValue {
+    value.map_or(AttributeValue::Null(true), |v| AttributeValue::S(v.to_owned()))
 }
 
 fn key(pk: String, sk: String) -> Item {
@@ -291,8 +298,8 @@ impl Store {
         self.get(keys::user_pk(user_id), keys::PROFILE_SK.to_owned()).await
     }
 
-    /// Stores a user's profile unless a newer WorkOS version is stored already.
-    pub async fn put_profile(&self, profile: &UserProfileItem) -> Result<(), StoreError> {
+    /// Stores a user's profile unless a newer WorkOS version is stored already; `false` if so.
+    pub async fn put_profile(&self, profile: &UserProfileItem) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -304,7 +311,8 @@ impl Store {
             .await
             .map_err(sdk_error);
         match result {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
             Err(error) => Err(error),
         }
     }

@@ -1,0 +1,164 @@
+//! `workos-sync`, scheduled: mirrors WorkOS users and memberships into the table.
+//!
+//! - Incremental pass: the Events API from the stored cursor, applied in order through the
+//!   same code as the WorkOS webhook; the cursor moves only past applied events, and is saved
+//!   after each page.
+//! - Full pass, when there is no cursor, the cursor is older than WorkOS's 30-day event
+//!   retention, the last full pass is over a day old (drift), or `{"mode": "full"}` asks: every
+//!   WorkOS organization compared with the table, writing only differences. It stores the last
+//!   organization it finished, so a run that meets its time budget stops cleanly and the next
+//!   run continues there. Every run makes progress: at least one organization or one page.
+//! - Rate limits: WorkOS 429s are waited out (`Retry-After`, up to `maxRetryWaitSeconds`).
+//!
+//! Event (all optional): `{"mode": "full", "budgetMillis": 840000, "maxRetryWaitSeconds": 60}`.
+//! Returns and logs a JSON report.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use shared::store::SyncState;
+use shared::sync::{self, Changes, EVENT_TYPES, Reads};
+use shared::workos::Patience;
+use shared::{ApiError, Deps, now_rfc3339, rfc3339};
+
+/// Under the function's 900 s timeout.
+const DEFAULT_BUDGET: Duration = Duration::from_secs(840);
+const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// WorkOS keeps events for 30 days; an older cursor cannot be followed.
+const EVENT_RETENTION: time::Duration = time::Duration::days(30);
+/// A full pass at least this often catches drift that no event reported.
+const FULL_PASS_EVERY: time::Duration = time::Duration::days(1);
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub full_pass: bool,
+    #[serde(flatten)]
+    pub reads: Reads,
+    #[serde(flatten)]
+    pub changes: Changes,
+    pub cursor: Option<String>,
+    /// False when the time budget ran out first; the next run continues from the saved state.
+    pub complete: bool,
+    pub duration_ms: u128,
+}
+
+struct Budget {
+    started: Instant,
+    limit: Duration,
+}
+
+impl Budget {
+    fn spent(&self) -> bool {
+        self.started.elapsed() >= self.limit
+    }
+}
+
+pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
+    let budget = Budget {
+        started: Instant::now(),
+        limit: event.get("budgetMillis").and_then(Value::as_u64).map(Duration::from_millis).unwrap_or(DEFAULT_BUDGET),
+    };
+    let max_wait =
+        event.get("maxRetryWaitSeconds").and_then(Value::as_u64).map(Duration::from_secs).unwrap_or(DEFAULT_MAX_RETRY_WAIT);
+    let deps = deps.with_workos_patience(Patience { attempts: 6, max_wait });
+    let force_full = event.get("mode").and_then(Value::as_str) == Some("full");
+
+    let mut report = Report::default();
+    let result = run(&deps, force_full, &budget, &mut report).await;
+    report.duration_ms = budget.started.elapsed().as_millis();
+    match &result {
+        Ok(()) => tracing::info!(report = %serde_json::json!(report), "workos sync done"),
+        Err(error) => tracing::error!(report = %serde_json::json!(report), error = %error, "workos sync stopped"),
+    }
+    result?;
+    serde_json::to_value(&report).map_err(|e| ApiError::Upstream(e.to_string()))
+}
+
+async fn run(deps: &Deps, force_full: bool, budget: &Budget, report: &mut Report) -> Result<(), ApiError> {
+    let mut state = deps.store.sync_state().await?;
+    let now = time::OffsetDateTime::now_utc();
+    let older_than = |at: &Option<String>, age: time::Duration| at.as_deref().is_none_or(|at| at < rfc3339(now - age).as_str());
+    let cursor_lost = older_than(&state.cursor_at, EVENT_RETENTION);
+    let full_due = force_full || cursor_lost || older_than(&state.full_pass_completed_at, FULL_PASS_EVERY);
+    if state.full_pass_after.is_none() && full_due {
+        state.full_pass_after = Some(String::new());
+        state.full_pass_started_at = Some(now_rfc3339());
+        if cursor_lost {
+            // Events from here on are read after the pass; what came before, the pass covers.
+            state.event_cursor = None;
+            state.cursor_at = state.full_pass_started_at.clone();
+        }
+        deps.store.save_sync_state(&state).await?;
+    }
+    report.cursor = state.event_cursor.clone();
+    if state.full_pass_after.is_some() {
+        report.full_pass = true;
+        if !full_pass(deps, &mut state, budget, report).await? {
+            return Ok(());
+        }
+    }
+    report.complete = incremental_pass(deps, &mut state, budget, report).await?;
+    Ok(())
+}
+
+/// Continues the full pass; `Ok(true)` once every organization is done.
+async fn full_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: &mut Report) -> Result<bool, ApiError> {
+    let mut after = state.full_pass_after.clone().filter(|a| !a.is_empty());
+    let mut progressed = false;
+    loop {
+        let (orgs, _) = deps.workos.list_organizations(after.as_deref()).await?;
+        if orgs.is_empty() {
+            break;
+        }
+        for org in &orgs {
+            if progressed && budget.spent() {
+                return Ok(false);
+            }
+            sync::reconcile_org(deps, org, &mut report.changes, &mut report.reads).await?;
+            progressed = true;
+            state.full_pass_after = Some(org.id.clone());
+            deps.store.save_sync_state(state).await?;
+        }
+        after = orgs.last().map(|o| o.id.clone());
+    }
+    state.full_pass_after = None;
+    state.full_pass_completed_at = Some(now_rfc3339());
+    deps.store.save_sync_state(state).await?;
+    Ok(true)
+}
+
+/// Applies events after the cursor; `Ok(true)` when none are left.
+async fn incremental_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: &mut Report) -> Result<bool, ApiError> {
+    let mut progressed = false;
+    loop {
+        if progressed && budget.spent() {
+            return Ok(false);
+        }
+        let since = state.cursor_at.clone();
+        let (events, _) = deps.workos.list_events(EVENT_TYPES, state.event_cursor.as_deref(), since.as_deref()).await?;
+        if events.is_empty() {
+            return Ok(true);
+        }
+        report.reads.events += events.len() as u32;
+        for event in &events {
+            // Without a cursor, events from before the starting point are covered by a full pass.
+            let before_start = state.event_cursor.is_none() && since.as_deref().is_some_and(|s| event.created_at.as_str() < s);
+            if EVENT_TYPES.contains(&event.event.as_str()) && !before_start {
+                if let Err(error) = sync::apply_event(deps, event, &mut report.changes).await {
+                    // The cursor stays before this event; the next run tries it again.
+                    deps.store.save_sync_state(state).await?;
+                    return Err(error);
+                }
+            }
+            state.event_cursor = Some(event.id.clone());
+            if !before_start {
+                state.cursor_at = Some(event.created_at.clone());
+            }
+        }
+        report.cursor = state.event_cursor.clone();
+        deps.store.save_sync_state(state).await?;
+        progressed = true;
+    }
+}

@@ -1,0 +1,166 @@
+//! Writes of the WorkOS mirror (the sync job and the WorkOS webhook). WorkOS is the source of
+//! truth here, so these writes take no limit and keep no last admin; each is conditioned on
+//! the stored WorkOS `updated_at`, so older news never overwrites newer.
+
+use serde::{Deserialize, Serialize};
+
+use super::{MemberItem, Store, StoreError, UsageChange, UserProfileItem, from_item, key, keys, s, sdk_error, to_item};
+
+/// Where the WorkOS sync got to: `JOB#workos-sync` / `STATE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncState {
+    /// The last applied event (the Events API cursor).
+    pub event_cursor: Option<String>,
+    /// When that event happened, or when the full pass that set the starting point began.
+    pub cursor_at: Option<String>,
+    /// A full pass under way: the last organization it finished (`""`: none yet).
+    pub full_pass_after: Option<String>,
+    /// When the current (or last) full pass began, and when one last completed.
+    pub full_pass_started_at: Option<String>,
+    pub full_pass_completed_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SyncStateItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    #[serde(flatten)]
+    state: SyncState,
+}
+
+const SYNC_JOB: &str = "workos-sync";
+
+impl Store {
+    pub async fn sync_state(&self) -> Result<SyncState, StoreError> {
+        let item: Option<SyncStateItem> = self.get(keys::job_pk(SYNC_JOB), keys::JOB_STATE_SK.to_owned()).await?;
+        Ok(item.map(|i| i.state).unwrap_or_default())
+    }
+
+    pub async fn save_sync_state(&self, state: &SyncState) -> Result<(), StoreError> {
+        let item = SyncStateItem {
+            pk: keys::job_pk(SYNC_JOB),
+            sk: keys::JOB_STATE_SK.to_owned(),
+            entity: "job_state".to_owned(),
+            state: state.clone(),
+        };
+        self.client.put_item().table_name(&self.table).set_item(Some(to_item(&item)?)).send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+
+    /// Every member of an organization (all pages).
+    pub async fn all_members(&self, org_id: &str) -> Result<Vec<MemberItem>, StoreError> {
+        self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, &[(":pk", keys::org_pk(org_id)), (":prefix", keys::MEMBER_PREFIX.to_owned())])
+            .await
+    }
+
+    /// Every membership of a user, across organizations (GSI1).
+    pub async fn members_of_user(&self, user_id: &str) -> Result<Vec<MemberItem>, StoreError> {
+        self.query_all("GSI1PK = :pk", Some("GSI1"), &[(":pk", keys::user_pk(user_id))]).await
+    }
+
+    async fn query_all<T: serde::de::DeserializeOwned>(
+        &self,
+        condition: &str,
+        index: Option<&str>,
+        values: &[(&str, String)],
+    ) -> Result<Vec<T>, StoreError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .set_exclusive_start_key(start)
+                .consistent_read(index.is_none());
+            for (name, value) in values {
+                request = request.expression_attribute_values(*name, s(value));
+            }
+            let page = request.send().await.map_err(sdk_error)?;
+            for item in page.items.unwrap_or_default() {
+                all.push(from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Mirrors a changed WorkOS membership (role, customer, WorkOS time) onto a stored member,
+    /// moving its seat unchecked. `false` if the member changed meanwhile.
+    pub async fn mirror_member_change(&self, old: &MemberItem, new: &MemberItem) -> Result<bool, StoreError> {
+        let mut put = self.put_action(to_item(new)?, Some("workosUpdatedAt = :old"))?;
+        if let Some(p) = put.put.as_mut() {
+            p.expression_attribute_values = Some([(":old".to_owned(), s(&old.workos_updated_at))].into());
+        }
+        let mut actions = vec![put];
+        if old.role != new.role {
+            actions.extend(self.usage_action(&old.org_id, &UsageChange::role_change(old.role, new.role))?);
+        }
+        actions.extend(self.client_links(&old.org_id, old.customer_id.as_deref(), new.customer_id.as_deref(), false)?);
+        self.mirror_transact(actions).await
+    }
+
+    /// Removes a member WorkOS no longer has (unchecked: WorkOS decided). `false` if it changed
+    /// meanwhile.
+    pub async fn mirror_member_removal(&self, member: &MemberItem) -> Result<bool, StoreError> {
+        let mut delete = self.delete_action(&member.pk, &member.sk, Some("workosUpdatedAt = :old"))?;
+        if let Some(d) = delete.delete.as_mut() {
+            d.expression_attribute_values = Some([(":old".to_owned(), s(&member.workos_updated_at))].into());
+        }
+        let mut actions = vec![delete];
+        actions.extend(self.usage_action(&member.org_id, &UsageChange::seat(member.role, -1))?);
+        actions.extend(self.client_links(&member.org_id, member.customer_id.as_deref(), None, false)?);
+        self.mirror_transact(actions).await
+    }
+
+    async fn mirror_transact(&self, actions: Vec<aws_sdk_dynamodb::types::TransactWriteItem>) -> Result<bool, StoreError> {
+        match self.transact(actions).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCanceled(reasons)) if reasons.first().is_some_and(|r| r == "ConditionalCheckFailed") => {
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Copies a profile's email and names onto one of the user's member items.
+    pub async fn mirror_member_profile(&self, member: &MemberItem, profile: &UserProfileItem) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(member.pk.clone(), member.sk.clone())))
+            .update_expression("SET email = :email, firstName = :first, lastName = :last")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":email", s(&profile.email))
+            .expression_attribute_values(":first", super::opt(profile.first_name.as_deref()))
+            .expression_attribute_values(":last", super::opt(profile.last_name.as_deref()))
+            .send()
+            .await
+            .map_err(sdk_error);
+        match result {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Deletes a user's profile (the user is gone from WorkOS).
+    pub async fn delete_profile(&self, user_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user_pk(user_id), keys::PROFILE_SK.to_owned())))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+}

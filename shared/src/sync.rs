@@ -1,0 +1,214 @@
+//! The WorkOS mirror: applying WorkOS events (from the Events API or a webhook: one
+//! implementation) and the full pass that compares an organization's WorkOS memberships and
+//! users with the table and writes only the differences.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::store::{MemberItem, Role, UserProfileItem};
+use crate::workos::{Event, Membership, Organization, User};
+use crate::{Deps, now_rfc3339};
+
+/// The event types the mirror applies; others are skipped.
+pub const EVENT_TYPES: &[&str] = &[
+    "user.created",
+    "user.updated",
+    "user.deleted",
+    "organization.updated",
+    "organization_membership.created",
+    "organization_membership.updated",
+    "organization_membership.deleted",
+    "invitation.accepted",
+];
+
+/// What the mirror wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    pub created: u32,
+    pub updated: u32,
+    pub removed: u32,
+}
+
+impl Changes {
+    pub fn total(&self) -> u32 {
+        self.created + self.updated + self.removed
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, ApiError> {
+    serde_json::from_value(event.data.clone())
+        .map_err(|e| ApiError::validation("data", format!("{} data is not as expected: {e}", event.event)))
+}
+
+/// Applies one WorkOS event. Events not newer than what is stored change nothing, so a
+/// duplicate or replayed event is harmless.
+pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
+    match event.event.as_str() {
+        "user.created" | "user.updated" => mirror_profile(deps, &parse::<User>(event)?, changes).await,
+        "user.deleted" => {
+            let user: User = parse(event)?;
+            for member in deps.store.members_of_user(&user.id).await? {
+                remove_member(deps, &member, changes).await?;
+            }
+            deps.store.delete_profile(&user.id).await?;
+            Ok(())
+        }
+        "organization.updated" => mirror_org_name(deps, &parse::<Organization>(event)?, changes).await,
+        "organization_membership.created" | "organization_membership.updated" => {
+            let membership: Membership = parse(event)?;
+            let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
+            mirror_membership(deps, &membership, stored, None, changes).await
+        }
+        "organization_membership.deleted" => {
+            let membership: Membership = parse(event)?;
+            let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
+            // A later membership of the same user (another id) is not this one.
+            if let Some(member) = stored.filter(|m| m.membership_id == membership.id) {
+                remove_member(deps, &member, changes).await?;
+            }
+            Ok(())
+        }
+        // The membership it makes arrives as its own event.
+        _ => Ok(()),
+    }
+}
+
+/// Brings one stored member (or its absence) in line with a WorkOS membership.
+async fn mirror_membership(
+    deps: &Deps,
+    membership: &Membership,
+    stored: Option<MemberItem>,
+    profile: Option<UserProfileItem>,
+    changes: &mut Changes,
+) -> Result<(), ApiError> {
+    let newer = |member: &MemberItem| member.workos_updated_at.as_str() < membership.updated_at.as_str();
+    if !membership.is_active() {
+        if let Some(member) = stored.filter(|m| m.membership_id == membership.id && newer(m)) {
+            remove_member(deps, &member, changes).await?;
+        }
+        return Ok(());
+    }
+    let Some(role) = Role::from_slug(&membership.role.slug) else { return Ok(()) };
+    match stored {
+        None => {
+            let profile = match profile {
+                Some(profile) => {
+                    deps.store.put_profile(&profile).await?;
+                    profile
+                }
+                None => deps.profile(&membership.user_id).await?,
+            };
+            if deps.store_membership(membership, &profile).await?.is_some() {
+                changes.created += 1;
+            }
+        }
+        Some(member) if !newer(&member) => {}
+        Some(member) if member.role == role && member.membership_id == membership.id => {}
+        Some(member) => {
+            let changed = MemberItem {
+                role,
+                customer_id: member.customer_id.clone().filter(|_| role == Role::Client),
+                membership_id: membership.id.clone(),
+                workos_updated_at: membership.updated_at.clone(),
+                updated_at: now_rfc3339(),
+                ..member.clone()
+            };
+            if deps.store.mirror_member_change(&member, &changed).await? {
+                changes.updated += 1;
+                if member.role == Role::Staff && role != Role::Staff {
+                    deps.store.remove_assignments_of(&member.org_id, &member.user_id).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn remove_member(deps: &Deps, member: &MemberItem, changes: &mut Changes) -> Result<(), ApiError> {
+    if deps.store.mirror_member_removal(member).await? {
+        changes.removed += 1;
+    }
+    deps.store.remove_assignments_of(&member.org_id, &member.user_id).await?;
+    Ok(())
+}
+
+/// A newer profile of a user we know: the profile, and the copies on their member items.
+async fn mirror_profile(deps: &Deps, user: &User, changes: &mut Changes) -> Result<(), ApiError> {
+    let Some(stored) = deps.store.get_profile(&user.id).await? else { return Ok(()) };
+    if stored.workos_updated_at.as_str() >= user.updated_at.as_str() {
+        return Ok(());
+    }
+    let profile = UserProfileItem::new(user);
+    if deps.store.put_profile(&profile).await? {
+        for member in deps.store.members_of_user(&user.id).await? {
+            deps.store.mirror_member_profile(&member, &profile).await?;
+        }
+        changes.updated += 1;
+    }
+    Ok(())
+}
+
+async fn mirror_org_name(deps: &Deps, org: &Organization, changes: &mut Changes) -> Result<(), ApiError> {
+    if let Some(stored) = deps.store.get_org(&org.id).await? {
+        if stored.name != org.name {
+            deps.store.rename_org(&org.id, &org.name, &now_rfc3339()).await?;
+            changes.updated += 1;
+        }
+    }
+    Ok(())
+}
+
+/// What a full pass over one organization read.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reads {
+    pub organizations: u32,
+    pub memberships: u32,
+    pub users: u32,
+    pub events: u32,
+}
+
+/// Compares one WorkOS organization with the table and writes only the differences: new
+/// members, role changes, profile changes, and members WorkOS no longer has as active.
+pub async fn reconcile_org(deps: &Deps, org: &Organization, changes: &mut Changes, reads: &mut Reads) -> Result<(), ApiError> {
+    let filter = crate::workos::MembershipFilter {
+        user_id: None,
+        organization_id: Some(&org.id),
+        statuses: &["active", "inactive", "pending"],
+    };
+    let (memberships, users, stored) = tokio::join!(
+        deps.workos.list_memberships(&filter),
+        deps.workos.list_org_users(&org.id),
+        deps.store.all_members(&org.id),
+    );
+    let (memberships, users, stored) = (memberships?, users?, stored?);
+    reads.organizations += 1;
+    reads.memberships += memberships.len() as u32;
+    reads.users += users.len() as u32;
+    let users: HashMap<&str, &User> = users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let mut stored: HashMap<String, MemberItem> = stored.into_iter().map(|m| (m.user_id.clone(), m)).collect();
+
+    mirror_org_name(deps, org, changes).await?;
+    for membership in memberships.iter().filter(|m| m.is_active()) {
+        let member = stored.remove(&membership.user_id);
+        let user = users.get(membership.user_id.as_str());
+        // A profile that changed in WorkOS: the profile and the member's copy of it.
+        if let (Some(member), Some(user)) = (&member, user) {
+            let same = member.email == user.email && member.first_name == user.first_name && member.last_name == user.last_name;
+            if !same {
+                let profile = UserProfileItem::new(user);
+                deps.store.put_profile(&profile).await?;
+                deps.store.mirror_member_profile(member, &profile).await?;
+                changes.updated += 1;
+            }
+        }
+        mirror_membership(deps, membership, member, user.map(|u| UserProfileItem::new(u)), changes).await?;
+    }
+    // Stored members without an active WorkOS membership are gone.
+    for member in stored.values() {
+        remove_member(deps, member, changes).await?;
+    }
+    Ok(())
+}
