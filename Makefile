@@ -6,7 +6,7 @@ INFRA := infra
 VENV := $(INFRA)/.venv/bin
 EMAIL ?= admin@acme.test
 
-.PHONY: dev test token setup lint build-lambdas billing-event
+.PHONY: dev test token setup lint build-lambdas billing-event sync
 
 setup:
 	@$(INFRA)/scripts/setup.sh
@@ -24,6 +24,10 @@ token:
 billing-event:
 	@WORKOS_API_URL=$${WORKOS_API_URL:-http://127.0.0.1:4100} WORKOS_CLIENT_ID=$${WORKOS_CLIENT_ID:-client_local_dev} \
 		$(INFRA)/scripts/billing-event.sh "$(EVENT)" $(if $(EMAIL_SET),"$(EMAIL)")
+
+## make sync: runs the workos-sync job once on the running `make dev` and prints its report.
+sync:
+	@curl -sS -X POST http://127.0.0.1:$${PORT:-9000}/_local/invoke/workos-sync; echo
 
 ## make lint: formatting, clippy and the SAM template.
 lint: setup

@@ -69,7 +69,8 @@ cat <<MSG
     curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$PORT/me
 
   Billing: make billing-event EVENT=subscription_created   (then GET /org shows the Pro plan)
-  Jobs:    curl -X POST http://127.0.0.1:$PORT/_local/invoke/billing-reconcile
+  Jobs:    make sync   (workos-sync; or POST /_local/invoke/workos-sync)
+           curl -X POST http://127.0.0.1:$PORT/_local/invoke/billing-reconcile
 
   Ctrl-C stops everything.
 MSG

@@ -27,7 +27,7 @@ ddb_port="$(free_port)"
 "$scripts/start-dynamodb.sh" "$ddb_port" >"$run_dir/dynamodb-test.log" 2>&1 &
 pids+=($!)
 workos_port="$(free_port)"
-"$scripts/start-workos.sh" "$workos_port" "$infra_dir/workos-seed.yaml" >"$run_dir/workos-test.log" 2>&1 &
+"$scripts/start-workos.sh" "$workos_port" "$infra_dir/testkit/workos-seed.yaml" >"$run_dir/workos-test.log" 2>&1 &
 pids+=($!)
 
 "$scripts/wait-for.sh" "http://127.0.0.1:$ddb_port" 60

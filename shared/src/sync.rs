@@ -137,7 +137,9 @@ async fn remove_member(deps: &Deps, member: &MemberItem, changes: &mut Changes) 
 /// A newer profile of a user we know: the profile, and the copies on their member items.
 async fn mirror_profile(deps: &Deps, user: &User, changes: &mut Changes) -> Result<(), ApiError> {
     let Some(stored) = deps.store.get_profile(&user.id).await? else { return Ok(()) };
-    if stored.workos_updated_at.as_str() >= user.updated_at.as_str() {
+    let same = stored.email == user.email && stored.first_name == user.first_name && stored.last_name == user.last_name;
+    // Sign-ins also touch WorkOS's `updated_at`; only the fields we keep are worth a write.
+    if same || stored.workos_updated_at.as_str() >= user.updated_at.as_str() {
         return Ok(());
     }
     let profile = UserProfileItem::new(user);
@@ -172,7 +174,12 @@ pub struct Reads {
 
 /// Compares one WorkOS organization with the table and writes only the differences: new
 /// members, role changes, profile changes, and members WorkOS no longer has as active.
-pub async fn reconcile_org(deps: &Deps, org: &Organization, changes: &mut Changes, reads: &mut Reads) -> Result<(), ApiError> {
+pub async fn reconcile_org(
+    deps: &Deps,
+    org: &Organization,
+    changes: &mut Changes,
+    reads: &mut Reads,
+) -> Result<(), ApiError> {
     let filter = crate::workos::MembershipFilter {
         user_id: None,
         organization_id: Some(&org.id),
@@ -196,7 +203,9 @@ pub async fn reconcile_org(deps: &Deps, org: &Organization, changes: &mut Change
         let user = users.get(membership.user_id.as_str());
         // A profile that changed in WorkOS: the profile and the member's copy of it.
         if let (Some(member), Some(user)) = (&member, user) {
-            let same = member.email == user.email && member.first_name == user.first_name && member.last_name == user.last_name;
+            let same = member.email == user.email
+                && member.first_name == user.first_name
+                && member.last_name == user.last_name;
             if !same {
                 let profile = UserProfileItem::new(user);
                 deps.store.put_profile(&profile).await?;

@@ -175,7 +175,10 @@ impl WorkosClient {
     }
 
     /// A page of organizations, oldest first, after the organization `after`.
-    pub async fn list_organizations(&self, after: Option<&str>) -> Result<(Vec<Organization>, Option<String>), WorkosError> {
+    pub async fn list_organizations(
+        &self,
+        after: Option<&str>,
+    ) -> Result<(Vec<Organization>, Option<String>), WorkosError> {
         let mut query: Vec<(&str, &str)> = vec![("order", "asc"), ("limit", "100")];
         if let Some(after) = after {
             query.push(("after", after));

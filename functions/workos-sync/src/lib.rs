@@ -60,8 +60,11 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         started: Instant::now(),
         limit: event.get("budgetMillis").and_then(Value::as_u64).map(Duration::from_millis).unwrap_or(DEFAULT_BUDGET),
     };
-    let max_wait =
-        event.get("maxRetryWaitSeconds").and_then(Value::as_u64).map(Duration::from_secs).unwrap_or(DEFAULT_MAX_RETRY_WAIT);
+    let max_wait = event
+        .get("maxRetryWaitSeconds")
+        .and_then(Value::as_u64)
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_MAX_RETRY_WAIT);
     let deps = deps.with_workos_patience(Patience { attempts: 6, max_wait });
     let force_full = event.get("mode").and_then(Value::as_str) == Some("full");
 
@@ -79,7 +82,8 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
 async fn run(deps: &Deps, force_full: bool, budget: &Budget, report: &mut Report) -> Result<(), ApiError> {
     let mut state = deps.store.sync_state().await?;
     let now = time::OffsetDateTime::now_utc();
-    let older_than = |at: &Option<String>, age: time::Duration| at.as_deref().is_none_or(|at| at < rfc3339(now - age).as_str());
+    let older_than =
+        |at: &Option<String>, age: time::Duration| at.as_deref().is_none_or(|at| at < rfc3339(now - age).as_str());
     let cursor_lost = older_than(&state.cursor_at, EVENT_RETENTION);
     let full_due = force_full || cursor_lost || older_than(&state.full_pass_completed_at, FULL_PASS_EVERY);
     if state.full_pass_after.is_none() && full_due {
@@ -130,7 +134,12 @@ async fn full_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: 
 }
 
 /// Applies events after the cursor; `Ok(true)` when none are left.
-async fn incremental_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: &mut Report) -> Result<bool, ApiError> {
+async fn incremental_pass(
+    deps: &Deps,
+    state: &mut SyncState,
+    budget: &Budget,
+    report: &mut Report,
+) -> Result<bool, ApiError> {
     let mut progressed = false;
     loop {
         if progressed && budget.spent() {
@@ -144,7 +153,8 @@ async fn incremental_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, r
         report.reads.events += events.len() as u32;
         for event in &events {
             // Without a cursor, events from before the starting point are covered by a full pass.
-            let before_start = state.event_cursor.is_none() && since.as_deref().is_some_and(|s| event.created_at.as_str() < s);
+            let before_start =
+                state.event_cursor.is_none() && since.as_deref().is_some_and(|s| event.created_at.as_str() < s);
             if EVENT_TYPES.contains(&event.event.as_str()) && !before_start {
                 if let Err(error) = sync::apply_event(deps, event, &mut report.changes).await {
                     // The cursor stays before this event; the next run tries it again.

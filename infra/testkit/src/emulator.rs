@@ -11,34 +11,53 @@ pub struct TestUser {
     pub password: String,
 }
 
+/// API keys of `workos-seed.yaml` for the tests' own setup calls, used in turn.
+const SETUP_KEYS: usize = 8;
+
 pub struct Emulator {
     pub url: String,
-    api_key: String,
     client_id: String,
     http: reqwest::Client,
+    next_key: std::sync::atomic::AtomicUsize,
 }
 
 impl Emulator {
+    /// The emulator `make test` started.
     pub fn from_env() -> Self {
+        Self::at(&env("WORKOS_API_URL"))
+    }
+
+    pub fn at(url: &str) -> Self {
         Self {
-            url: env("WORKOS_API_URL"),
-            api_key: env("WORKOS_API_KEY"),
+            url: url.to_owned(),
             client_id: env("WORKOS_CLIENT_ID"),
             http: reqwest::Client::new(),
+            next_key: std::sync::atomic::AtomicUsize::new(ulid::Ulid::new().random() as usize),
         }
     }
 
-    /// Calls the emulator's API; panics unless it answers 2xx.
-    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.url)).bearer_auth(&self.api_key);
+    fn setup_key(&self) -> String {
+        let n = self.next_key.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SETUP_KEYS;
+        format!("sk_test_setup_{n}")
+    }
+
+    /// Calls the emulator's API with a given key; answers the status and body.
+    pub async fn api_as(&self, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(key);
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await.expect("emulator reachable");
-        let status = response.status();
+        let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        assert!(status.is_success(), "emulator {method} {path} answered {status}: {text}");
-        if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("emulator JSON") }
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+    }
+
+    /// Calls the emulator's API; panics unless it answers 2xx.
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let (status, body) = self.api_as(&self.setup_key(), method.clone(), path, body).await;
+        assert!((200..300).contains(&status), "emulator {method} {path} answered {status}: {body}");
+        body
     }
 
     pub async fn create_user(&self, prefix: &str) -> TestUser {
@@ -94,7 +113,7 @@ impl Emulator {
                 reqwest::Method::POST,
                 "/user_management/authenticate",
                 Some(json!({
-                    "grant_type": "password", "client_id": self.client_id, "client_secret": self.api_key,
+                    "grant_type": "password", "client_id": self.client_id, "client_secret": "sk_test_default",
                     "email": user.email, "password": user.password,
                 })),
             )
@@ -107,11 +126,53 @@ impl Emulator {
                 reqwest::Method::POST,
                 "/user_management/authenticate",
                 Some(json!({
-                    "grant_type": "refresh_token", "client_id": self.client_id, "client_secret": self.api_key,
+                    "grant_type": "refresh_token", "client_id": self.client_id, "client_secret": "sk_test_default",
                     "refresh_token": auth["refresh_token"], "organization_id": org_id,
                 })),
             )
             .await;
         refreshed["access_token"].as_str().expect("access token").to_owned()
+    }
+}
+
+/// An emulator of a test's own, for tests that read the whole WorkOS environment (the sync):
+/// started on a free port with the test seed, stopped when dropped.
+pub struct PrivateEmulator {
+    pub url: String,
+    child: tokio::process::Child,
+}
+
+impl PrivateEmulator {
+    pub async fn start() -> Self {
+        let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("infra");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let child = tokio::process::Command::new(infra.join("scripts/start-workos.sh"))
+            .arg(port.to_string())
+            .arg(infra.join("testkit/workos-seed.yaml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the emulator");
+        // Its tokens name http://localhost:PORT as issuer.
+        let url = format!("http://localhost:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if http.get(format!("{url}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Self { url, child };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the private emulator did not start");
+    }
+
+    pub fn emulator(&self) -> Emulator {
+        Emulator::at(&self.url)
+    }
+}
+
+impl Drop for PrivateEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
     }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use shared::Deps;
 use shared::config::Config;
 
-pub use emulator::{Emulator, TestUser};
+pub use emulator::{Emulator, PrivateEmulator, TestUser};
 pub use proxy::{Fault, FaultProxy};
 pub use tokens::TestKey;
 
@@ -85,7 +85,9 @@ impl TestApp {
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
         let dynamodb = dynamodb_client();
         dev_server::table::ensure_table(&dynamodb, &table).await.expect("create the test table");
-        Self { deps: Deps::new(config, dynamodb.clone()), table, dynamodb, emulator: Emulator::from_env() }
+        let emulator =
+            if workos_url.starts_with("http://localhost") { Emulator::at(workos_url) } else { Emulator::from_env() };
+        Self { deps: Deps::new(config, dynamodb.clone()), table, dynamodb, emulator }
     }
 
     /// Sends a request through the local gateway's router to the function's handler.
@@ -242,6 +244,36 @@ impl TestApp {
             .collect();
         items.sort();
         items
+    }
+}
+
+impl TestApp {
+    /// Serves the app's routes on a free loopback port, as the local gateway does (for callers
+    /// that need a real URL, such as the emulator's webhook deliveries). Stops with the app's
+    /// runtime.
+    pub async fn serve(self: &std::sync::Arc<Self>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        let app = self.clone();
+        let router = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let app = app.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+                let response = dev_server::dispatch(&app.deps, http::Request::from_parts(parts, bytes)).await;
+                let (parts, body) = response.into_parts();
+                let bytes = match body {
+                    Body::Text(text) => text.into_bytes(),
+                    Body::Binary(bytes) => bytes,
+                    _ => Vec::new(),
+                };
+                axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        url
     }
 }
 

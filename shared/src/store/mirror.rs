@@ -47,14 +47,24 @@ impl Store {
             entity: "job_state".to_owned(),
             state: state.clone(),
         };
-        self.client.put_item().table_name(&self.table).set_item(Some(to_item(&item)?)).send().await.map_err(sdk_error)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .send()
+            .await
+            .map_err(sdk_error)?;
         Ok(())
     }
 
     /// Every member of an organization (all pages).
     pub async fn all_members(&self, org_id: &str) -> Result<Vec<MemberItem>, StoreError> {
-        self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, &[(":pk", keys::org_pk(org_id)), (":prefix", keys::MEMBER_PREFIX.to_owned())])
-            .await
+        self.query_all(
+            "PK = :pk AND begins_with(SK, :prefix)",
+            None,
+            &[(":pk", keys::org_pk(org_id)), (":prefix", keys::MEMBER_PREFIX.to_owned())],
+        )
+        .await
     }
 
     /// Every membership of a user, across organizations (GSI1).
@@ -104,7 +114,12 @@ impl Store {
         if old.role != new.role {
             actions.extend(self.usage_action(&old.org_id, &UsageChange::role_change(old.role, new.role))?);
         }
-        actions.extend(self.client_links(&old.org_id, old.customer_id.as_deref(), new.customer_id.as_deref(), false)?);
+        actions.extend(self.client_links(
+            &old.org_id,
+            old.customer_id.as_deref(),
+            new.customer_id.as_deref(),
+            false,
+        )?);
         self.mirror_transact(actions).await
     }
 
@@ -121,10 +136,15 @@ impl Store {
         self.mirror_transact(actions).await
     }
 
-    async fn mirror_transact(&self, actions: Vec<aws_sdk_dynamodb::types::TransactWriteItem>) -> Result<bool, StoreError> {
+    async fn mirror_transact(
+        &self,
+        actions: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
         match self.transact(actions).await {
             Ok(()) => Ok(true),
-            Err(StoreError::TransactionCanceled(reasons)) if reasons.first().is_some_and(|r| r == "ConditionalCheckFailed") => {
+            Err(StoreError::TransactionCanceled(reasons))
+                if reasons.first().is_some_and(|r| r == "ConditionalCheckFailed") =>
+            {
                 Ok(false)
             }
             Err(error) => Err(error),
@@ -132,7 +152,11 @@ impl Store {
     }
 
     /// Copies a profile's email and names onto one of the user's member items.
-    pub async fn mirror_member_profile(&self, member: &MemberItem, profile: &UserProfileItem) -> Result<(), StoreError> {
+    pub async fn mirror_member_profile(
+        &self,
+        member: &MemberItem,
+        profile: &UserProfileItem,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()

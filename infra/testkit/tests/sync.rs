@@ -1,0 +1,353 @@
+//! The WorkOS sync job and the WorkOS webhook (issue: sync). Each test has an emulator of its
+//! own, since the sync reads the whole WorkOS environment.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use testkit::{Emulator, Fault, FaultProxy, GET, PrivateEmulator, TestApp, TestUser, env};
+
+async fn app_for(url: &str, issuer: &str, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![("WORKOS_ISSUERS", issuer)];
+    vars.extend_from_slice(extra);
+    TestApp::with_workos_url(url, &vars).await
+}
+
+async fn sync(app: &TestApp, event: Value) -> Value {
+    workos_sync::handle(&app.deps, event).await.unwrap_or_else(|e| panic!("sync failed: {e:?}"))
+}
+
+fn changes(report: &Value) -> (u64, u64, u64) {
+    (report["created"].as_u64().unwrap(), report["updated"].as_u64().unwrap(), report["removed"].as_u64().unwrap())
+}
+
+/// The stored members of an org, as (email, role) sorted.
+async fn mirror(app: &TestApp, org_id: &str) -> Vec<(String, String)> {
+    let mut members: Vec<_> = app
+        .deps
+        .store
+        .all_members(org_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.email, m.role.slug().to_owned()))
+        .collect();
+    members.sort();
+    members
+}
+
+async fn membership_id(emulator: &Emulator, user: &TestUser, org_id: &str) -> String {
+    let page = emulator
+        .api(
+            reqwest::Method::GET,
+            &format!("/user_management/organization_memberships?user_id={}&organization_id={org_id}", user.id),
+            None,
+        )
+        .await;
+    page["data"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sync_mirrors_then_follows_changes_then_writes_nothing() {
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Synced Co").await;
+    let mut users = Vec::new();
+    for role in ["admin", "staff", "staff", "client", "staff"] {
+        let user = emulator.create_user(role).await;
+        emulator.add_membership(&user.id, &org_id, role).await;
+        users.push(user);
+    }
+    let first = sync(&app, json!({})).await;
+    assert_eq!(first["fullPass"], true, "{first}");
+    assert_eq!(changes(&first), (5, 0, 0), "{first}");
+    assert_eq!(first["complete"], true);
+    let listed = mirror(&app, &org_id).await;
+    assert_eq!(listed.len(), 5);
+    assert_eq!(listed.iter().filter(|(_, r)| r == "staff").count(), 3);
+
+    // The mirror serves the API: the admin sees every member.
+    let admin_token = emulator.token(&users[0], Some(&org_id)).await;
+    let response = app.call(GET, "/users", Some(&admin_token), None).await;
+    assert_eq!(response.body["items"].as_array().map(Vec::len), Some(5), "{:?}", response.body);
+
+    // A staff member assigned to a customer, then changed in WorkOS in every way.
+    let customer = app.call(testkit::POST, "/customers", Some(&admin_token), Some(json!({"name": "Kept"}))).await;
+    let customer_id = customer.body["id"].as_str().unwrap().to_owned();
+    let assign = app
+        .call(testkit::PUT, &format!("/customers/{customer_id}/staff/{}", users[1].id), Some(&admin_token), None)
+        .await;
+    assert_eq!(assign.status, 201);
+    let om = |i: usize| membership_id(&emulator, &users[i], &org_id);
+    let (promote, deactivate, delete) = (om(1).await, om(2).await, om(4).await);
+    emulator
+        .api(
+            reqwest::Method::PUT,
+            &format!("/user_management/organization_memberships/{promote}"),
+            Some(json!({"role_slug": "admin"})),
+        )
+        .await;
+    emulator
+        .api(reqwest::Method::PUT, &format!("/user_management/organization_memberships/{deactivate}/deactivate"), None)
+        .await;
+    emulator.api(reqwest::Method::DELETE, &format!("/user_management/organization_memberships/{delete}"), None).await;
+    emulator
+        .api(
+            reqwest::Method::PUT,
+            &format!("/user_management/users/{}", users[3].id),
+            Some(json!({"first_name": "Renamed"})),
+        )
+        .await;
+    let newcomer = emulator.create_user("late").await;
+    emulator.add_membership(&newcomer.id, &org_id, "client").await;
+
+    let second = sync(&app, json!({})).await;
+    assert_eq!(second["fullPass"], false, "{second}");
+    assert_eq!(changes(&second), (1, 2, 2), "{second}");
+    let stored = app.deps.store.get_member(&org_id, &users[1].id).await.unwrap().unwrap();
+    assert_eq!(stored.role.slug(), "admin");
+    assert!(app.deps.store.get_member(&org_id, &users[2].id).await.unwrap().is_none(), "deactivated");
+    assert!(app.deps.store.get_member(&org_id, &users[4].id).await.unwrap().is_none(), "deleted");
+    let renamed = app.deps.store.get_member(&org_id, &users[3].id).await.unwrap().unwrap();
+    assert_eq!(renamed.first_name.as_deref(), Some("Renamed"));
+    assert!(app.deps.store.get_member(&org_id, &newcomer.id).await.unwrap().is_some());
+    let staff = app.call(GET, &format!("/customers/{customer_id}/staff"), Some(&admin_token), None).await;
+    assert!(staff.body["items"].as_array().unwrap().is_empty(), "the promoted member lost the assignment");
+    let org =
+        app.org(&testkit::Member { user: users[0].clone(), org_id: org_id.clone(), token: admin_token.clone() }).await;
+    assert_eq!(org["usage"], json!({"customers": 1, "staff": 2, "clients": 2}), "counters follow the mirror");
+
+    let before = app.snapshot().await;
+    let third = sync(&app, json!({})).await;
+    assert_eq!(changes(&third), (0, 0, 0), "{third}");
+    assert_eq!(app.snapshot().await, before, "nothing written when nothing changed");
+    // A forced full pass over unchanged data writes nothing either (but its own position).
+    let full = sync(&app, json!({"mode": "full"})).await;
+    assert_eq!((full["fullPass"].as_bool(), changes(&full)), (Some(true), (0, 0, 0)), "{full}");
+    let after: Vec<_> = app.snapshot().await.into_iter().filter(|i| i["entity"] != "S(\"job_state\")").collect();
+    let before: Vec<_> = before.into_iter().filter(|i| i["entity"] != "S(\"job_state\")").collect();
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn the_webhook_keeps_the_mirror_in_step_without_the_job() {
+    let workos = PrivateEmulator::start().await;
+    let secret = "whsec_test_webhook";
+    let app = Arc::new(app_for(&workos.url, &workos.url, &[("WORKOS_WEBHOOK_SECRET", secret)]).await);
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Hooked Co").await;
+    let admin = emulator.create_user("admin").await;
+    emulator.add_membership(&admin.id, &org_id, "admin").await;
+    let staff = emulator.create_user("staff").await;
+    emulator.add_membership(&staff.id, &org_id, "staff").await;
+    sync(&app, json!({})).await;
+
+    let url = app.serve().await;
+    emulator
+        .api(
+            reqwest::Method::POST,
+            "/webhook_endpoints",
+            Some(json!({"endpoint_url": format!("{url}/webhooks/workos"), "secret": secret,
+                        "events": ["organization_membership.updated", "organization_membership.created", "user.updated"]})),
+        )
+        .await;
+    let om = membership_id(&emulator, &staff, &org_id).await;
+    emulator
+        .api(
+            reqwest::Method::PUT,
+            &format!("/user_management/organization_memberships/{om}"),
+            Some(json!({"role_slug": "client"})),
+        )
+        .await;
+    emulator
+        .api(
+            reqwest::Method::PUT,
+            &format!("/user_management/users/{}", admin.id),
+            Some(json!({"last_name": "Hooked"})),
+        )
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let staff_role = app.deps.store.get_member(&org_id, &staff.id).await.unwrap().map(|m| m.role.slug());
+        let admin_name = app.deps.store.get_member(&org_id, &admin.id).await.unwrap().and_then(|m| m.last_name);
+        if staff_role == Some("client") && admin_name.as_deref() == Some("Hooked") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the mirror did not follow: {staff_role:?} {admin_name:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The same event delivered twice (as WorkOS retries): the second changes nothing.
+    let events = emulator.api(reqwest::Method::GET, "/events?order=desc&limit=1", None).await;
+    let event = &events["data"][0];
+    let body =
+        json!({"id": event["id"], "event": event["event"], "data": event["data"], "created_at": event["created_at"]})
+            .to_string();
+    let before = app.snapshot().await;
+    for _ in 0..2 {
+        let t = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).to_string();
+        let tag =
+            shared::crypto::hex(&shared::crypto::hmac_sha256(secret.as_bytes(), format!("{t}.{body}").as_bytes()));
+        let request = http::Request::builder()
+            .method(testkit::POST)
+            .uri("/webhooks/workos")
+            .header("workos-signature", format!("t={t}, v1={tag}"))
+            .body(bytes::Bytes::from(body.clone()))
+            .unwrap();
+        let response = app.send(request).await;
+        assert_eq!(
+            (response.status, response.body["status"].as_str()),
+            (200, Some("unchanged")),
+            "{:?}",
+            response.body
+        );
+    }
+    assert_eq!(app.snapshot().await, before);
+    // A wrong signature is refused and writes nothing.
+    let forged = http::Request::builder()
+        .method(testkit::POST)
+        .uri("/webhooks/workos")
+        .header("workos-signature", "t=1, v1=00")
+        .body(bytes::Bytes::from(body))
+        .unwrap();
+    let response = app.send(forged).await;
+    assert_eq!((response.status, response.code()), (401, "invalid_signature"));
+}
+
+#[tokio::test]
+async fn failures_and_rate_limits_are_retried_and_the_cursor_waits() {
+    let workos = PrivateEmulator::start().await;
+    let proxy = FaultProxy::start(&workos.url).await;
+    let app = app_for(&proxy.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Flaky Co").await;
+    let first = emulator.create_user("first").await;
+    emulator.add_membership(&first.id, &org_id, "staff").await;
+
+    // Transient 429s (Retry-After 1) and 500s on the reads of a full pass: retried.
+    proxy.fail(http::Method::GET, "/organizations", Fault::Status(429), 2);
+    proxy.fail(http::Method::GET, "/user_management/users", Fault::Status(500), 2);
+    let report = sync(&app, json!({})).await;
+    assert_eq!((report["complete"].as_bool(), report["created"].as_u64()), (Some(true), Some(1)), "{report}");
+
+    // A new member whose profile cannot be read: the run fails on that event, the cursor stays
+    // before it, and a later run applies it.
+    let cursor_before = app.deps.store.sync_state().await.unwrap().event_cursor;
+    let second = emulator.create_user("second").await;
+    emulator.add_membership(&second.id, &org_id, "staff").await;
+    proxy.fail(http::Method::GET, &format!("/user_management/users/{}", second.id), Fault::Status(500), 6);
+    assert!(workos_sync::handle(&app.deps, json!({})).await.is_err());
+    let state = app.deps.store.sync_state().await.unwrap();
+    let events = emulator.api(reqwest::Method::GET, "/events?order=asc&limit=100", None).await;
+    let ids: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let membership_event = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|e| e["event"] == "organization_membership.created" && e["data"]["user_id"] == second.id.as_str())
+        .unwrap();
+    let cursor = state.event_cursor.as_deref();
+    let cursor_index = cursor.and_then(|c| ids.iter().position(|id| *id == c));
+    assert!(cursor_index.is_none_or(|i| i < membership_event), "the cursor did not pass the unapplied event");
+    assert!(cursor_index >= cursor_before.as_deref().and_then(|c| ids.iter().position(|id| *id == c)));
+    assert!(app.deps.store.get_member(&org_id, &second.id).await.unwrap().is_none());
+    let report = sync(&app, json!({})).await;
+    assert_eq!(report["created"], 1, "{report}");
+    assert!(app.deps.store.get_member(&org_id, &second.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_emulators_own_rate_limit_is_waited_out() {
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[("WORKOS_API_KEY", "sk_test_burn")]).await;
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Busy Co").await;
+    for role in ["admin", "staff"] {
+        let user = emulator.create_user(role).await;
+        emulator.add_membership(&user.id, &org_id, role).await;
+    }
+    // Spend the app key's allowance (1,000 requests a minute) but a few.
+    for _ in 0..20 {
+        let calls =
+            (0..50).map(|_| emulator.api_as("sk_test_burn", reqwest::Method::GET, "/organizations?limit=1", None));
+        futures::future::join_all(calls).await;
+    }
+    let (status, _) = emulator.api_as("sk_test_burn", reqwest::Method::GET, "/organizations?limit=1", None).await;
+    assert_eq!(status, 429, "the allowance is spent");
+    let started = Instant::now();
+    let report = sync(&app, json!({"maxRetryWaitSeconds": 70})).await;
+    assert_eq!((report["complete"].as_bool(), report["created"].as_u64()), (Some(true), Some(2)), "{report}");
+    assert_eq!(mirror(&app, &org_id).await.len(), 2);
+    eprintln!("sync that met the emulator's rate limit took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_small_time_budget_stops_and_two_more_runs_finish_exactly() {
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let mut orgs = Vec::new();
+    for i in 0..3 {
+        let org_id = emulator.create_org(&format!("Budget {i}")).await;
+        for role in ["admin", "staff", "client"] {
+            let user = emulator.create_user(role).await;
+            emulator.add_membership(&user.id, &org_id, role).await;
+        }
+        orgs.push(org_id);
+    }
+    let budget = json!({"budgetMillis": 1});
+    let first = sync(&app, budget.clone()).await;
+    assert_eq!((first["complete"].as_bool(), first["organizations"].as_u64()), (Some(false), Some(1)), "{first}");
+    let second = sync(&app, budget.clone()).await;
+    assert_eq!((second["complete"].as_bool(), second["organizations"].as_u64()), (Some(false), Some(1)), "{second}");
+    let third = sync(&app, budget).await;
+    assert_eq!(third["organizations"], 1, "{third}");
+    let total: u64 = [&first, &second, &third].iter().map(|r| r["created"].as_u64().unwrap()).sum();
+    assert_eq!(total, 9, "each member created exactly once");
+    for org_id in &orgs {
+        assert_eq!(mirror(&app, org_id).await.len(), 3);
+    }
+    // The full pass is done: the next run only reads events, and finishes.
+    let fourth = sync(&app, json!({})).await;
+    assert_eq!((fourth["fullPass"].as_bool(), fourth["complete"].as_bool()), (Some(false), Some(true)), "{fourth}");
+    assert_eq!(changes(&fourth), (0, 0, 0));
+}
+
+/// 2,000 users across 20 organizations (the time goes into docs/benchmarks.md).
+#[tokio::test]
+async fn two_thousand_users_across_twenty_orgs() {
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let setup = Instant::now();
+    let mut orgs = Vec::new();
+    for i in 0..20 {
+        orgs.push(emulator.create_org(&format!("Scale {i:02}")).await);
+    }
+    let work: Vec<(usize, &String)> = (0..2000).map(|i| (i, &orgs[i % 20])).collect();
+    for chunk in work.chunks(40) {
+        let calls = chunk.iter().map(|(i, org_id)| {
+            let emulator = &emulator;
+            async move {
+                let user = emulator.create_user(&format!("u{i}")).await;
+                let role = ["admin", "staff", "client", "staff"][i % 4];
+                emulator.add_membership(&user.id, org_id, role).await;
+            }
+        });
+        futures::future::join_all(calls).await;
+    }
+    eprintln!("setup of 2,000 users took {:?}", setup.elapsed());
+    let started = Instant::now();
+    let report = sync(&app, json!({})).await;
+    let took = started.elapsed();
+    eprintln!("SCALE sync of 2,000 users across 20 orgs: {took:?}; report {report}");
+    assert_eq!((report["complete"].as_bool(), report["created"].as_u64()), (Some(true), Some(2000)), "{report}");
+    for org_id in &orgs {
+        assert_eq!(mirror(&app, org_id).await.len(), 100);
+    }
+    let again = sync(&app, json!({"mode": "full"})).await;
+    eprintln!("SCALE unchanged full pass: {}ms", again["durationMs"]);
+    assert_eq!(changes(&again), (0, 0, 0));
+    let _ = env("WORKOS_CLIENT_ID");
+}
