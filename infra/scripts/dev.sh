@@ -12,14 +12,8 @@ scripts="$infra_dir/scripts"
 run_dir="$infra_dir/.run"
 mkdir -p "$run_dir"
 
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=lib.sh
+source "$scripts/lib.sh"
 
 export PORT="${PORT:-9000}"
 export TABLE_NAME="${TABLE_NAME:-saas-local}"
@@ -37,16 +31,14 @@ export PLANS="${PLANS:-$default_plans}"
 
 if [[ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then
   ddb_port="${DYNAMODB_PORT:-8000}"
-  "$scripts/start-dynamodb.sh" "$ddb_port" "$infra_dir/.data/dynamodb" >"$run_dir/dynamodb.log" 2>&1 &
-  pids+=($!)
+  start_logged "$run_dir/dynamodb.log" "$scripts/start-dynamodb.sh" "$ddb_port" "$infra_dir/.data/dynamodb"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
   "$scripts/wait-for.sh" "$AWS_ENDPOINT_URL_DYNAMODB" 60
 fi
 
 if [[ -z "${WORKOS_API_URL:-}" ]]; then
   workos_port="${WORKOS_EMULATOR_PORT:-4100}"
-  "$scripts/start-workos.sh" "$workos_port" "$infra_dir/workos-seed.yaml" >"$run_dir/workos.log" 2>&1 &
-  pids+=($!)
+  start_logged "$run_dir/workos.log" "$scripts/start-workos.sh" "$workos_port" "$infra_dir/workos-seed.yaml"
   export WORKOS_API_URL="http://localhost:$workos_port"
   "$scripts/wait-for.sh" "$WORKOS_API_URL/health" 60
   "$scripts/workos-bootstrap.sh" "$infra_dir/workos-seed.yaml" >/dev/null

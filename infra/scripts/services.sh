@@ -10,25 +10,13 @@ scripts="$infra_dir/scripts"
 run_dir="$infra_dir/.run"
 mkdir -p "$run_dir"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=lib.sh
+source "$scripts/lib.sh"
 
 ddb_port="$(free_port)"
-"$scripts/start-dynamodb.sh" "$ddb_port" >"$run_dir/dynamodb-test.log" 2>&1 &
-pids+=($!)
+start_logged "$run_dir/dynamodb-test.log" "$scripts/start-dynamodb.sh" "$ddb_port"
 workos_port="$(free_port)"
-"$scripts/start-workos.sh" "$workos_port" "$infra_dir/testkit/workos-seed.yaml" >"$run_dir/workos-test.log" 2>&1 &
-pids+=($!)
+start_logged "$run_dir/workos-test.log" "$scripts/start-workos.sh" "$workos_port" "$infra_dir/testkit/workos-seed.yaml"
 
 "$scripts/wait-for.sh" "http://127.0.0.1:$ddb_port" 60
 "$scripts/wait-for.sh" "http://127.0.0.1:$workos_port/health" 60

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::config::{PlanLimits, Plans};
 use crate::error::ApiError;
 use crate::lemonsqueezy::{Event, Payment, Subscription};
-use crate::store::{Applied, BillingEventItem, OrgItem, PaymentState, SubscriptionState};
+use crate::store::{Applied, BillingEventItem, OrgItem};
 use crate::{Deps, now_rfc3339};
 
 /// The plan as the API shows it. `status` and `variantId` are null without a subscription;
@@ -29,7 +29,7 @@ pub struct Entitlement {
 }
 
 /// Whether a subscription in this state grants its variant's plan (API.md "Effective plan").
-fn grants_plan(subscription: &SubscriptionState, now: &str) -> bool {
+fn grants_plan(subscription: &Subscription, now: &str) -> bool {
     match subscription.status.as_str() {
         "on_trial" | "active" | "past_due" => true,
         // Cancelled keeps the plan until the end of the paid period.
@@ -178,15 +178,13 @@ pub async fn process_event(deps: &Deps, event: &Event, body: &str, body_hash: &s
             tracing::warn!(event = name, "subscription event without the fields billing needs");
             return recorded(Outcome::Ignored).await;
         };
-        let state = SubscriptionState::from(&subscription);
-        return Ok(deps.store.apply_subscription(org, &state, Some(&record(Outcome::Applied))).await?.into());
+        return Ok(deps.store.apply_subscription(org, &subscription, Some(&record(Outcome::Applied))).await?.into());
     }
     if PAYMENT_EVENTS.contains(&name) {
         let Some(payment) = Payment::from_event(name, &event.data) else {
             return recorded(Outcome::Ignored).await;
         };
-        let state = PaymentState::from(&payment);
-        return Ok(deps.store.apply_payment(org, &state, Some(&record(Outcome::Applied))).await?.into());
+        return Ok(deps.store.apply_payment(org, &payment, Some(&record(Outcome::Applied))).await?.into());
     }
     // Orders are recorded for audit; they change no state.
     recorded(Outcome::Applied).await

@@ -71,8 +71,9 @@ fn text(value: &Value, field: &str) -> Option<String> {
     }
 }
 
-/// The fields of a subscription object that billing keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The fields of a subscription object that billing keeps (on the org item, as they are).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Subscription {
     pub id: String,
     pub status: String,
@@ -101,7 +102,8 @@ impl Subscription {
 }
 
 /// The last payment event of a subscription (from a `subscription-invoices` resource).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Payment {
     pub invoice_id: String,
     pub subscription_id: String,

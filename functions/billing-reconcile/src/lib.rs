@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use shared::billing::{self, Outcome};
 use shared::lemonsqueezy::{Event, Subscription};
-use shared::store::{Applied, SubscriptionState};
+use shared::store::Applied;
 use shared::{ApiError, Deps, crypto};
 
 /// 300 calls a minute at most: one every 200 ms.
@@ -64,7 +64,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
                 report.failed += 1;
                 continue;
             };
-            match deps.store.apply_subscription(&org.id, &SubscriptionState::from(&fetched), None).await? {
+            match deps.store.apply_subscription(&org.id, &fetched, None).await? {
                 Applied::Applied => {
                     tracing::info!(org_id = org.id, status = fetched.status, "subscription reconciled");
                     report.updated += 1;

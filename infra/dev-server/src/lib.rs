@@ -274,6 +274,16 @@ pub async fn dispatch(deps: &Deps, request: http::Request<Bytes>) -> Response<Bo
     (route.handler)(deps, request).await
 }
 
+/// The bytes of a handler's response body.
+pub fn body_bytes(body: Body) -> Vec<u8> {
+    match body {
+        Body::Empty => Vec::new(),
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    }
+}
+
 /// CORS as the deployed HTTP API answers it, for the origins the local stack allows.
 pub struct Cors {
     pub allowed_origins: Vec<String>,

@@ -76,11 +76,5 @@ async fn invoke(deps: &Deps, function: &str, body: &[u8]) -> lambda_http::Respon
 
 fn to_axum(response: lambda_http::Response<Body>) -> Response {
     let (parts, body) = response.into_parts();
-    let bytes = match body {
-        Body::Empty => Vec::new(),
-        Body::Text(text) => text.into_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => Vec::new(),
-    };
-    Response::from_parts(parts, AxumBody::from(bytes))
+    Response::from_parts(parts, AxumBody::from(dev_server::body_bytes(body)))
 }

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use http::Method;
-use lambda_http::Body;
 use serde_json::Value;
 use shared::Deps;
 use shared::config::Config;
@@ -104,12 +103,7 @@ impl TestApp {
     pub async fn send(&self, request: http::Request<Bytes>) -> TestResponse {
         let response = dev_server::dispatch(&self.deps, request).await;
         let (parts, body) = response.into_parts();
-        let bytes = match body {
-            Body::Empty => Vec::new(),
-            Body::Text(text) => text.into_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => Vec::new(),
-        };
+        let bytes = dev_server::body_bytes(body);
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("a JSON body") };
         if parts.status.as_u16() >= 400 {
             let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
@@ -262,12 +256,7 @@ impl TestApp {
                 let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
                 let response = dev_server::dispatch(&app.deps, http::Request::from_parts(parts, bytes)).await;
                 let (parts, body) = response.into_parts();
-                let bytes = match body {
-                    Body::Text(text) => text.into_bytes(),
-                    Body::Binary(bytes) => bytes,
-                    _ => Vec::new(),
-                };
-                axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+                axum::response::Response::from_parts(parts, axum::body::Body::from(dev_server::body_bytes(body)))
             }
         });
         tokio::spawn(async move {

@@ -52,6 +52,11 @@ impl Store {
         Ok(order.into_iter().flatten().filter_map(|key| found.remove(&key)).collect())
     }
 
+    /// The typed items at `keys`, in order: the join of a list to the items it points at.
+    pub(super) async fn join<T: serde::de::DeserializeOwned>(&self, keys: Vec<Item>) -> Result<Vec<T>, StoreError> {
+        self.batch_get(keys).await?.into_iter().map(super::from_item).collect()
+    }
+
     /// Deletes the items at `keys` (idempotent: absent items are fine).
     pub(super) async fn batch_delete(&self, keys: Vec<Item>) -> Result<(), StoreError> {
         for chunk in keys.chunks(WRITE_CHUNK) {

@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::{
-    BillingEventItem, Item, OrgItem, PaymentState, Store, StoreError, SubscriptionOwnerItem, SubscriptionState,
-    from_item, key, keys, s, sdk_error, to_item,
+    BillingEventItem, Item, OrgItem, Store, StoreError, SubscriptionOwnerItem, from_item, key, keys, s, sdk_error,
+    to_item,
 };
 
 /// What applying a billing event did.
@@ -49,7 +49,7 @@ impl Store {
     pub async fn apply_subscription(
         &self,
         org_id: &str,
-        subscription: &SubscriptionState,
+        subscription: &crate::lemonsqueezy::Subscription,
         record: Option<&BillingEventItem>,
     ) -> Result<Applied, StoreError> {
         let value = AttributeValue::M(to_item(subscription)?);
@@ -68,7 +68,7 @@ impl Store {
     pub async fn apply_payment(
         &self,
         org_id: &str,
-        payment: &PaymentState,
+        payment: &crate::lemonsqueezy::Payment,
         record: Option<&BillingEventItem>,
     ) -> Result<Applied, StoreError> {
         let value = AttributeValue::M(to_item(payment)?);
@@ -148,29 +148,8 @@ impl Store {
 
     /// Events that matched no organization (jobs only).
     pub async fn unmatched_billing_events(&self) -> Result<Vec<BillingEventItem>, StoreError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .filter_expression("outcome = :unmatched")
-                .expression_attribute_values(":pk", s(keys::UNMATCHED_EVENTS_PK))
-                .expression_attribute_values(":unmatched", s("unmatched"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items.unwrap_or_default() {
-                all.push(from_item(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(all);
-            }
-        }
+        let values = [(":pk", keys::UNMATCHED_EVENTS_PK.to_owned()), (":unmatched", "unmatched".to_owned())];
+        self.query_all("PK = :pk", None, Some("outcome = :unmatched"), &values).await
     }
 
     /// Drops an unmatched event's record once it has been matched and recorded under its org.

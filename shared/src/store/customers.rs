@@ -3,20 +3,13 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use super::{
-    AssignmentItem, CustomerItem, Item, ListQuery, MemberItem, Page, Role, Store, StoreError, UsageChange, from_item,
-    key, keys, n, s, sdk_error, to_item,
+    AssignmentItem, CustomerItem, ListQuery, MemberItem, Page, Role, Store, StoreError, UsageChange, from_item, key,
+    keys, n, s, sdk_error, to_item,
 };
 use crate::config::PlanLimits;
 
 fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
     result.map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn keys_of(items: &[Item]) -> Vec<Item> {
-    items
-        .iter()
-        .filter_map(|item| Some(key(item.get("PK")?.as_s().ok()?.clone(), item.get("SK")?.as_s().ok()?.clone())))
-        .collect()
 }
 
 impl Store {
@@ -179,14 +172,8 @@ impl Store {
         };
         let page: Page<AssignmentItem> = self.list(query, limit, cursor).await?;
         let wanted = page.items.iter().map(|a| key(keys::org_pk(org_id), keys::customer_sk(&a.customer_id))).collect();
-        let customers = self
-            .batch_get(wanted)
-            .await?
-            .into_iter()
-            .map(from_item::<CustomerItem>)
-            .filter(|c| c.as_ref().map_or(true, |c| !c.deleting))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items: customers, next_cursor: page.next_cursor })
+        let customers: Vec<CustomerItem> = self.join(wanted).await?;
+        Ok(Page { items: customers.into_iter().filter(|c| !c.deleting).collect(), next_cursor: page.next_cursor })
     }
 
     pub async fn get_assignment(
@@ -281,14 +268,11 @@ impl Store {
         };
         let page: Page<AssignmentItem> = self.list(query, limit, cursor).await?;
         let wanted = page.items.iter().map(|a| key(keys::org_pk(org_id), keys::member_sk(&a.user_id))).collect();
-        let members = self
-            .batch_get(wanted)
-            .await?
-            .into_iter()
-            .map(from_item::<MemberItem>)
-            .filter(|m| m.as_ref().map_or(true, |m| m.role == Role::Staff))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items: members, next_cursor: page.next_cursor })
+        let members: Vec<MemberItem> = self.join(wanted).await?;
+        Ok(Page {
+            items: members.into_iter().filter(|m| m.role == Role::Staff).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn assignments_of_customer(
@@ -296,54 +280,16 @@ impl Store {
         org_id: &str,
         customer_id: &str,
     ) -> Result<Vec<AssignmentItem>, StoreError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(keys::org_pk(org_id)))
-                .expression_attribute_values(":prefix", s(keys::assignment_prefix(customer_id)))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items.unwrap_or_default() {
-                all.push(from_item(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(all);
-            }
-        }
+        let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::assignment_prefix(customer_id))];
+        self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await
     }
 
     /// Deletes every assignment of a staff member: when they are demoted or removed. Safe to
     /// run again; readers ignore assignments of members who are not staff meanwhile.
     pub async fn remove_assignments_of(&self, org_id: &str, user_id: &str) -> Result<(), StoreError> {
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(keys::staff_gsi1pk(org_id, user_id)))
-                .projection_expression("PK, SK")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            self.batch_delete(keys_of(&page.items.unwrap_or_default())).await?;
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(());
-            }
-        }
+        let values = [(":pk", keys::staff_gsi1pk(org_id, user_id))];
+        let assignments: Vec<AssignmentItem> = self.query_all("GSI1PK = :pk", Some("GSI1"), None, &values).await?;
+        self.batch_delete(assignments.into_iter().map(|a| key(a.pk, a.sk)).collect()).await
     }
 
     /// Moves a client from one customer's count to another's (either may be none). With

@@ -89,61 +89,12 @@ pub struct OrgItem {
     pub usage: Usage,
     /// The Lemon Squeezy subscription, as the newest event or fetch left it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<SubscriptionState>,
+    pub subscription: Option<crate::lemonsqueezy::Subscription>,
     /// The newest payment event of the subscription.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_payment: Option<PaymentState>,
+    pub last_payment: Option<crate::lemonsqueezy::Payment>,
     pub created_at: String,
     pub updated_at: String,
-}
-
-/// A subscription as billing keeps it on the org item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SubscriptionState {
-    pub id: String,
-    pub status: String,
-    pub variant_id: String,
-    pub renews_at: Option<String>,
-    pub ends_at: Option<String>,
-    pub customer_portal_url: Option<String>,
-    /// Lemon Squeezy's `updated_at` (normalised): an older one never overwrites a newer one.
-    pub updated_at: String,
-}
-
-impl From<&crate::lemonsqueezy::Subscription> for SubscriptionState {
-    fn from(s: &crate::lemonsqueezy::Subscription) -> Self {
-        Self {
-            id: s.id.clone(),
-            status: s.status.clone(),
-            variant_id: s.variant_id.clone(),
-            renews_at: s.renews_at.clone(),
-            ends_at: s.ends_at.clone(),
-            customer_portal_url: s.customer_portal_url.clone(),
-            updated_at: s.updated_at.clone(),
-        }
-    }
-}
-
-/// The last payment event of the subscription.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentState {
-    pub invoice_id: String,
-    pub event: String,
-    pub status: Option<String>,
-    pub updated_at: String,
-}
-
-impl From<&crate::lemonsqueezy::Payment> for PaymentState {
-    fn from(p: &crate::lemonsqueezy::Payment) -> Self {
-        Self {
-            invoice_id: p.invoice_id.clone(),
-            event: p.event.clone(),
-            status: p.status.clone(),
-            updated_at: p.updated_at.clone(),
-        }
-    }
 }
 
 impl OrgItem {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MemberItem, Store, StoreError, UsageChange, UserProfileItem, from_item, key, keys, s, sdk_error, to_item};
+use super::{MemberItem, Store, StoreError, UsageChange, UserProfileItem, key, keys, s, sdk_error, to_item};
 
 /// Where the WorkOS sync got to: `JOB#workos-sync` / `STATE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,48 +59,13 @@ impl Store {
 
     /// Every member of an organization (all pages).
     pub async fn all_members(&self, org_id: &str) -> Result<Vec<MemberItem>, StoreError> {
-        self.query_all(
-            "PK = :pk AND begins_with(SK, :prefix)",
-            None,
-            &[(":pk", keys::org_pk(org_id)), (":prefix", keys::MEMBER_PREFIX.to_owned())],
-        )
-        .await
+        let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::MEMBER_PREFIX.to_owned())];
+        self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await
     }
 
     /// Every membership of a user, across organizations (GSI1).
     pub async fn members_of_user(&self, user_id: &str) -> Result<Vec<MemberItem>, StoreError> {
-        self.query_all("GSI1PK = :pk", Some("GSI1"), &[(":pk", keys::user_pk(user_id))]).await
-    }
-
-    async fn query_all<T: serde::de::DeserializeOwned>(
-        &self,
-        condition: &str,
-        index: Option<&str>,
-        values: &[(&str, String)],
-    ) -> Result<Vec<T>, StoreError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression(condition)
-                .set_exclusive_start_key(start)
-                .consistent_read(index.is_none());
-            for (name, value) in values {
-                request = request.expression_attribute_values(*name, s(value));
-            }
-            let page = request.send().await.map_err(sdk_error)?;
-            for item in page.items.unwrap_or_default() {
-                all.push(from_item(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(all);
-            }
-        }
+        self.query_all("GSI1PK = :pk", Some("GSI1"), None, &[(":pk", keys::user_pk(user_id))]).await
     }
 
     /// Mirrors a changed WorkOS membership (role, customer, WorkOS time) onto a stored member,

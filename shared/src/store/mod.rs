@@ -168,6 +168,41 @@ impl Store {
         output.item.map(from_item).transpose()
     }
 
+    /// Every item a query finds, all pages (for jobs and cascades, not request-path lists,
+    /// which page with cursors).
+    pub(super) async fn query_all<T: DeserializeOwned>(
+        &self,
+        condition: &str,
+        index: Option<&str>,
+        filter: Option<&str>,
+        values: &[(&str, String)],
+    ) -> Result<Vec<T>, StoreError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .set_filter_expression(filter.map(str::to_owned))
+                .set_exclusive_start_key(start)
+                .consistent_read(index.is_none());
+            for (name, value) in values {
+                request = request.expression_attribute_values(*name, s(value));
+            }
+            let page = request.send().await.map_err(sdk_error)?;
+            for item in page.items.unwrap_or_default() {
+                all.push(from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
     /// Runs a transaction, retrying DynamoDB's transaction conflicts (another transaction on the
     /// same items) a few times before giving up.
     async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
