@@ -332,3 +332,32 @@ async fn checkout_and_billing_view_are_admin_only() {
     assert_eq!((failed.status, failed.code()), (503, "upstream_unavailable"));
     let _ = fixture("order_created");
 }
+
+/// API Gateway hands a body it took as binary over base64-encoded (`isBase64Encoded`): the
+/// signature is checked over the decoded bytes.
+#[tokio::test]
+async fn a_base64_encoded_body_is_decoded_before_the_signature_check() {
+    use base64::Engine;
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    let bytes = fixture_for("subscription_created", &org.org_id);
+    let event = |signature: &str| {
+        json!({
+            "version": "2.0", "routeKey": "POST /webhooks/lemon-squeezy", "rawPath": "/webhooks/lemon-squeezy",
+            "rawQueryString": "", "headers": {"content-type": "application/json", "x-signature": signature},
+            "requestContext": {"accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d",
+                "http": {"method": "POST", "path": "/webhooks/lemon-squeezy", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+                "requestId": "r", "routeKey": "POST /webhooks/lemon-squeezy", "stage": "$default", "time": "t", "timeEpoch": 0},
+            "body": base64::engine::general_purpose::STANDARD.encode(&bytes), "isBase64Encoded": true,
+        })
+        .to_string()
+    };
+    let forged = lambda_http::request::from_str(&event(&"0".repeat(64))).unwrap();
+    let response = lemonsqueezy_webhook::handle(&app.deps, forged).await;
+    assert_eq!(response.status(), 401);
+    let request = lambda_http::request::from_str(&event(&sign(&bytes))).unwrap();
+    let response = lemonsqueezy_webhook::handle(&app.deps, request).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(billing(&app, &org).await["status"], "active");
+}

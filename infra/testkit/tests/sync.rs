@@ -351,3 +351,62 @@ async fn two_thousand_users_across_twenty_orgs() {
     assert_eq!(changes(&again), (0, 0, 0));
     let _ = env("WORKOS_CLIENT_ID");
 }
+
+/// A cursor older than WorkOS's 30-day event retention cannot be followed: a full pass instead.
+#[tokio::test]
+async fn a_cursor_past_the_event_retention_falls_back_to_a_full_pass() {
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Old Cursor Co").await;
+    let user = emulator.create_user("staff").await;
+    emulator.add_membership(&user.id, &org_id, "staff").await;
+    let first = sync(&app, json!({})).await;
+    assert_eq!(first["fullPass"], true);
+    assert_eq!(sync(&app, json!({})).await["fullPass"], false, "a fresh cursor is followed");
+
+    let mut state = app.deps.store.sync_state().await.unwrap();
+    let long_ago = shared::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(31));
+    state.cursor_at = Some(long_ago);
+    app.deps.store.save_sync_state(&state).await.unwrap();
+    let report = sync(&app, json!({})).await;
+    assert_eq!((report["fullPass"].as_bool(), report["complete"].as_bool()), (Some(true), Some(true)), "{report}");
+    let state = app.deps.store.sync_state().await.unwrap();
+    assert!(state.cursor_at.unwrap() > shared::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(1)));
+}
+
+/// A member who arrives through an invitation gets the invited client's customer from the sync.
+#[tokio::test]
+async fn the_sync_gives_an_invited_client_their_customer() {
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Invite Co").await;
+    let admin = emulator.create_user("admin").await;
+    emulator.add_membership(&admin.id, &org_id, "admin").await;
+    let token = emulator.token(&admin, Some(&org_id)).await;
+    let customer = app.call(testkit::POST, "/customers", Some(&token), Some(json!({"name": "Their Co"}))).await;
+    let customer_id = customer.body["id"].as_str().unwrap().to_owned();
+    let invitee = emulator.create_user("invitee").await;
+    let invited = app
+        .call(
+            testkit::POST,
+            "/invitations",
+            Some(&token),
+            Some(json!({"email": invitee.email, "role": "client", "customerId": customer_id})),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{:?}", invited.body);
+    let pending = emulator
+        .api(reqwest::Method::GET, &format!("/user_management/invitations?organization_id={org_id}"), None)
+        .await;
+    let workos_id = pending["data"][0]["id"].as_str().unwrap().to_owned();
+    emulator.api(reqwest::Method::POST, &format!("/user_management/invitations/{workos_id}/accept"), None).await;
+
+    let report = sync(&app, json!({})).await;
+    assert!(report["created"].as_u64().unwrap() >= 1, "{report}");
+    let member = app.deps.store.get_member(&org_id, &invitee.id).await.unwrap().unwrap();
+    assert_eq!((member.role.slug(), member.customer_id.as_deref()), ("client", Some(customer_id.as_str())));
+    let org = app.call(GET, "/org", Some(&token), None).await;
+    assert_eq!(org.body["usage"]["clients"], 1, "the invitation's seat passed to the member");
+}
