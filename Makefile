@@ -6,7 +6,7 @@ INFRA := infra
 VENV := $(INFRA)/.venv/bin
 EMAIL ?= admin@acme.test
 
-.PHONY: dev test token setup lint build-lambdas billing-event sync
+.PHONY: dev test token setup lint build-lambdas billing-event sync bench
 
 setup:
 	@$(INFRA)/scripts/setup.sh
@@ -28,6 +28,13 @@ billing-event:
 ## make sync: runs the workos-sync job once on the running `make dev` and prints its report.
 sync:
 	@curl -sS -X POST http://127.0.0.1:$${PORT:-9000}/_local/invoke/workos-sync; echo
+
+## make bench: release builds of three functions, then cold-start and invocation figures
+## (infra/bench/run.sh; the numbers go into docs/benchmarks.md by hand).
+BENCH_TARGET ?= target/bench
+bench: setup
+	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --bin get-org --bin lemonsqueezy-webhook --bin workos-sync
+	CARGO_TARGET_DIR=$(BENCH_TARGET) $(INFRA)/scripts/services.sh $(INFRA)/bench/run.sh
 
 ## make lint: formatting, clippy and the SAM template.
 lint: setup

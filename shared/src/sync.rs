@@ -59,7 +59,7 @@ pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> R
         "organization_membership.created" | "organization_membership.updated" => {
             let membership: Membership = parse(event)?;
             let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
-            mirror_membership(deps, &membership, stored, None, changes).await
+            mirror_membership(deps, &membership, stored, None, false, changes).await
         }
         "organization_membership.deleted" => {
             let membership: Membership = parse(event)?;
@@ -75,12 +75,15 @@ pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> R
     }
 }
 
-/// Brings one stored member (or its absence) in line with a WorkOS membership.
+/// Brings one stored member (or its absence) in line with a WorkOS membership. An event older
+/// than what is stored changes nothing; a full pass (`settle`) also puts back a role that the
+/// table holds but WorkOS never took (a role change that stopped between its two writes).
 async fn mirror_membership(
     deps: &Deps,
     membership: &Membership,
     stored: Option<MemberItem>,
     profile: Option<UserProfileItem>,
+    settle: bool,
     changes: &mut Changes,
 ) -> Result<(), ApiError> {
     let newer = |member: &MemberItem| member.workos_updated_at.as_str() < membership.updated_at.as_str();
@@ -104,8 +107,8 @@ async fn mirror_membership(
                 changes.created += 1;
             }
         }
-        Some(member) if !newer(&member) => {}
         Some(member) if member.role == role && member.membership_id == membership.id => {}
+        Some(member) if !newer(&member) && !settle => {}
         Some(member) => {
             let changed = MemberItem {
                 role,
@@ -213,7 +216,7 @@ pub async fn reconcile_org(
                 changes.updated += 1;
             }
         }
-        mirror_membership(deps, membership, member, user.map(|u| UserProfileItem::new(u)), changes).await?;
+        mirror_membership(deps, membership, member, user.map(|u| UserProfileItem::new(u)), true, changes).await?;
     }
     // Stored members without an active WorkOS membership are gone.
     for member in stored.values() {

@@ -333,6 +333,19 @@ impl WorkosClient {
         self.call(Method::POST, "/user_management/invitations", &[], Some(&body)).await
     }
 
+    /// Ids of the pending invitations of an address to an organization.
+    pub async fn pending_invitations(&self, email: &str, org_id: &str) -> Result<Vec<String>, WorkosError> {
+        let query = [("email", email), ("organization_id", org_id), ("limit", "100")];
+        let page: ListPage<Invitation> =
+            self.call(Method::GET, "/user_management/invitations", &query, None::<&()>).await?;
+        Ok(page
+            .data
+            .into_iter()
+            .filter(|i| i.state == "pending" && i.email.eq_ignore_ascii_case(email))
+            .map(|i| i.id)
+            .collect())
+    }
+
     /// Revokes an invitation. One that is no longer pending (accepted, revoked, expired) or gone
     /// answers `Ok(false)`: there is nothing left to revoke.
     pub async fn revoke_invitation(&self, invitation_id: &str) -> Result<bool, WorkosError> {

@@ -12,7 +12,12 @@ async fn delete_invitation(deps: &Deps, req: &Request) -> Result<Response<Body>,
     let caller = deps.admin(req).await?;
     let invitation_id = http::path_param(req, "invitationId")?;
     let invitation = deps.store.get_invitation(caller.org_id(), &invitation_id).await?.ok_or(ApiError::NotFound)?;
-    if let Some(workos_id) = &invitation.workos_invitation_id {
+    // An invitation whose sending stopped before WorkOS's id was stored is found by address.
+    let workos_ids = match &invitation.workos_invitation_id {
+        Some(id) => vec![id.clone()],
+        None => deps.workos.pending_invitations(&invitation.email, caller.org_id()).await?,
+    };
+    for workos_id in &workos_ids {
         if !deps.workos.revoke_invitation(workos_id).await? {
             tracing::info!(invitation_id, "WorkOS had nothing left to revoke");
         }

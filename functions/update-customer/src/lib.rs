@@ -14,6 +14,8 @@ async fn update_customer(deps: &Deps, req: &Request) -> Result<Response<Body>, A
     let customer = managed_customer(deps, &caller, &http::path_param(req, "customerId")?).await?;
     let fields = http::json_body::<CustomerPatch>(req)?.apply(customer.fields())?;
     if fields == customer.fields() {
+        // A retry of a rename that stopped half way finishes carrying the name order.
+        deps.store.reorder_assignments(&customer).await?;
         return Ok(http::json(200, &CustomerView::from(customer)));
     }
     let updated = customer.with_fields(fields, &now_rfc3339());

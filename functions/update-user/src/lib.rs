@@ -3,8 +3,9 @@
 //! The table is changed first, in one transaction that moves the seat within the plan's limits
 //! and keeps an admin (so concurrent demotions cannot remove the last one); then WorkOS. If
 //! WorkOS fails, the stored member is put back and the answer is 503. A crash between the two
-//! leaves the table ahead of WorkOS, which the sync job settles in WorkOS's favour. A staff
-//! member who is no longer staff loses their customer assignments.
+//! leaves the table ahead of WorkOS: the client's retry (same body) sends the role to WorkOS,
+//! and otherwise the sync's next full pass puts the table back to WorkOS's role. A staff member
+//! who is no longer staff loses their customer assignments.
 
 use lambda_http::{Body, Request, Response};
 use shared::members::{MemberChange, MemberView, check_customer};
@@ -30,7 +31,11 @@ async fn update_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
     };
     check_customer(deps, caller.org_id(), role, customer_id.as_deref()).await?;
     if role == old.role && customer_id == old.customer_id {
-        // A retry of a demotion whose assignment cleanup failed finishes it here.
+        // A retry of a change that stopped half way finishes it here: WorkOS gets the role the
+        // table holds, and a member who is not staff has no assignments.
+        if body.role.is_some() {
+            deps.workos.set_membership_role(&old.membership_id, role.slug()).await?;
+        }
         if role != Role::Staff {
             deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
         }

@@ -510,3 +510,62 @@ async fn workos_failures_answer_503_and_change_nothing() {
     assert_eq!(app.snapshot().await, before);
     assert_eq!(app.call(GET, "/org", Some(&newcomer.token), None).await.status, 200);
 }
+
+/// A role change that stopped after the table's half is finished by the client's retry.
+#[tokio::test]
+async fn retrying_a_half_done_role_change_reaches_workos() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let old = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
+    let promoted = shared::store::MemberItem {
+        role: shared::store::Role::Admin,
+        updated_at: shared::now_rfc3339(),
+        ..old.clone()
+    };
+    let change = shared::store::UsageChange::role_change(old.role, promoted.role);
+    app.deps.store.change_member(&old, &promoted, &change, org.admin.id()).await.unwrap();
+    assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await.as_deref(), Some("staff"), "WorkOS missed it");
+
+    let retry = app
+        .call(PATCH, &format!("/users/{}", org.staff.id()), Some(&org.admin.token), Some(json!({"role": "admin"})))
+        .await;
+    assert_eq!((retry.status, retry.body["role"].as_str()), (200, Some("admin")));
+    assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await.as_deref(), Some("admin"), "the retry finished it");
+}
+
+/// An invitation whose sending stopped before WorkOS's id was stored is still revoked in WorkOS.
+#[tokio::test]
+async fn revoking_a_half_sent_invitation_finds_it_in_workos() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let email = format!("half-{}@test.example", ulid::Ulid::new().to_string().to_lowercase());
+    let invitation = shared::store::InvitationItem::new(
+        &org.org_id,
+        &email,
+        shared::store::Role::Staff,
+        None,
+        org.admin.id(),
+        &shared::now_rfc3339(),
+    );
+    let limits = shared::config::Plans::default().free;
+    app.deps.store.create_invitation(&invitation, &limits).await.unwrap();
+    // WorkOS sent it; the function stopped before storing its id.
+    app.emulator
+        .api(
+            reqwest::Method::POST,
+            "/user_management/invitations",
+            Some(json!({"email": email, "organization_id": org.org_id, "role_slug": "staff"})),
+        )
+        .await;
+    let revoked = app.call(DELETE, &format!("/invitations/{}", invitation.id), Some(&org.admin.token), None).await;
+    assert_eq!(revoked.status, 204);
+    let left = app
+        .emulator
+        .api(
+            reqwest::Method::GET,
+            &format!("/user_management/invitations?email={email}&organization_id={}", org.org_id),
+            None,
+        )
+        .await;
+    assert!(left["data"].as_array().unwrap().iter().all(|i| i["state"] != "pending"), "{left}");
+}

@@ -410,3 +410,36 @@ async fn the_sync_gives_an_invited_client_their_customer() {
     let org = app.call(GET, "/org", Some(&token), None).await;
     assert_eq!(org.body["usage"]["clients"], 1, "the invitation's seat passed to the member");
 }
+
+/// A role change that stopped between the table and WorkOS leaves the table ahead; the full
+/// pass puts it back to WorkOS's role.
+#[tokio::test]
+async fn a_full_pass_settles_a_role_workos_never_took() {
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Half Done Co").await;
+    let admin = emulator.create_user("admin").await;
+    emulator.add_membership(&admin.id, &org_id, "admin").await;
+    let staff = emulator.create_user("staff").await;
+    emulator.add_membership(&staff.id, &org_id, "staff").await;
+    sync(&app, json!({})).await;
+
+    // The table's half of a promotion, as update-user writes it; WorkOS never hears of it.
+    let old = app.deps.store.get_member(&org_id, &staff.id).await.unwrap().unwrap();
+    let promoted = shared::store::MemberItem {
+        role: shared::store::Role::Admin,
+        updated_at: shared::now_rfc3339(),
+        ..old.clone()
+    };
+    let change = shared::store::UsageChange::role_change(old.role, promoted.role);
+    app.deps.store.change_member(&old, &promoted, &change, &admin.id).await.unwrap();
+
+    assert_eq!(changes(&sync(&app, json!({})).await), (0, 0, 0), "no event tells of it");
+    let full = sync(&app, json!({"mode": "full"})).await;
+    assert_eq!(changes(&full), (0, 1, 0), "{full}");
+    let settled = app.deps.store.get_member(&org_id, &staff.id).await.unwrap().unwrap();
+    assert_eq!(settled.role.slug(), "staff");
+    let token = emulator.token(&admin, Some(&org_id)).await;
+    assert_eq!(app.call(GET, "/org", Some(&token), None).await.body["usage"]["staff"], 2);
+}

@@ -34,8 +34,8 @@ impl Store {
         }
     }
 
-    /// Replaces a customer's fields, if nobody changed it since `old` was read; a new name is
-    /// carried to its assignments, which keep each staff member's list in name order.
+    /// Replaces a customer's fields, if nobody changed it since `old` was read; its name order
+    /// is carried to its assignments, which keep each staff member's list in name order.
     pub async fn update_customer(&self, old: &CustomerItem, new: &CustomerItem) -> Result<(), StoreError> {
         let result = self
             .client
@@ -54,23 +54,30 @@ impl Store {
             }
             other => other?,
         };
-        if old.gsi1sk != new.gsi1sk {
-            for assignment in self.assignments_of_customer(&new.org_id, &new.id).await? {
-                let update = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(assignment.pk.clone(), assignment.sk.clone())))
-                    .update_expression("SET GSI1SK = :sort")
-                    .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_values(":sort", s(&new.gsi1sk))
-                    .send()
-                    .await
-                    .map_err(sdk_error);
-                match update {
-                    Ok(_) | Err(StoreError::ConditionFailed) => {}
-                    Err(error) => return Err(error),
-                }
+        self.reorder_assignments(new).await
+    }
+
+    /// Carries a customer's name order onto its assignments that lack it (after a rename, or a
+    /// retry of one that stopped half way); writes nothing when all have it.
+    pub async fn reorder_assignments(&self, customer: &CustomerItem) -> Result<(), StoreError> {
+        for assignment in self.assignments_of_customer(&customer.org_id, &customer.id).await? {
+            if assignment.gsi1sk == customer.gsi1sk {
+                continue;
+            }
+            let update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(assignment.pk.clone(), assignment.sk.clone())))
+                .update_expression("SET GSI1SK = :sort")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":sort", s(&customer.gsi1sk))
+                .send()
+                .await
+                .map_err(sdk_error);
+            match update {
+                Ok(_) | Err(StoreError::ConditionFailed) => {}
+                Err(error) => return Err(error),
             }
         }
         Ok(())

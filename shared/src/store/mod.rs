@@ -254,6 +254,7 @@ impl Store {
                 .key_condition_expression(query.key_condition)
                 .set_filter_expression(query.filter.map(str::to_owned))
                 .set_exclusive_start_key(start.take())
+                .consistent_read(query.index.is_none())
                 .limit(limit - items.len() as i32);
             for (name, value) in &query.names {
                 request = request.expression_attribute_names(*name, *value);
