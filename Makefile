@@ -36,7 +36,7 @@ bench: setup
 	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --bin get-org --bin lemonsqueezy-webhook --bin workos-sync
 	CARGO_TARGET_DIR=$(BENCH_TARGET) $(INFRA)/scripts/services.sh $(INFRA)/bench/run.sh
 
-## make lint: formatting, clippy and the SAM template.
+## make lint: formatting and the SAM template (as `make test` checks them).
 lint: setup
 	cargo fmt --all -- --check
 	$(VENV)/cfn-lint template.yaml

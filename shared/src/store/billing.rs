@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::{
-    BillingEventItem, Item, OrgItem, Store, StoreError, SubscriptionOwnerItem, from_item, key, keys, s, sdk_error,
-    to_item,
+    BillingEventItem, Item, OrgItem, Store, StoreError, SubscriptionOwnerItem, condition_held, from_item, key, keys, s,
+    sdk_error, to_item,
 };
 
 /// What applying a billing event did.
@@ -37,11 +37,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error);
-        match result {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(error) => Err(error),
-        }
+        condition_held(result)
     }
 
     /// Sets the org's subscription unless a newer one is stored, records who owns it, and (for

@@ -3,8 +3,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use super::{
-    AssignmentItem, CustomerItem, ListQuery, MemberItem, Page, Role, Store, StoreError, UsageChange, from_item, key,
-    keys, n, s, sdk_error, to_item,
+    AssignmentItem, CustomerItem, ListQuery, MemberItem, Page, Role, Store, StoreError, UsageChange, condition_held,
+    from_item, key, keys, n, s, sdk_error, to_item,
 };
 use crate::config::PlanLimits;
 
@@ -247,11 +247,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error);
-        match result {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(error) => Err(error),
-        }
+        condition_held(result)
     }
 
     /// The staff members assigned to a customer, by user id: the assignments, joined to the

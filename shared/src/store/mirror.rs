@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MemberItem, Store, StoreError, UsageChange, UserProfileItem, key, keys, s, sdk_error, to_item};
+use super::{
+    MemberItem, Store, StoreError, UsageChange, UserProfileItem, condition_held, key, keys, s, sdk_error, to_item,
+};
 
 /// Where the WorkOS sync got to: `JOB#workos-sync` / `STATE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,10 +137,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error);
-        match result {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(error) => Err(error),
-        }
+        condition_held(result).map(drop)
     }
 
     /// Deletes a user's profile (the user is gone from WorkOS).

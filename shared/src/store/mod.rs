@@ -133,6 +133,16 @@ where
     StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
 }
 
+/// The outcome of a conditional write: `true` if it was made, `false` if its condition did
+/// not hold (an answer, not a failure).
+fn condition_held<T>(result: Result<T, StoreError>) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 /// Unix seconds now.
 pub fn epoch_seconds() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -346,11 +356,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error);
-        match result {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(error) => Err(error),
-        }
+        condition_held(result)
     }
 
     // --- idempotency ------------------------------------------------------------------------
@@ -424,10 +430,7 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error);
-        match result {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(error) => Err(error),
-        }
+        condition_held(result).map(drop)
     }
 
     fn finish_idempotency(&self, claim: &IdempotencyClaim, org_id: &str) -> Result<Update, StoreError> {
