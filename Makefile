@@ -36,14 +36,16 @@ bench: setup
 	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --bin get-org --bin lemonsqueezy-webhook --bin workos-sync
 	CARGO_TARGET_DIR=$(BENCH_TARGET) $(INFRA)/scripts/services.sh $(INFRA)/bench/run.sh
 
-## make lint: formatting and the SAM template (as `make test` checks them).
+## make lint: formatting, the SAM template and the OpenAPI document (as `make test` checks them).
 lint: setup
 	cargo fmt --all -- --check
 	$(VENV)/cfn-lint template.yaml
+	$(VENV)/openapi-spec-validator docs/openapi.yaml
 
 ## make test: the whole suite against DynamoDB Local and the WorkOS emulator, started on free ports.
 test: setup
 	$(VENV)/cfn-lint template.yaml
+	$(VENV)/openapi-spec-validator docs/openapi.yaml
 	cargo fmt --all -- --check
 	$(INFRA)/scripts/services.sh cargo test --workspace --no-fail-fast
 

