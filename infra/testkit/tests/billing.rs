@@ -361,3 +361,19 @@ async fn a_base64_encoded_body_is_decoded_before_the_signature_check() {
     assert_eq!(response.status(), 200);
     assert_eq!(billing(&app, &org).await["status"], "active");
 }
+
+/// An organization that moved to a new subscription is reconciled once, for the new one.
+#[tokio::test]
+async fn reconcile_reads_only_the_current_subscription() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, true).await;
+    let org = app.org_fixture().await;
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.body["status"], "applied");
+    let mut next = fixture_json("subscription_created", &org.org_id);
+    next["data"]["id"] = json!("600002");
+    next["data"]["attributes"]["updated_at"] = json!("2025-03-01T00:00:00.000000Z");
+    assert_eq!(app.signed_webhook(&body(&next)).await.body["status"], "applied");
+    stub.serve_subscription(next["data"].clone());
+    let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    assert_eq!((report["subscriptionsChecked"].as_u64(), report["failed"].as_u64()), (Some(1), Some(0)), "{report}");
+}

@@ -17,9 +17,12 @@ fn pk_sk(item: &Item) -> Option<(String, String)> {
 }
 
 impl Store {
-    /// The items at `keys`, in the order asked, leaving out those that do not exist.
+    /// The items at `keys`, in the order asked (a key asked twice answers twice), leaving out
+    /// those that do not exist. BatchGetItem refuses a repeated key, so each is fetched once.
     pub(super) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         let order: Vec<Option<(String, String)>> = keys.iter().map(pk_sk).collect();
+        let mut seen = std::collections::HashSet::new();
+        let keys: Vec<Item> = keys.into_iter().filter(|k| pk_sk(k).is_some_and(|id| seen.insert(id))).collect();
         let mut found: HashMap<(String, String), Item> = HashMap::new();
         for chunk in keys.chunks(GET_CHUNK) {
             let mut pending = Some(
@@ -49,7 +52,7 @@ impl Store {
                 }
             }
         }
-        Ok(order.into_iter().flatten().filter_map(|key| found.remove(&key)).collect())
+        Ok(order.into_iter().flatten().filter_map(|key| found.get(&key).cloned()).collect())
     }
 
     /// The typed items at `keys`, in order: the join of a list to the items it points at.

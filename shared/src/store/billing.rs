@@ -49,12 +49,7 @@ impl Store {
         record: Option<&BillingEventItem>,
     ) -> Result<Applied, StoreError> {
         let value = AttributeValue::M(to_item(subscription)?);
-        let owner = SubscriptionOwnerItem {
-            pk: keys::subscription_owner_pk(&subscription.id),
-            sk: keys::SUBSCRIPTION_OWNER_SK.to_owned(),
-            entity: "subscription_owner".to_owned(),
-            org_id: org_id.to_owned(),
-        };
+        let owner = SubscriptionOwnerItem::new(&subscription.id, org_id);
         let update = self.newer_only(org_id, "subscription", value, &subscription.updated_at)?;
         let extra = vec![self.put_action(to_item(&owner)?, None)?];
         self.apply(update, extra, record).await
@@ -121,7 +116,9 @@ impl Store {
         }
     }
 
-    /// Organizations with a subscription, a page at a time (jobs only: reads the `ORGS` index).
+    /// Organizations with a subscription, a page at a time (jobs only): the `LSSUBS` index of
+    /// subscription owners, joined to their orgs. A subscription an org has moved on from is
+    /// left out.
     pub async fn orgs_with_subscriptions(
         &self,
         start: Option<Item>,
@@ -131,15 +128,25 @@ impl Store {
             .query()
             .table_name(&self.table)
             .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :orgs")
-            .filter_expression("attribute_exists(subscription)")
-            .expression_attribute_values(":orgs", s(keys::ALL_ORGS_GSI1PK))
+            .key_condition_expression("GSI1PK = :subscriptions")
+            .expression_attribute_values(":subscriptions", s(keys::SUBSCRIPTIONS_GSI1PK))
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(sdk_error)?;
-        let orgs = page.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok((orgs, page.last_evaluated_key))
+        let owners: Vec<SubscriptionOwnerItem> =
+            page.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        let orgs: Vec<OrgItem> =
+            self.join(owners.iter().map(|o| key(keys::org_pk(&o.org_id), keys::ORG_SK.to_owned())).collect()).await?;
+        // Keep an org once, for the subscription it holds now (an org that is gone drops out).
+        let orgs: std::collections::HashMap<String, OrgItem> =
+            orgs.into_iter().map(|org| (org.id.clone(), org)).collect();
+        let current = owners.iter().filter_map(|owner| {
+            orgs.get(&owner.org_id)
+                .filter(|org| org.subscription.as_ref().is_some_and(|s| s.id == owner.subscription_id))
+                .cloned()
+        });
+        Ok((current.collect(), page.last_evaluated_key))
     }
 
     /// Events that matched no organization (jobs only).

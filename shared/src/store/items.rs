@@ -77,10 +77,8 @@ pub struct OrgItem {
     pub pk: String,
     #[serde(rename = "SK")]
     pub sk: String,
-    #[serde(rename = "GSI1PK")]
-    pub gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    pub gsi1sk: String,
+    // No GSI keys: the org item is written on every counted insert, and an index entry would
+    // copy each of those writes into one shared index partition.
     pub entity: String,
     pub id: String,
     pub name: String,
@@ -104,8 +102,6 @@ impl OrgItem {
         Self {
             pk: keys::org_pk(id),
             sk: keys::ORG_SK.to_owned(),
-            gsi1pk: keys::ALL_ORGS_GSI1PK.to_owned(),
-            gsi1sk: keys::org_pk(id),
             entity: Self::ENTITY.to_owned(),
             id: id.to_owned(),
             name: name.to_owned(),
@@ -467,7 +463,8 @@ impl AssignmentItem {
     }
 }
 
-/// `LSSUB#s` / `LSSUB`: which organization a Lemon Squeezy subscription belongs to.
+/// `LSSUB#s` / `LSSUB`: which organization a Lemon Squeezy subscription belongs to; in GSI1
+/// `LSSUBS` / `LSSUB#s`, the list of subscriptions the reconcile job walks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionOwnerItem {
@@ -475,8 +472,29 @@ pub struct SubscriptionOwnerItem {
     pub pk: String,
     #[serde(rename = "SK")]
     pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
     pub entity: String,
+    pub subscription_id: String,
     pub org_id: String,
+}
+
+impl SubscriptionOwnerItem {
+    pub const ENTITY: &'static str = "subscription_owner";
+
+    pub fn new(subscription_id: &str, org_id: &str) -> Self {
+        Self {
+            pk: keys::subscription_owner_pk(subscription_id),
+            sk: keys::SUBSCRIPTION_OWNER_SK.to_owned(),
+            gsi1pk: keys::SUBSCRIPTIONS_GSI1PK.to_owned(),
+            gsi1sk: keys::subscription_owner_pk(subscription_id),
+            entity: Self::ENTITY.to_owned(),
+            subscription_id: subscription_id.to_owned(),
+            org_id: org_id.to_owned(),
+        }
+    }
 }
 
 /// A verified Lemon Squeezy delivery, kept 90 days for audit and replay: in its organization's

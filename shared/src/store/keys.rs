@@ -8,9 +8,6 @@ pub fn org_pk(org_id: &str) -> String {
 /// Sort key of the organization item itself.
 pub const ORG_SK: &str = "ORG";
 
-/// GSI1 partition listing every organization (jobs only, never a request path).
-pub const ALL_ORGS_GSI1PK: &str = "ORGS";
-
 /// Sort key of a member within its organization's partition.
 pub fn member_sk(user_id: &str) -> String {
     format!("USER#{user_id}")
@@ -82,6 +79,10 @@ pub fn subscription_owner_pk(subscription_id: &str) -> String {
 }
 
 pub const SUBSCRIPTION_OWNER_SK: &str = "LSSUB";
+
+/// GSI1 partition listing every known subscription (the reconcile job only). Its entries are
+/// written when a subscription event arrives, a few times a month per organization.
+pub const SUBSCRIPTIONS_GSI1PK: &str = "LSSUBS";
 
 /// Partition of an organization's billing events (kept apart from its hot partition).
 pub fn org_events_pk(org_id: &str) -> String {
