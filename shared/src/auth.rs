@@ -48,7 +48,7 @@ struct KeyCache {
 
 /// Verifies bearer tokens. Built once per cold start; the key cache lives as long as it does.
 pub struct TokenVerifier {
-    http: crate::lazy_http::LazyHttp,
+    http: crate::outbound::LazyHttp,
     jwks_url: String,
     client_id: String,
     issuers: Vec<String>,
@@ -62,7 +62,7 @@ fn unauthenticated(reason: &str) -> ApiError {
 }
 
 impl TokenVerifier {
-    pub fn new(http: crate::lazy_http::LazyHttp, config: &WorkosConfig) -> Self {
+    pub fn new(http: crate::outbound::LazyHttp, config: &WorkosConfig) -> Self {
         let base = &config.api_url;
         let mut issuers = vec![base.clone(), format!("{base}/user_management/{}", config.client_id)];
         issuers.extend(config.extra_issuers.iter().map(|issuer| issuer.trim_end_matches('/').to_owned()));

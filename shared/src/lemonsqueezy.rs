@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::crypto;
 use crate::error::ApiError;
-use crate::lazy_http::LazyHttp;
+use crate::outbound::{self, Failure, LazyHttp, Patience};
 
 /// Checks `X-Signature`: lowercase hex HMAC-SHA256 of the raw body, compared in constant time.
 /// Wrong length or non-hex is simply a wrong signature.
@@ -167,21 +167,14 @@ pub enum LemonSqueezyError {
     NotConfigured(&'static str),
 }
 
-impl LemonSqueezyError {
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Status { status: 404, .. })
-    }
-}
-
 impl From<LemonSqueezyError> for ApiError {
     fn from(error: LemonSqueezyError) -> Self {
         ApiError::Upstream(error.to_string())
     }
 }
 
-const MAX_ATTEMPTS: u32 = 3;
-/// A `Retry-After` longer than this is not waited out.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(20);
+/// Lemon Squeezy allows 300 calls a minute; a `Retry-After` up to 20 s is waited out.
+const PATIENCE: Patience = Patience { attempts: 3, max_wait: Duration::from_secs(20) };
 
 /// The Lemon Squeezy API (JSON:API, bearer key).
 #[derive(Clone)]
@@ -236,52 +229,29 @@ impl LemonSqueezyClient {
     ) -> Result<Value, LemonSqueezyError> {
         let key = self.config.api_key.as_deref().ok_or(LemonSqueezyError::NotConfigured("LEMONSQUEEZY_API_KEY"))?;
         let url = format!("{}{path}", self.config.api_url);
-        let mut attempt = 1;
-        loop {
-            let mut request = self
+        let build = || {
+            let request = self
                 .http
                 .get()
                 .request(method.clone(), &url)
                 .bearer_auth(key)
                 .header("accept", "application/vnd.api+json");
-            if let Some(body) = body {
-                request = request.header("content-type", "application/vnd.api+json").body(body.to_string());
+            match body {
+                Some(body) => request.header("content-type", "application/vnd.api+json").body(body.to_string()),
+                None => request,
             }
-            let wait = match request.send().await {
-                Ok(response) if response.status().is_success() => {
-                    let bytes = response.bytes().await.map_err(|e| LemonSqueezyError::Transport(e.to_string()))?;
-                    return serde_json::from_slice(&bytes).map_err(|e| LemonSqueezyError::Decode(e.to_string()));
+        };
+        let bytes =
+            outbound::send("Lemon Squeezy", &method, path, PATIENCE, build).await.map_err(|failure| match failure {
+                Failure::Status { status, body } => {
+                    LemonSqueezyError::Status { status, detail: String::from_utf8_lossy(&body).into_owned() }
                 }
-                Ok(response) => {
-                    let status = response.status();
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let detail = response.text().await.unwrap_or_default();
-                    tracing::warn!(%method, path, status = status.as_u16(), detail, attempt, "Lemon Squeezy error");
-                    let retryable =
-                        status.as_u16() == 429 || (status.is_server_error() && method == reqwest::Method::GET);
-                    if !retryable || attempt >= MAX_ATTEMPTS {
-                        return Err(LemonSqueezyError::Status { status: status.as_u16(), detail });
-                    }
-                    retry_after.unwrap_or(Duration::from_millis(200 << attempt))
+                Failure::RetryAfter(wait) => {
+                    LemonSqueezyError::Status { status: 429, detail: format!("retry after {wait:?}") }
                 }
-                Err(error) => {
-                    tracing::warn!(%method, path, error = %error, attempt, "Lemon Squeezy request failed");
-                    if !(error.is_connect() || method == reqwest::Method::GET) || attempt >= MAX_ATTEMPTS {
-                        return Err(LemonSqueezyError::Transport(error.without_url().to_string()));
-                    }
-                    Duration::from_millis(200 << attempt)
-                }
-            };
-            if wait > MAX_RETRY_WAIT {
-                return Err(LemonSqueezyError::Status { status: 429, detail: format!("retry after {wait:?}") });
-            }
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+                Failure::Transport(error) => LemonSqueezyError::Transport(error),
+            })?;
+        serde_json::from_slice(&bytes).map_err(|e| LemonSqueezyError::Decode(e.to_string()))
     }
 }
 

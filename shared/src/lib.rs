@@ -10,10 +10,10 @@ pub mod crypto;
 pub mod customers;
 pub mod error;
 pub mod http;
-pub mod lazy_http;
 pub mod lemonsqueezy;
 pub mod members;
 pub mod org;
+pub mod outbound;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
@@ -26,7 +26,7 @@ use store::{CursorKey, Store};
 
 /// Clients and configuration, built once per cold start and shared by every invocation.
 pub struct Deps {
-    http: lazy_http::LazyHttp,
+    http: outbound::LazyHttp,
     pub config: Config,
     pub store: Store,
     pub tokens: auth::TokenVerifier,
@@ -45,7 +45,7 @@ impl Deps {
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
         // One HTTP client (one TLS setup, one connection pool) for the JWKS, WorkOS and Lemon
         // Squeezy, built on first use.
-        let http = lazy_http::LazyHttp::default();
+        let http = outbound::LazyHttp::default();
         let cursor_key = CursorKey::derive(&config.workos.api_key);
         Self {
             store: Store::new(dynamodb, config.table_name.clone(), cursor_key),
@@ -59,7 +59,7 @@ impl Deps {
 
     /// The same dependencies with a WorkOS client that retries as `patience` says (jobs wait
     /// out rate limits that a request would not).
-    pub fn with_workos_patience(&self, patience: workos::Patience) -> Self {
+    pub fn with_workos_patience(&self, patience: outbound::Patience) -> Self {
         Self {
             http: self.http.clone(),
             config: self.config.clone(),

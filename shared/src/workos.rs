@@ -2,26 +2,13 @@
 //! organization memberships. Retries 429 (honouring `Retry-After`), 5xx and transport failures
 //! with backoff; POSTs are retried only where WorkOS cannot have acted on them.
 
-use std::time::Duration;
-
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::WorkosConfig;
 use crate::error::ApiError;
-
-/// How hard a client tries: attempts per call (the first included), and the longest
-/// `Retry-After` it waits out. Request paths give up fast; the sync job is patient.
-#[derive(Debug, Clone, Copy)]
-pub struct Patience {
-    pub attempts: u32,
-    pub max_wait: Duration,
-}
-
-impl Patience {
-    pub const REQUEST: Self = Self { attempts: 3, max_wait: Duration::from_secs(5) };
-}
+use crate::outbound::{self, Failure, LazyHttp, Patience};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkosError {
@@ -138,14 +125,14 @@ pub struct MembershipFilter<'a> {
 
 #[derive(Clone)]
 pub struct WorkosClient {
-    http: crate::lazy_http::LazyHttp,
+    http: LazyHttp,
     base_url: String,
     api_key: String,
     patience: Patience,
 }
 
 impl WorkosClient {
-    pub fn new(http: crate::lazy_http::LazyHttp, config: &WorkosConfig) -> Self {
+    pub fn new(http: LazyHttp, config: &WorkosConfig) -> Self {
         Self { http, base_url: config.api_url.clone(), api_key: config.api_key.clone(), patience: Patience::REQUEST }
     }
 
@@ -365,69 +352,32 @@ impl WorkosClient {
         body: Option<&B>,
     ) -> Result<T, WorkosError> {
         let url = format!("{}{}", self.base_url, path);
-        let mut attempt = 1;
-        loop {
-            let mut request = self.http.get().request(method.clone(), &url).bearer_auth(&self.api_key).query(query);
-            if let Some(body) = body {
-                request = request.json(body);
+        let build = || {
+            let request = self.http.get().request(method.clone(), &url).bearer_auth(&self.api_key).query(query);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
             }
-            let outcome = request.send().await;
-            let retry_wait = match outcome {
-                Ok(response) if response.status().is_success() => {
-                    let bytes = response.bytes().await.map_err(|e| WorkosError::Transport(e.to_string()))?;
-                    let bytes = if bytes.is_empty() { bytes::Bytes::from_static(b"null") } else { bytes };
-                    return serde_json::from_slice(&bytes)
-                        .map_err(|e| WorkosError::Decode(format!("{method} {path}: {e}")));
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    let retry_after = retry_after(&response);
-                    let bytes = response.bytes().await.unwrap_or_default();
-                    let parsed: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-                    let code = parsed.as_ref().and_then(|b| b.code.clone().or(b.error.clone())).unwrap_or_default();
-                    let message =
-                        parsed.and_then(|b| b.message).unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-                    tracing::warn!(%method, path, status = status.as_u16(), code, message, attempt, "WorkOS error");
-                    let retryable =
-                        status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && method != Method::POST);
-                    if !retryable || attempt >= self.patience.attempts {
-                        return Err(WorkosError::Status { status: status.as_u16(), code, message });
-                    }
-                    retry_after.unwrap_or_else(|| backoff(attempt))
-                }
-                Err(error) => {
-                    tracing::warn!(%method, path, error = %error, attempt, "WorkOS request failed");
-                    // A POST whose connection failed after sending may have been applied.
-                    let retryable = error.is_connect() || method != Method::POST;
-                    if !retryable || attempt >= self.patience.attempts {
-                        return Err(WorkosError::Transport(error.without_url().to_string()));
-                    }
-                    backoff(attempt)
-                }
-            };
-            if retry_wait > self.patience.max_wait {
-                return Err(WorkosError::Status {
-                    status: 429,
-                    code: "rate_limited".into(),
-                    message: format!("retry after {retry_wait:?}"),
-                });
+        };
+        let bytes = match outbound::send("WorkOS", &method, path, self.patience, build).await {
+            Ok(bytes) => bytes,
+            Err(Failure::Status { status, body }) => {
+                let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+                let code = parsed.as_ref().and_then(|b| b.code.clone().or(b.error.clone())).unwrap_or_default();
+                let message =
+                    parsed.and_then(|b| b.message).unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+                return Err(WorkosError::Status { status, code, message });
             }
-            tokio::time::sleep(retry_wait).await;
-            attempt += 1;
-        }
+            Err(Failure::RetryAfter(wait)) => {
+                let message = format!("retry after {wait:?}");
+                return Err(WorkosError::Status { status: 429, code: "rate_limited".into(), message });
+            }
+            Err(Failure::Transport(error)) => return Err(WorkosError::Transport(error)),
+        };
+        // DELETE answers 204 with no body.
+        let bytes = if bytes.is_empty() { bytes::Bytes::from_static(b"null") } else { bytes };
+        serde_json::from_slice(&bytes).map_err(|e| WorkosError::Decode(format!("{method} {path}: {e}")))
     }
-}
-
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// 100 ms, 200 ms, 400 ms, … with up to 50 % jitter, so parallel callers do not retry in step.
-fn backoff(attempt: u32) -> Duration {
-    let base = 100u64 << (attempt - 1).min(6);
-    let jitter = u64::from(ulid::Ulid::new().random() as u32) % (base / 2 + 1);
-    Duration::from_millis(base + jitter)
 }
 
 /// Percent-encodes a path segment (ids are URL-safe already; external ids may not be).

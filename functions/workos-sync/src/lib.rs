@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
+use shared::outbound::Patience;
 use shared::store::SyncState;
 use shared::sync::{self, Changes, EVENT_TYPES, Reads};
-use shared::workos::Patience;
 use shared::{ApiError, Deps, now_rfc3339, rfc3339};
 
 /// Under the function's 900 s timeout.

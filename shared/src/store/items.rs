@@ -30,14 +30,6 @@ impl Role {
             Self::Client => "client",
         }
     }
-
-    /// The org item's usage counter this role's seat counts against (API.md "Seats").
-    pub fn seat_counter(self) -> &'static str {
-        match self {
-            Self::Admin | Self::Staff => "staff",
-            Self::Client => "clients",
-        }
-    }
 }
 
 /// How many of each limited resource an organization holds.

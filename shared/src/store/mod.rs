@@ -161,10 +161,6 @@ impl Store {
         Self { client, table: table.into(), cursor_key }
     }
 
-    pub fn cursor_key(&self) -> &CursorKey {
-        &self.cursor_key
-    }
-
     async fn get<T: DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
         let output = self
             .client
