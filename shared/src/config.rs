@@ -129,17 +129,37 @@ impl Config {
         })
     }
 
-    /// Fails unless `name` is set: for a function that cannot work without it.
-    pub fn require(&self, name: &'static str) -> Result<(), ConfigError> {
-        let l = &self.lemonsqueezy;
-        let present = match name {
-            "LEMONSQUEEZY_WEBHOOK_SECRET" => l.webhook_secret.is_some(),
-            "LEMONSQUEEZY_API_KEY" => l.api_key.is_some(),
-            "LEMONSQUEEZY_STORE_ID" => l.store_id.is_some(),
-            "WORKOS_WEBHOOK_SECRET" => self.workos.webhook_secret.is_some(),
-            _ => true,
+    /// An optional setting that this function cannot work without: its value, or an error
+    /// naming it (at cold start, and as a 503 if a request still meets it unset).
+    pub fn require(&self, setting: Setting) -> Result<&str, ConfigError> {
+        let value = match setting {
+            Setting::LemonSqueezyWebhookSecret => &self.lemonsqueezy.webhook_secret,
+            Setting::LemonSqueezyApiKey => &self.lemonsqueezy.api_key,
+            Setting::LemonSqueezyStoreId => &self.lemonsqueezy.store_id,
+            Setting::WorkosWebhookSecret => &self.workos.webhook_secret,
         };
-        if present { Ok(()) } else { Err(ConfigError::Missing(name)) }
+        value.as_deref().ok_or(ConfigError::Missing(setting.name()))
+    }
+}
+
+/// Settings only some functions need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    LemonSqueezyWebhookSecret,
+    LemonSqueezyApiKey,
+    LemonSqueezyStoreId,
+    WorkosWebhookSecret,
+}
+
+impl Setting {
+    /// The environment variable.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LemonSqueezyWebhookSecret => "LEMONSQUEEZY_WEBHOOK_SECRET",
+            Self::LemonSqueezyApiKey => "LEMONSQUEEZY_API_KEY",
+            Self::LemonSqueezyStoreId => "LEMONSQUEEZY_STORE_ID",
+            Self::WorkosWebhookSecret => "WORKOS_WEBHOOK_SECRET",
+        }
     }
 }
 

@@ -122,3 +122,10 @@ impl ApiError {
         body
     }
 }
+
+impl From<crate::config::ConfigError> for ApiError {
+    /// A setting missing at request time is the deployment's fault, not the caller's.
+    fn from(error: crate::config::ConfigError) -> Self {
+        ApiError::Upstream(error.to_string())
+    }
+}

@@ -2,7 +2,7 @@
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let deps = shared::Deps::from_env().await?;
-    deps.config.require("LEMONSQUEEZY_API_KEY")?;
-    deps.config.require("LEMONSQUEEZY_STORE_ID")?;
+    deps.config.require(shared::config::Setting::LemonSqueezyApiKey)?;
+    deps.config.require(shared::config::Setting::LemonSqueezyStoreId)?;
     shared::http::run(deps, |deps, req| Box::pin(create_checkout::handle(deps, req))).await
 }

@@ -12,12 +12,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn webhook(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let secret = deps
-        .config
-        .lemonsqueezy
-        .webhook_secret
-        .as_deref()
-        .ok_or_else(|| ApiError::Upstream("LEMONSQUEEZY_WEBHOOK_SECRET is not set".into()))?;
+    let secret = deps.config.require(shared::config::Setting::LemonSqueezyWebhookSecret)?;
     let body = http::body_bytes(req)?;
     verify_signature(secret, body, http::header_str(req, "x-signature"))?;
     let text = std::str::from_utf8(body).map_err(|_| ApiError::MalformedJson("the body is not UTF-8".into()))?;

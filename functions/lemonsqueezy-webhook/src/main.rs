@@ -2,6 +2,6 @@
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let deps = shared::Deps::from_env().await?;
-    deps.config.require("LEMONSQUEEZY_WEBHOOK_SECRET")?;
+    deps.config.require(shared::config::Setting::LemonSqueezyWebhookSecret)?;
     shared::http::run(deps, |deps, req| Box::pin(lemonsqueezy_webhook::handle(deps, req))).await
 }

@@ -17,12 +17,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn webhook(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let secret = deps
-        .config
-        .workos
-        .webhook_secret
-        .as_deref()
-        .ok_or_else(|| ApiError::Upstream("WORKOS_WEBHOOK_SECRET is not set".into()))?;
+    let secret = deps.config.require(shared::config::Setting::WorkosWebhookSecret)?;
     let body = http::body_bytes(req)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     verify_signature(secret, body, http::header_str(req, "workos-signature"), now)?;

@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::{
-    BillingEventItem, Item, OrgItem, Store, StoreError, SubscriptionOwnerItem, condition_held, from_item, key, keys, s,
-    sdk_error, to_item,
+    BillingEventItem, Item, OrgItem, Store, StoreError, SubscriptionOwnerItem, from_item, key, keys, s, sdk_error,
+    to_item,
 };
 
 /// What applying a billing event did.
@@ -28,16 +28,7 @@ impl Store {
 
     /// Stores an event record unless one with the same body is stored; `false` for a duplicate.
     pub async fn record_billing_event(&self, record: &BillingEventItem) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(record)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(sdk_error);
-        condition_held(result)
+        self.put_if(to_item(record)?, "attribute_not_exists(PK)", vec![]).await
     }
 
     /// Sets the org's subscription unless a newer one is stored, records who owns it, and (for

@@ -37,23 +37,10 @@ impl Store {
     /// Replaces a customer's fields, if nobody changed it since `old` was read; its name order
     /// is carried to its assignments, which keep each staff member's list in name order.
     pub async fn update_customer(&self, old: &CustomerItem, new: &CustomerItem) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(new)?))
-            .condition_expression("updatedAt = :old AND deleting = :false")
-            .expression_attribute_values(":old", s(&old.updated_at))
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .send()
-            .await
-            .map_err(sdk_error);
-        match result {
-            Err(StoreError::ConditionFailed) => {
-                return Err(StoreError::Changed("the customer changed meanwhile; retry"));
-            }
-            other => other?,
-        };
+        let values = vec![(":old", s(&old.updated_at)), (":false", AttributeValue::Bool(false))];
+        if !self.put_if(to_item(new)?, "updatedAt = :old AND deleting = :false", values).await? {
+            return Err(StoreError::Changed("the customer changed meanwhile; retry"));
+        }
         self.reorder_assignments(new).await
     }
 
@@ -146,15 +133,9 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<CustomerItem>, StoreError> {
-        let query = ListQuery {
-            org_id,
-            list: "customers",
-            index: Some("GSI1"),
-            key_condition: "GSI1PK = :pk",
-            filter: Some("deleting = :false"),
-            names: vec![],
-            values: vec![(":pk", s(keys::customers_gsi1pk(org_id))), (":false", AttributeValue::Bool(false))],
-        };
+        let mut query = ListQuery::gsi1(org_id, "customers", keys::customers_gsi1pk(org_id));
+        query.filter = Some("deleting = :false");
+        query.values.push((":false", AttributeValue::Bool(false)));
         self.list(query, limit, cursor).await
     }
 
@@ -168,15 +149,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<CustomerItem>, StoreError> {
         let list = format!("staff-customers#{user_id}");
-        let query = ListQuery {
-            org_id,
-            list: &list,
-            index: Some("GSI1"),
-            key_condition: "GSI1PK = :pk",
-            filter: None,
-            names: vec![],
-            values: vec![(":pk", s(keys::staff_gsi1pk(org_id, user_id)))],
-        };
+        let query = ListQuery::gsi1(org_id, &list, keys::staff_gsi1pk(org_id, user_id));
         let page: Page<AssignmentItem> = self.list(query, limit, cursor).await?;
         let wanted = page.items.iter().map(|a| key(keys::org_pk(org_id), keys::customer_sk(&a.customer_id))).collect();
         let customers: Vec<CustomerItem> = self.join(wanted).await?;
@@ -260,15 +233,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<MemberItem>, StoreError> {
         let list = format!("customer-staff#{customer_id}");
-        let query = ListQuery {
-            org_id,
-            list: &list,
-            index: None,
-            key_condition: "PK = :pk AND begins_with(SK, :prefix)",
-            filter: None,
-            names: vec![],
-            values: vec![(":pk", s(keys::org_pk(org_id))), (":prefix", s(keys::assignment_prefix(customer_id)))],
-        };
+        let query = ListQuery::prefixed(org_id, &list, keys::assignment_prefix(customer_id));
         let page: Page<AssignmentItem> = self.list(query, limit, cursor).await?;
         let wanted = page.items.iter().map(|a| key(keys::org_pk(org_id), keys::member_sk(&a.user_id))).collect();
         let members: Vec<MemberItem> = self.join(wanted).await?;

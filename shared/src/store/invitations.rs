@@ -1,7 +1,7 @@
 //! Invitations: one item per invitation plus an `INVITEE#<email>` item that makes a second
 //! pending invitation of the same address fail atomically, with the seat counted meanwhile.
 
-use super::{InvitationItem, InviteeItem, ListQuery, Page, Store, StoreError, UsageChange, keys, s, to_item};
+use super::{InvitationItem, InviteeItem, ListQuery, Page, Store, StoreError, UsageChange, keys, to_item};
 use crate::config::PlanLimits;
 
 impl Store {
@@ -30,17 +30,12 @@ impl Store {
         }
     }
 
-    /// Records that WorkOS sent the invitation.
+    /// Records that WorkOS sent the invitation (not one revoked meanwhile).
     pub async fn mark_invitation_sent(&self, invitation: &InvitationItem) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(invitation)?))
-            .condition_expression("attribute_exists(PK)")
-            .send()
-            .await
-            .map_err(super::sdk_error)?;
-        Ok(())
+        match self.put_if(to_item(invitation)?, "attribute_exists(PK)", vec![]).await? {
+            true => Ok(()),
+            false => Err(StoreError::ConditionFailed),
+        }
     }
 
     pub async fn get_invitation(
@@ -87,15 +82,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<InvitationItem>, StoreError> {
-        let query = ListQuery {
-            org_id,
-            list: "invitations",
-            index: None,
-            key_condition: "PK = :pk AND begins_with(SK, :prefix)",
-            filter: None,
-            names: vec![],
-            values: vec![(":pk", s(keys::org_pk(org_id))), (":prefix", s(keys::INVITATION_PREFIX))],
-        };
+        let query = ListQuery::prefixed(org_id, "invitations", keys::INVITATION_PREFIX.to_owned());
         self.list(query, limit, cursor).await
     }
 }

@@ -98,15 +98,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<MemberItem>, StoreError> {
-        let mut query = ListQuery {
-            org_id,
-            list: "members",
-            index: None,
-            key_condition: "PK = :pk AND begins_with(SK, :prefix)",
-            filter: None,
-            names: vec![],
-            values: vec![(":pk", s(keys::org_pk(org_id))), (":prefix", s(keys::MEMBER_PREFIX))],
-        };
+        let mut query = ListQuery::prefixed(org_id, "members", keys::MEMBER_PREFIX.to_owned());
         if let Some(role) = role {
             query.list = role.slug();
             query.filter = Some("#role = :role");

@@ -94,6 +94,34 @@ struct ListQuery<'a> {
     values: Vec<(&'a str, AttributeValue)>,
 }
 
+impl<'a> ListQuery<'a> {
+    /// The items of the org's own partition whose sort key starts with `prefix`.
+    fn prefixed(org_id: &'a str, list: &'a str, prefix: String) -> Self {
+        Self {
+            org_id,
+            list,
+            index: None,
+            key_condition: "PK = :pk AND begins_with(SK, :prefix)",
+            filter: None,
+            names: vec![],
+            values: vec![(":pk", s(keys::org_pk(org_id))), (":prefix", s(prefix))],
+        }
+    }
+
+    /// The items of one GSI1 partition, in its sort order.
+    fn gsi1(org_id: &'a str, list: &'a str, partition: String) -> Self {
+        Self {
+            org_id,
+            list,
+            index: Some("GSI1"),
+            key_condition: "GSI1PK = :pk",
+            filter: None,
+            names: vec![],
+            values: vec![(":pk", s(partition))],
+        }
+    }
+}
+
 type Item = HashMap<String, AttributeValue>;
 
 fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
@@ -159,6 +187,21 @@ pub struct Store {
 impl Store {
     pub fn new(client: Client, table: impl Into<String>, cursor_key: CursorKey) -> Self {
         Self { client, table: table.into(), cursor_key }
+    }
+
+    /// Puts an item if `condition` holds; `false` if it did not.
+    async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut request =
+            self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression(condition);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        condition_held(request.send().await.map_err(sdk_error))
     }
 
     async fn get<T: DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
@@ -342,17 +385,8 @@ impl Store {
 
     /// Stores a user's profile unless a newer WorkOS version is stored already; `false` if so.
     pub async fn put_profile(&self, profile: &UserProfileItem) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(profile)?))
-            .condition_expression("attribute_not_exists(PK) OR workosUpdatedAt < :updated")
-            .expression_attribute_values(":updated", s(&profile.workos_updated_at))
-            .send()
-            .await
-            .map_err(sdk_error);
-        condition_held(result)
+        let condition = "attribute_not_exists(PK) OR workosUpdatedAt < :updated";
+        self.put_if(to_item(profile)?, condition, vec![(":updated", s(&profile.workos_updated_at))]).await
     }
 
     // --- idempotency ------------------------------------------------------------------------
