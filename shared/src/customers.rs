@@ -129,15 +129,23 @@ fn validate(fields: CustomerFields) -> Result<CustomerFields, ApiError> {
 /// client. Anything else is 404, like a customer that does not exist.
 pub async fn visible_customer(deps: &Deps, caller: &Caller, customer_id: &str) -> Result<CustomerItem, ApiError> {
     let org_id = caller.org_id();
-    let visible = match caller.role() {
-        Role::Admin => true,
-        Role::Staff => deps.store.get_assignment(org_id, customer_id, caller.user_id()).await?.is_some(),
-        Role::Client => caller.member.customer_id.as_deref() == Some(customer_id),
+    let customer = match caller.role() {
+        Role::Admin => deps.store.get_customer(org_id, customer_id).await?,
+        // The assignment and the customer are read together: one round trip, not two.
+        Role::Staff => {
+            let (assignment, customer) = tokio::join!(
+                deps.store.get_assignment(org_id, customer_id, caller.user_id()),
+                deps.store.get_customer(org_id, customer_id),
+            );
+            let assigned = assignment?.is_some();
+            customer?.filter(|_| assigned)
+        }
+        Role::Client if caller.member.customer_id.as_deref() == Some(customer_id) => {
+            deps.store.get_customer(org_id, customer_id).await?
+        }
+        Role::Client => None,
     };
-    if !visible {
-        return Err(ApiError::NotFound);
-    }
-    deps.store.get_customer(org_id, customer_id).await?.ok_or(ApiError::NotFound)
+    customer.ok_or(ApiError::NotFound)
 }
 
 /// A customer the caller manages (may change, and see the staff of): any for an admin, an
