@@ -148,13 +148,6 @@ impl Store {
 
     /// Drops an unmatched event's record once it has been matched and recorded under its org.
     pub async fn forget_unmatched(&self, record: &BillingEventItem) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(record.pk.clone(), record.sk.clone())))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+        self.delete_if(key(record.pk.clone(), record.sk.clone()), None, vec![], vec![]).await.map(drop)
     }
 }

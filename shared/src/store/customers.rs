@@ -3,8 +3,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use super::{
-    AssignmentItem, CustomerItem, ListQuery, MemberItem, Page, Role, Store, StoreError, UsageChange, condition_held,
-    from_item, key, keys, n, s, sdk_error, to_item,
+    AssignmentItem, CustomerItem, ListQuery, MemberItem, Page, Role, Store, StoreError, UsageChange, from_item, key,
+    keys, n, s, sdk_error, to_item,
 };
 use crate::config::PlanLimits;
 
@@ -51,21 +51,9 @@ impl Store {
             if assignment.gsi1sk == customer.gsi1sk {
                 continue;
             }
-            let update = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(assignment.pk.clone(), assignment.sk.clone())))
-                .update_expression("SET GSI1SK = :sort")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":sort", s(&customer.gsi1sk))
-                .send()
-                .await
-                .map_err(sdk_error);
-            match update {
-                Ok(_) | Err(StoreError::ConditionFailed) => {}
-                Err(error) => return Err(error),
-            }
+            // An assignment removed meanwhile needs no order.
+            let item_key = key(assignment.pk, assignment.sk);
+            self.update_existing(item_key, "SET GSI1SK = :sort", vec![(":sort", s(&customer.gsi1sk))]).await?;
         }
         Ok(())
     }
@@ -211,16 +199,8 @@ impl Store {
 
     /// Removes an assignment; `false` if there was none.
     pub async fn unassign(&self, org_id: &str, customer_id: &str, user_id: &str) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id))))
-            .condition_expression("attribute_exists(PK)")
-            .send()
-            .await
-            .map_err(sdk_error);
-        condition_held(result)
+        let item_key = key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id));
+        self.delete_if(item_key, Some("attribute_exists(PK)"), vec![], vec![]).await
     }
 
     /// The staff members assigned to a customer, by user id: the assignments, joined to the

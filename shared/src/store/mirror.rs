@@ -4,9 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    MemberItem, Store, StoreError, UsageChange, UserProfileItem, condition_held, key, keys, s, sdk_error, to_item,
-};
+use super::{MemberItem, Store, StoreError, UsageChange, UserProfileItem, key, keys, s, sdk_error, to_item};
 
 /// Where the WorkOS sync got to: `JOB#workos-sync` / `STATE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,31 +122,21 @@ impl Store {
         member: &MemberItem,
         profile: &UserProfileItem,
     ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(member.pk.clone(), member.sk.clone())))
-            .update_expression("SET email = :email, firstName = :first, lastName = :last")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":email", s(&profile.email))
-            .expression_attribute_values(":first", super::opt(profile.first_name.as_deref()))
-            .expression_attribute_values(":last", super::opt(profile.last_name.as_deref()))
-            .send()
+        let values = vec![
+            (":email", s(&profile.email)),
+            (":first", super::opt(profile.first_name.as_deref())),
+            (":last", super::opt(profile.last_name.as_deref())),
+        ];
+        let item_key = key(member.pk.clone(), member.sk.clone());
+        // A member removed meanwhile keeps no copy.
+        self.update_existing(item_key, "SET email = :email, firstName = :first, lastName = :last", values)
             .await
-            .map_err(sdk_error);
-        condition_held(result).map(drop)
+            .map(drop)
     }
 
     /// Deletes a user's profile (the user is gone from WorkOS).
     pub async fn delete_profile(&self, user_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::user_pk(user_id), keys::PROFILE_SK.to_owned())))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+        let item_key = key(keys::user_pk(user_id), keys::PROFILE_SK.to_owned());
+        self.delete_if(item_key, None, vec![], vec![]).await.map(drop)
     }
 }

@@ -204,6 +204,49 @@ impl Store {
         condition_held(request.send().await.map_err(sdk_error))
     }
 
+    /// Updates an item that exists; `false` if it does not.
+    async fn update_existing(
+        &self,
+        item_key: Item,
+        expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK)");
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        condition_held(request.send().await.map_err(sdk_error))
+    }
+
+    /// Deletes an item if `condition` holds (or unconditionally); `false` if it did not.
+    async fn delete_if(
+        &self,
+        item_key: Item,
+        condition: Option<&str>,
+        names: Vec<(&str, &str)>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key))
+            .set_condition_expression(condition.map(str::to_owned));
+        for (name, value) in names {
+            request = request.expression_attribute_names(name, value);
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        condition_held(request.send().await.map_err(sdk_error))
+    }
+
     async fn get<T: DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
         let output = self
             .client
@@ -448,19 +491,10 @@ impl Store {
 
     /// Gives a claimed key back after a failure, so the client's retry need not wait for the lease.
     pub async fn release_idempotency(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(claim.pk.clone(), claim.sk.clone())))
-            .condition_expression("leaseId = :lease AND #state = :pending")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":lease", s(&claim.lease_id))
-            .expression_attribute_values(":pending", s(IdempotencyItem::PENDING))
-            .send()
-            .await
-            .map_err(sdk_error);
-        condition_held(result).map(drop)
+        let values = vec![(":lease", s(&claim.lease_id)), (":pending", s(IdempotencyItem::PENDING))];
+        let item_key = key(claim.pk.clone(), claim.sk.clone());
+        let condition = Some("leaseId = :lease AND #state = :pending");
+        self.delete_if(item_key, condition, vec![("#state", "state")], values).await.map(drop)
     }
 
     fn finish_idempotency(&self, claim: &IdempotencyClaim, org_id: &str) -> Result<Update, StoreError> {
