@@ -1,15 +1,21 @@
 //! Who the caller is inside the organization their token selects. The role comes from the
 //! stored membership, never from the token, so a removal or demotion counts on the next request.
 //! A valid token whose membership is not stored yet is checked once against WorkOS and stored
-//! (just-in-time provisioning).
+//! (just-in-time provisioning): it takes a seat within the plan unless a pending invitation held
+//! one, and a removed member's old membership does not bring them back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use lambda_http::Request;
 
 use crate::auth::AuthContext;
+use crate::billing;
 use crate::error::ApiError;
-use crate::store::{MemberItem, NewMember, OrgItem, Role, UserProfileItem};
+use crate::store::{Arrival, MemberItem, NewMember, OrgItem, Role, UserProfileItem};
 use crate::workos::Membership;
-use crate::{Deps, now_rfc3339};
+use crate::{Deps, Timestamp};
 
 /// An authenticated, active member of the organization the token selects.
 #[derive(Debug, Clone)]
@@ -41,13 +47,74 @@ impl Caller {
     }
 }
 
+/// Why a WorkOS membership is not (or cannot be) a stored member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotMember {
+    /// WorkOS holds no active membership.
+    Inactive,
+    /// A role slug this application does not know.
+    UnknownRole,
+    /// The user was removed, and this is the removed membership.
+    Removed,
+    /// The membership came with no pending invitation, and the plan has no free seat for it.
+    PlanFull { resource: &'static str, limit: u64 },
+}
+
+impl NotMember {
+    /// The 403 `no_organization` a request meets.
+    pub fn refusal(&self) -> ApiError {
+        ApiError::NoOrganization(match self {
+            Self::PlanFull { resource, limit } => format!(
+                "the organization's plan has no free {resource} seat for your membership (limit {limit}); \
+                 an admin can free a seat or upgrade the plan"
+            ),
+            _ => "you are not an active member of the selected organization".to_owned(),
+        })
+    }
+}
+
+/// How long a warm function remembers that a token's user is not a member, so a removed user's
+/// still-valid token does not cost a WorkOS call on every request. A user added in WorkOS meanwhile
+/// waits at most this long (on this warm instance) to be let in.
+pub const NOT_MEMBER_TTL: Duration = Duration::from_secs(30);
+/// At most this many remembered refusals; past it the oldest are forgotten first.
+const NOT_MEMBER_CAPACITY: usize = 4096;
+
+/// The refusals remembered by a warm function (see [`NOT_MEMBER_TTL`]).
+#[derive(Clone, Default)]
+pub struct NotMemberCache(Arc<Mutex<HashMap<(String, String), (Instant, NotMember)>>>);
+
+impl NotMemberCache {
+    fn get(&self, org_id: &str, user_id: &str) -> Option<NotMember> {
+        let cache = self.0.lock().ok()?;
+        let (at, reason) = cache.get(&(org_id.to_owned(), user_id.to_owned()))?;
+        (at.elapsed() < NOT_MEMBER_TTL).then(|| reason.clone())
+    }
+
+    fn remember(&self, org_id: &str, user_id: &str, reason: NotMember) {
+        let Ok(mut cache) = self.0.lock() else { return };
+        if cache.len() >= NOT_MEMBER_CAPACITY {
+            cache.retain(|_, (at, _)| at.elapsed() < NOT_MEMBER_TTL);
+            if cache.len() >= NOT_MEMBER_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert((org_id.to_owned(), user_id.to_owned()), (Instant::now(), reason));
+    }
+
+    /// Forgets a refusal (the user became a member through this instance).
+    fn forget(&self, org_id: &str, user_id: &str) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.remove(&(org_id.to_owned(), user_id.to_owned()));
+        }
+    }
+}
+
 impl Deps {
     /// Authenticates the request and resolves the caller's membership.
     pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
         let auth = self.tokens.authenticate(req).await?;
-        let member = self.membership(&auth).await?.ok_or_else(|| {
-            ApiError::NoOrganization("you are not an active member of the selected organization".into())
-        })?;
+        let member = self.membership(&auth).await?.map_err(|reason| reason.refusal())?;
         Ok(Caller { auth, member })
     }
 
@@ -59,20 +126,28 @@ impl Deps {
     }
 
     /// The caller's stored membership in the token's organization, provisioning it from WorkOS
-    /// when it is not stored yet. `Ok(None)`: no organization selected, or not an active member.
-    pub async fn membership(&self, auth: &AuthContext) -> Result<Option<MemberItem>, ApiError> {
+    /// when it is not stored yet, or why there is none.
+    pub async fn membership(&self, auth: &AuthContext) -> Result<Result<MemberItem, NotMember>, ApiError> {
         let Some(org_id) = auth.org_id.as_deref() else {
             return Err(ApiError::NoOrganization("the token selects no organization".into()));
         };
         if let Some(member) = self.store.get_member(org_id, &auth.user_id).await? {
-            return Ok(Some(member));
+            return Ok(Ok(member));
         }
-        self.provision(org_id, &auth.user_id).await
+        if let Some(reason) = self.not_members.get(org_id, &auth.user_id) {
+            return Ok(Err(reason));
+        }
+        let provisioned = self.provision(org_id, &auth.user_id).await?;
+        match &provisioned {
+            Ok(_) => self.not_members.forget(org_id, &auth.user_id),
+            Err(reason) => self.not_members.remember(org_id, &auth.user_id, reason.clone()),
+        }
+        Ok(provisioned)
     }
 
-    async fn provision(&self, org_id: &str, user_id: &str) -> Result<Option<MemberItem>, ApiError> {
+    async fn provision(&self, org_id: &str, user_id: &str) -> Result<Result<MemberItem, NotMember>, ApiError> {
         let Some(membership) = self.workos.active_membership(user_id, org_id).await? else {
-            return Ok(None);
+            return Ok(Err(NotMember::Inactive));
         };
         let profile = self.profile(user_id).await?;
         self.store_membership(&membership, &profile).await
@@ -80,50 +155,73 @@ impl Deps {
 
     /// Stores an active WorkOS membership that is not stored yet, with the organization (when
     /// it was made in WorkOS directly) and the invitation it came from (its seat and a client's
-    /// customer pass to the member). `Ok(None)` for a role this application does not know.
-    /// Shared by just-in-time provisioning and the WorkOS sync.
+    /// customer pass to the member); without an invitation it takes a seat within the plan.
+    /// Shared by just-in-time provisioning, the WorkOS sync and the webhook.
     pub async fn store_membership(
         &self,
         membership: &Membership,
         profile: &UserProfileItem,
-    ) -> Result<Option<MemberItem>, ApiError> {
+    ) -> Result<Result<MemberItem, NotMember>, ApiError> {
         let (org_id, user_id) = (membership.organization_id.as_str(), membership.user_id.as_str());
         let Some(role) = Role::from_slug(&membership.role.slug) else {
             tracing::warn!(role = membership.role.slug, "membership has a role this application does not know");
-            return Ok(None);
+            return Ok(Err(NotMember::UnknownRole));
         };
-        let (invitation, org) =
-            tokio::join!(self.store.invitation_for(org_id, &profile.email), self.store.get_org(org_id));
-        let invitation = invitation?;
-        let customer_id = invitation.as_ref().filter(|_| role == Role::Client).and_then(|i| i.customer_id.clone());
-        let now = now_rfc3339();
-        // An organization made in WorkOS directly (not through POST /orgs) is stored on first use.
-        let new_org = match org? {
-            Some(_) => None,
-            None => Some(OrgItem::new(org_id, &self.workos.get_organization(org_id).await?.name, &now)),
-        };
-        let member = MemberItem::new(NewMember {
-            org_id,
-            user_id,
-            role,
-            customer_id,
-            membership_id: &membership.id,
-            profile,
-            workos_updated_at: &membership.updated_at,
-            now: &now,
-        });
-        if self.store.provision_member(&member, new_org.as_ref(), invitation.as_ref()).await? {
-            tracing::info!(role = role.slug(), target_user = user_id, "member stored from WorkOS");
-            return Ok(Some(member));
+        // A concurrent change (the invitation revoked, the org stored by another request) makes
+        // a read stale: read again, a few times.
+        for _ in 0..3 {
+            let (invitation, org) =
+                tokio::join!(self.store.invitation_for(org_id, &profile.email), self.store.get_org(org_id));
+            let invitation = invitation?;
+            let customer_id = invitation.as_ref().filter(|_| role == Role::Client).and_then(|i| i.customer_id.clone());
+            let now = Timestamp::now();
+            // An organization made in WorkOS directly (not through POST /orgs) is stored on first use.
+            let (new_org, limits) = match org? {
+                Some(org) => (None, billing::entitlement(&org, &self.config.plans, now).limits),
+                None => {
+                    let org = OrgItem::new(org_id, &self.workos.get_organization(org_id).await?.name, now);
+                    (Some(org), self.config.plans.free.clone())
+                }
+            };
+            let member = MemberItem::new(NewMember {
+                org_id,
+                user_id,
+                role,
+                customer_id,
+                membership_id: &membership.id,
+                profile,
+                workos_updated_at: membership.updated_at,
+                now,
+            });
+            match self.store.provision_member(&member, new_org.as_ref(), invitation.as_ref(), &limits).await? {
+                Arrival::Stored => {
+                    tracing::info!(role = role.slug(), target_user = user_id, "member stored from WorkOS");
+                    return Ok(Ok(member));
+                }
+                Arrival::Exists => {
+                    if let Some(stored) = self.store.get_member(org_id, user_id).await? {
+                        return Ok(Ok(stored));
+                    }
+                }
+                Arrival::Removed => {
+                    tracing::info!(target_user = user_id, "a removed membership does not bring its user back");
+                    return Ok(Err(NotMember::Removed));
+                }
+                Arrival::PlanFull { resource, limit } => {
+                    // For the admin: a member WorkOS has that this organization's plan cannot seat.
+                    tracing::warn!(
+                        role = role.slug(),
+                        target_user = user_id,
+                        resource,
+                        limit,
+                        "a WorkOS membership was not stored: the plan has no free seat"
+                    );
+                    return Ok(Err(NotMember::PlanFull { resource, limit }));
+                }
+                Arrival::Changed => {}
+            }
         }
-        // A concurrent request stored the member (or the org) first: read what won.
-        match self.store.get_member(org_id, user_id).await? {
-            Some(member) => Ok(Some(member)),
-            None => match self.store.provision_member(&member, None, None).await? {
-                true => Ok(Some(member)),
-                false => Ok(self.store.get_member(org_id, user_id).await?),
-            },
-        }
+        Err(ApiError::Upstream("the membership kept changing while it was stored".into()))
     }
 
     /// A user's profile: stored, or fetched from WorkOS once and stored.

@@ -15,8 +15,9 @@ use crate::error::ApiError;
 
 /// Clock skew tolerated on `exp` and `nbf` (API.md allows 60 s at most).
 pub const LEEWAY_SECONDS: u64 = 30;
-/// An unknown `kid` refetches the JWKS at most this often, so a flood of bad kids cannot become
-/// a flood of JWKS requests.
+const _: () = assert!(LEEWAY_SECONDS <= 60, "API.md allows a leeway of 60 s at most");
+/// The JWKS is fetched at most this often (an unknown `kid`, or an endpoint that is down), so a
+/// flood of bad kids, or of requests while the JWKS is down, is not a flood of JWKS requests.
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Who is calling, as the verified token says.
@@ -43,7 +44,10 @@ struct Claims {
 #[derive(Default)]
 struct KeyCache {
     keys: HashMap<String, DecodingKey>,
+    /// When the last fetch was tried, whether or not it worked.
     fetched_at: Option<Instant>,
+    /// Whether that fetch failed (with no keys cached, requests answer 503 until the next).
+    fetch_failed: bool,
 }
 
 /// Verifies bearer tokens. Built once per cold start; the key cache lives as long as it does.
@@ -55,6 +59,7 @@ pub struct TokenVerifier {
     cache: RwLock<KeyCache>,
     /// Serialises JWKS fetches so concurrent requests with a new `kid` fetch once.
     fetch_lock: Mutex<()>,
+    refetch_interval: Duration,
 }
 
 fn unauthenticated(reason: &str) -> ApiError {
@@ -73,7 +78,15 @@ impl TokenVerifier {
             issuers,
             cache: RwLock::new(KeyCache::default()),
             fetch_lock: Mutex::new(()),
+            refetch_interval: MIN_REFETCH_INTERVAL,
         }
+    }
+
+    /// The same verifier with another refetch interval (tests reach the end of the window
+    /// without waiting a minute).
+    pub fn with_refetch_interval(mut self, interval: Duration) -> Self {
+        self.refetch_interval = interval;
+        self
     }
 
     /// Verifies the request's `Authorization: Bearer` token and records the caller on the span.
@@ -145,8 +158,8 @@ impl TokenVerifier {
         })
     }
 
-    /// The key for `kid`: from the cache, else from one JWKS fetch if none happened within
-    /// [`MIN_REFETCH_INTERVAL`].
+    /// The key for `kid`: from the cache, else from one JWKS fetch if none was tried within the
+    /// refetch interval. With no key cached and the last fetch failed, 503 until the next try.
     async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, ApiError> {
         if let Some(key) = self.cache.read().await.keys.get(kid) {
             return Ok(Some(key.clone()));
@@ -158,20 +171,23 @@ impl TokenVerifier {
             if let Some(key) = cache.keys.get(kid) {
                 return Ok(Some(key.clone()));
             }
-            if cache.fetched_at.is_some_and(|at| at.elapsed() < MIN_REFETCH_INTERVAL) {
+            if cache.fetched_at.is_some_and(|at| at.elapsed() < self.refetch_interval) {
+                if cache.fetch_failed && cache.keys.is_empty() {
+                    return Err(ApiError::Upstream("the JWKS is unreachable and no key is cached".into()));
+                }
                 return Ok(None);
             }
         }
         let keys = self.fetch_jwks().await;
         let mut cache = self.cache.write().await;
         cache.fetched_at = Some(Instant::now());
+        cache.fetch_failed = keys.is_err();
         match keys {
             Ok(keys) => cache.keys = keys,
             // Keep serving the keys we had; the failure is an upstream problem, not the caller's.
             Err(error) => {
                 tracing::error!(error = %error, "JWKS fetch failed");
                 if cache.keys.is_empty() {
-                    cache.fetched_at = None;
                     return Err(ApiError::Upstream(format!("JWKS fetch failed: {error}")));
                 }
             }
@@ -180,11 +196,11 @@ impl TokenVerifier {
     }
 
     async fn fetch_jwks(&self) -> Result<HashMap<String, DecodingKey>, String> {
-        let response = self.http.get().get(&self.jwks_url).send().await.map_err(|e| e.to_string())?;
+        let response = self.http.get().get(&self.jwks_url).send().await.map_err(|e| e.without_url().to_string())?;
         if !response.status().is_success() {
             return Err(format!("JWKS answered {}", response.status()));
         }
-        let set: JwkSet = response.json().await.map_err(|e| e.to_string())?;
+        let set: JwkSet = response.json().await.map_err(|e| e.without_url().to_string())?;
         let keys = set
             .keys
             .iter()

@@ -21,8 +21,8 @@ pub struct CustomerView {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub notes: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: crate::Timestamp,
+    pub updated_at: crate::Timestamp,
     pub created_by: String,
 }
 

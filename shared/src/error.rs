@@ -45,6 +45,10 @@ pub enum ApiError {
     /// DynamoDB, WorkOS or Lemon Squeezy failed after retries. The inner text is logged, not sent.
     #[error("an upstream service is unavailable")]
     Upstream(String),
+    /// The deployment lacks a setting this function needs (the inner text names it and is
+    /// logged, not sent). The caller can do nothing about it, and nor can a retry.
+    #[error("the service is misconfigured; its operators can see why in its logs")]
+    Misconfigured(String),
 }
 
 impl ApiError {
@@ -61,6 +65,7 @@ impl ApiError {
             Self::NotFound => 404,
             Self::Conflict(_) | Self::LastAdmin => 409,
             Self::PayloadTooLarge(_) => 413,
+            Self::Misconfigured(_) => 500,
             Self::Upstream(_) => 503,
         }
     }
@@ -79,6 +84,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::LastAdmin => "last_admin",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Misconfigured(_) => "internal_error",
             Self::Upstream(_) => "upstream_unavailable",
         }
     }
@@ -97,6 +103,7 @@ impl ApiError {
             Self::Conflict(_) => "Conflict",
             Self::LastAdmin => "Last admin",
             Self::PayloadTooLarge(_) => "Payload too large",
+            Self::Misconfigured(_) => "Internal error",
             Self::Upstream(_) => "Upstream unavailable",
         }
     }
@@ -124,8 +131,8 @@ impl ApiError {
 }
 
 impl From<crate::config::ConfigError> for ApiError {
-    /// A setting missing at request time is the deployment's fault, not the caller's.
+    /// A setting missing at request time is the deployment's fault: 500, named in the log.
     fn from(error: crate::config::ConfigError) -> Self {
-        ApiError::Upstream(error.to_string())
+        ApiError::Misconfigured(error.to_string())
     }
 }

@@ -48,6 +48,9 @@ where
                     ApiError::Upstream(cause) => {
                         tracing::error!(status = 503, cause = %cause, "upstream failure")
                     }
+                    ApiError::Misconfigured(cause) => {
+                        tracing::error!(status = 500, cause = %cause, "the function is misconfigured")
+                    }
                     other => {
                         tracing::info!(status = other.status(), code = other.code(), "refused")
                     }
@@ -127,10 +130,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let message = inner.to_string();
-                // serde_path_to_error's path already ends in an unknown field's name.
-                let field = match (path.as_str(), unknown_field(&message)) {
+                // serde_path_to_error's path already ends in an unknown field's name; a missing
+                // field is named only in the message.
+                let named = unknown_field(&message).or_else(|| missing_field(&message));
+                let field = match (path.as_str(), named) {
                     (".", Some(name)) => name.to_owned(),
                     (".", None) => String::new(),
+                    (_, Some(name)) if message.starts_with("missing field") => format!("{path}.{name}"),
                     _ => path,
                 };
                 ApiError::Validation(vec![FieldError::new(field, strip_position(&message))])
@@ -151,6 +157,11 @@ fn unknown_field(message: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(index) => message[..index].to_owned(),
@@ -158,9 +169,14 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// A path parameter that API Gateway (or the local gateway) extracted.
+/// A path parameter that API Gateway (or the local gateway) extracted. An id that cannot be of
+/// its kind (length, alphabet, prefix) is 404 at once, like an id that exists nowhere.
 pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
-    req.path_parameters_ref().and_then(|params| params.first(name)).map(str::to_owned).ok_or(ApiError::NotFound)
+    let value = req.path_parameters_ref().and_then(|params| params.first(name)).ok_or(ApiError::NotFound)?;
+    match crate::ids::IdKind::of_param(name) {
+        Some(kind) if !kind.admits(value) => Err(ApiError::NotFound),
+        _ => Ok(value.to_owned()),
+    }
 }
 
 /// A query string parameter.

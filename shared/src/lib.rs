@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod customers;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod lemonsqueezy;
 pub mod members;
 pub mod org;
@@ -17,9 +18,11 @@ pub mod outbound;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod timestamp;
 pub mod workos;
 
 pub use error::ApiError;
+pub use timestamp::Timestamp;
 
 use config::Config;
 use store::{CursorKey, Store};
@@ -32,6 +35,8 @@ pub struct Deps {
     pub tokens: auth::TokenVerifier,
     pub workos: workos::WorkosClient,
     pub lemonsqueezy: lemonsqueezy::LemonSqueezyClient,
+    /// Users this warm function found not to be members, for a short while.
+    not_members: access::NotMemberCache,
 }
 
 impl Deps {
@@ -52,6 +57,7 @@ impl Deps {
             tokens: auth::TokenVerifier::new(http.clone(), &config.workos),
             workos: workos::WorkosClient::new(http.clone(), &config.workos),
             lemonsqueezy: lemonsqueezy::LemonSqueezyClient::new(http.clone(), config.lemonsqueezy.clone()),
+            not_members: access::NotMemberCache::default(),
             http,
             config,
         }
@@ -67,16 +73,7 @@ impl Deps {
             tokens: auth::TokenVerifier::new(self.http.clone(), &self.config.workos),
             workos: self.workos.with_patience(patience),
             lemonsqueezy: self.lemonsqueezy.clone(),
+            not_members: self.not_members.clone(),
         }
     }
-}
-
-/// Now, as the RFC 3339 UTC text the API and the table use.
-pub fn now_rfc3339() -> String {
-    rfc3339(time::OffsetDateTime::now_utc())
-}
-
-pub fn rfc3339(at: time::OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC).replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

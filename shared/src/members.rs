@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, FieldError};
-use crate::store::{InvitationItem, MemberItem, Role};
-use crate::{Deps, now_rfc3339};
+use crate::store::{InvitationItem, InvitationState, MemberItem, Role};
+use crate::{Deps, Timestamp};
 
 /// API.md `/users` item.
 #[derive(Debug, Serialize)]
@@ -16,7 +16,7 @@ pub struct MemberView {
     pub last_name: Option<String>,
     pub role: Role,
     pub customer_id: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<MemberItem> for MemberView {
@@ -42,19 +42,25 @@ pub struct InvitationView {
     pub email: String,
     pub role: Role,
     pub customer_id: Option<String>,
-    pub state: String,
-    pub expires_at: Option<String>,
+    pub state: &'static str,
+    pub expires_at: Option<Timestamp>,
 }
 
-impl From<InvitationItem> for InvitationView {
-    fn from(invitation: InvitationItem) -> Self {
-        let lapsed = invitation.valid_until.as_deref().is_some_and(|until| until < now_rfc3339().as_str());
+impl InvitationView {
+    /// The invitation as it stands at `now`.
+    pub fn new(invitation: InvitationItem, now: Timestamp) -> Self {
+        let lapsed = invitation.valid_until.is_some_and(|until| until < now);
+        let state = match invitation.state {
+            _ if lapsed => "expired",
+            InvitationState::Sending => "sending",
+            InvitationState::Pending => "pending",
+        };
         Self {
             id: invitation.id,
             email: invitation.email,
             role: invitation.role,
             customer_id: invitation.customer_id,
-            state: if lapsed { "expired".to_owned() } else { invitation.state },
+            state,
             expires_at: invitation.valid_until,
         }
     }

@@ -60,13 +60,13 @@ pub struct OrganizationView {
     pub plan: PlanView,
     pub limits: LimitsView,
     pub usage: UsageView,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: crate::Timestamp,
+    pub updated_at: crate::Timestamp,
 }
 
 impl OrganizationView {
-    pub fn new(org: &OrgItem, plans: &Plans) -> Self {
-        let entitlement = billing::entitlement(org, plans);
+    pub fn new(org: &OrgItem, plans: &Plans, now: crate::Timestamp) -> Self {
+        let entitlement = billing::entitlement(org, plans, now);
         Self {
             id: org.id.clone(),
             name: org.name.clone(),
@@ -77,8 +77,8 @@ impl OrganizationView {
                 max_clients: entitlement.limits.max_clients,
             },
             usage: UsageView { customers: org.usage.customers, staff: org.usage.staff, clients: org.usage.clients },
-            created_at: org.created_at.clone(),
-            updated_at: org.updated_at.clone(),
+            created_at: org.created_at,
+            updated_at: org.updated_at,
         }
     }
 }

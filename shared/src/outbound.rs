@@ -40,8 +40,8 @@ impl Patience {
 /// Why a call failed after its retries.
 #[derive(Debug)]
 pub enum Failure {
-    /// The service answered this status (the last one), with this body.
-    Status { status: u16, body: Bytes },
+    /// The service answered this status (the last one), with this body and request id.
+    Status { status: u16, body: Bytes, request_id: Option<String> },
     /// The service asked to wait longer than the call's patience allows.
     RetryAfter(Duration),
     /// The service could not be reached, or the answer was cut off.
@@ -52,6 +52,10 @@ pub enum Failure {
 /// body. Retried: 429 (honouring `Retry-After`), and for methods other than POST, 5xx and
 /// transport failures. A POST is retried on a transport failure only when its connection never
 /// opened, since otherwise the service may have acted on it. `service` names it in the logs.
+///
+/// Logs carry the method, the path (never the query, which can hold an e-mail address), the
+/// status and the service's request id; an answer's body only at `debug`, since it can quote
+/// what was sent.
 pub async fn send(
     service: &'static str,
     method: &Method,
@@ -63,26 +67,36 @@ pub async fn send(
     loop {
         let wait = match build().send().await {
             Ok(response) if response.status().is_success() => {
-                return response.bytes().await.map_err(|e| Failure::Transport(e.to_string()));
+                return response.bytes().await.map_err(|e| Failure::Transport(e.without_url().to_string()));
             }
             Ok(response) => {
                 let status = response.status();
                 let retry_after = retry_after(&response);
+                let request_id = request_id(&response);
                 let body = response.bytes().await.unwrap_or_default();
-                let detail = String::from_utf8_lossy(&body);
-                tracing::warn!(service, %method, path, status = status.as_u16(), %detail, attempt, "upstream error");
+                tracing::warn!(
+                    service,
+                    %method,
+                    path,
+                    status = status.as_u16(),
+                    request_id = request_id.as_deref().unwrap_or(""),
+                    attempt,
+                    "upstream error"
+                );
+                tracing::debug!(service, path, body = %String::from_utf8_lossy(&body), "upstream error body");
                 let retryable =
                     status == StatusCode::TOO_MANY_REQUESTS || (status.is_server_error() && method != Method::POST);
                 if !retryable || attempt >= patience.attempts {
-                    return Err(Failure::Status { status: status.as_u16(), body });
+                    return Err(Failure::Status { status: status.as_u16(), body, request_id });
                 }
                 retry_after.unwrap_or_else(|| backoff(attempt))
             }
             Err(error) => {
+                let error = error.without_url();
                 tracing::warn!(service, %method, path, error = %error, attempt, "upstream request failed");
                 let retryable = error.is_connect() || method != Method::POST;
                 if !retryable || attempt >= patience.attempts {
-                    return Err(Failure::Transport(error.without_url().to_string()));
+                    return Err(Failure::Transport(error.to_string()));
                 }
                 backoff(attempt)
             }
@@ -93,6 +107,12 @@ pub async fn send(
         tokio::time::sleep(wait).await;
         attempt += 1;
     }
+}
+
+/// The request id WorkOS (`x-request-id`) or Lemon Squeezy answers with, for support tickets.
+fn request_id(response: &reqwest::Response) -> Option<String> {
+    let value = response.headers().get("x-request-id")?.to_str().ok()?;
+    Some(value.chars().filter(|c| c.is_ascii_graphic()).take(100).collect())
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::store::{MemberItem, Role, UserProfileItem};
+use crate::store::{MemberItem, RemovalOrigin, RemovedMemberItem, Role, UserProfileItem};
 use crate::workos::{Event, Membership, Organization, User};
-use crate::{Deps, now_rfc3339};
+use crate::{Deps, Timestamp};
 
 /// The event types the mirror applies; others are skipped.
 pub const EVENT_TYPES: &[&str] = &[
@@ -50,7 +50,7 @@ pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> R
         "user.deleted" => {
             let user: User = parse(event)?;
             for member in deps.store.members_of_user(&user.id).await? {
-                remove_member(deps, &member, changes).await?;
+                remove_member(deps, &member, user.updated_at, changes).await?;
             }
             deps.store.delete_profile(&user.id).await?;
             Ok(())
@@ -58,7 +58,16 @@ pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> R
         "organization.updated" => mirror_org_name(deps, &parse::<Organization>(event)?, changes).await,
         "organization_membership.created" | "organization_membership.updated" => {
             let membership: Membership = parse(event)?;
-            let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
+            let (org_id, user_id) = (&membership.organization_id, &membership.user_id);
+            let stored = deps.store.get_member(org_id, user_id).await?;
+            if stored.is_none() && deps.store.removed_member(org_id, user_id).await?.is_some() {
+                // A removed user comes back only through what WorkOS holds now, not through
+                // an event that may be late or replayed.
+                return match deps.workos.active_membership(user_id, org_id).await? {
+                    Some(current) => mirror_membership(deps, &current, None, None, false, changes).await,
+                    None => Ok(()),
+                };
+            }
             mirror_membership(deps, &membership, stored, None, false, changes).await
         }
         "organization_membership.deleted" => {
@@ -66,7 +75,7 @@ pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> R
             let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
             // A later membership of the same user (another id) is not this one.
             if let Some(member) = stored.filter(|m| m.membership_id == membership.id) {
-                remove_member(deps, &member, changes).await?;
+                remove_member(deps, &member, membership.updated_at, changes).await?;
             }
             Ok(())
         }
@@ -86,10 +95,10 @@ async fn mirror_membership(
     settle: bool,
     changes: &mut Changes,
 ) -> Result<(), ApiError> {
-    let newer = |member: &MemberItem| member.workos_updated_at.as_str() < membership.updated_at.as_str();
+    let newer = |member: &MemberItem| member.workos_updated_at < membership.updated_at;
     if !membership.is_active() {
         if let Some(member) = stored.filter(|m| m.membership_id == membership.id && newer(m)) {
-            remove_member(deps, &member, changes).await?;
+            remove_member(deps, &member, membership.updated_at, changes).await?;
         }
         return Ok(());
     }
@@ -103,7 +112,7 @@ async fn mirror_membership(
                 }
                 None => deps.profile(&membership.user_id).await?,
             };
-            if deps.store_membership(membership, &profile).await?.is_some() {
+            if deps.store_membership(membership, &profile).await?.is_ok() {
                 changes.created += 1;
             }
         }
@@ -114,9 +123,8 @@ async fn mirror_membership(
                 role,
                 customer_id: member.customer_id.clone().filter(|_| role == Role::Client),
                 membership_id: membership.id.clone(),
-                workos_updated_at: membership.updated_at.clone(),
-                updated_at: now_rfc3339(),
-                ..member.clone()
+                workos_updated_at: membership.updated_at,
+                ..member.revised(Timestamp::now())
             };
             if deps.store.mirror_member_change(&member, &changed).await? {
                 changes.updated += 1;
@@ -129,8 +137,16 @@ async fn mirror_membership(
     Ok(())
 }
 
-async fn remove_member(deps: &Deps, member: &MemberItem, changes: &mut Changes) -> Result<(), ApiError> {
-    if deps.store.mirror_member_removal(member).await? {
+/// Removes a member because WorkOS says so; `news_at` is the WorkOS time of that news.
+async fn remove_member(
+    deps: &Deps,
+    member: &MemberItem,
+    news_at: Timestamp,
+    changes: &mut Changes,
+) -> Result<(), ApiError> {
+    let removal =
+        RemovedMemberItem::of(member, RemovalOrigin::Workos, news_at.max(member.workos_updated_at), Timestamp::now());
+    if deps.store.mirror_member_removal(member, &removal).await? {
         changes.removed += 1;
     }
     deps.store.remove_assignments_of(&member.org_id, &member.user_id).await?;
@@ -142,7 +158,7 @@ async fn mirror_profile(deps: &Deps, user: &User, changes: &mut Changes) -> Resu
     let Some(stored) = deps.store.get_profile(&user.id).await? else { return Ok(()) };
     let same = stored.email == user.email && stored.first_name == user.first_name && stored.last_name == user.last_name;
     // Sign-ins also touch WorkOS's `updated_at`; only the fields we keep are worth a write.
-    if same || stored.workos_updated_at.as_str() >= user.updated_at.as_str() {
+    if same || stored.workos_updated_at >= user.updated_at {
         return Ok(());
     }
     let profile = UserProfileItem::new(user);
@@ -158,7 +174,7 @@ async fn mirror_profile(deps: &Deps, user: &User, changes: &mut Changes) -> Resu
 async fn mirror_org_name(deps: &Deps, org: &Organization, changes: &mut Changes) -> Result<(), ApiError> {
     if let Some(stored) = deps.store.get_org(&org.id).await? {
         if stored.name != org.name {
-            deps.store.rename_org(&org.id, &org.name, &now_rfc3339()).await?;
+            deps.store.rename_org(&org.id, &org.name, Timestamp::now()).await?;
             changes.updated += 1;
         }
     }
@@ -203,6 +219,10 @@ pub async fn reconcile_org(
     mirror_org_name(deps, org, changes).await?;
     for membership in memberships.iter().filter(|m| m.is_active()) {
         let member = stored.remove(&membership.user_id);
+        if member.is_none() && finish_api_removal(deps, membership).await? {
+            changes.removed += 1;
+            continue;
+        }
         let user = users.get(membership.user_id.as_str());
         // A profile that changed in WorkOS: the profile and the member's copy of it.
         if let (Some(member), Some(user)) = (&member, user) {
@@ -220,7 +240,21 @@ pub async fn reconcile_org(
     }
     // Stored members without an active WorkOS membership are gone.
     for member in stored.values() {
-        remove_member(deps, member, changes).await?;
+        remove_member(deps, member, Timestamp::now(), changes).await?;
     }
     Ok(())
+}
+
+/// An active WorkOS membership of a user removed through the API: the removal stopped between
+/// the table and WorkOS (a crash, or an undo that could not run), so WorkOS gets its half now.
+/// `true` if it was such a membership.
+async fn finish_api_removal(deps: &Deps, membership: &Membership) -> Result<bool, ApiError> {
+    let removed = deps.store.removed_member(&membership.organization_id, &membership.user_id).await?;
+    let unfinished =
+        removed.is_some_and(|r| r.origin == RemovalOrigin::Api && !r.admits(&membership.id, membership.updated_at));
+    if unfinished {
+        tracing::info!(target_user = membership.user_id, "finishing a removal in WorkOS");
+        deps.workos.delete_membership(&membership.id).await?;
+    }
+    Ok(unfinished)
 }

@@ -6,14 +6,17 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::Timestamp;
 use crate::config::WorkosConfig;
 use crate::error::ApiError;
 use crate::outbound::{self, Failure, LazyHttp, Patience};
 
+/// A failed WorkOS call. Its text (which reaches the logs) holds the status, WorkOS's error
+/// code and request id, never WorkOS's message, which can quote an e-mail address.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkosError {
-    #[error("WorkOS answered {status}: {code}: {message}")]
-    Status { status: u16, code: String, message: String },
+    #[error("WorkOS answered {status} ({code}), request id {request_id}")]
+    Status { status: u16, code: String, request_id: String },
     #[error("WorkOS could not be reached: {0}")]
     Transport(String),
     #[error("WorkOS answered something unreadable: {0}")]
@@ -38,7 +41,7 @@ pub struct Organization {
     pub name: String,
     #[serde(default)]
     pub external_id: Option<String>,
-    pub updated_at: String,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -49,7 +52,7 @@ pub struct User {
     pub first_name: Option<String>,
     #[serde(default)]
     pub last_name: Option<String>,
-    pub updated_at: String,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -64,7 +67,7 @@ pub struct Membership {
     pub organization_id: String,
     pub role: RoleRef,
     pub status: String,
-    pub updated_at: String,
+    pub updated_at: Timestamp,
 }
 
 impl Membership {
@@ -78,7 +81,7 @@ pub struct Invitation {
     pub id: String,
     pub email: String,
     pub state: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 /// An entry of the Events API (and the body of a WorkOS webhook).
@@ -88,7 +91,7 @@ pub struct Event {
     pub event: String,
     #[serde(default)]
     pub data: serde_json::Value,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,8 +113,6 @@ struct ErrorBody {
     code: Option<String>,
     #[serde(default)]
     error: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
 }
 
 /// Which memberships to list. WorkOS lists only active ones by default and the emulator all of
@@ -333,6 +334,12 @@ impl WorkosClient {
             .collect())
     }
 
+    /// An invitation as WorkOS has it now (its `state`: pending, accepted, revoked, expired).
+    pub async fn get_invitation(&self, invitation_id: &str) -> Result<Invitation, WorkosError> {
+        let path = format!("/user_management/invitations/{}", encode(invitation_id));
+        self.call(Method::GET, &path, &[], None::<&()>).await
+    }
+
     /// Revokes an invitation. One that is no longer pending (accepted, revoked, expired) or gone
     /// answers `Ok(false)`: there is nothing left to revoke.
     pub async fn revoke_invitation(&self, invitation_id: &str) -> Result<bool, WorkosError> {
@@ -361,22 +368,28 @@ impl WorkosClient {
         };
         let bytes = match outbound::send("WorkOS", &method, path, self.patience, build).await {
             Ok(bytes) => bytes,
-            Err(Failure::Status { status, body }) => {
+            Err(Failure::Status { status, body, request_id }) => {
                 let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
-                let code = parsed.as_ref().and_then(|b| b.code.clone().or(b.error.clone())).unwrap_or_default();
-                let message =
-                    parsed.and_then(|b| b.message).unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-                return Err(WorkosError::Status { status, code, message });
+                let code = parsed.and_then(|b| b.code.or(b.error)).unwrap_or_default();
+                return Err(WorkosError::Status { status, code, request_id: request_id.unwrap_or_default() });
             }
             Err(Failure::RetryAfter(wait)) => {
-                let message = format!("retry after {wait:?}");
-                return Err(WorkosError::Status { status: 429, code: "rate_limited".into(), message });
+                let code = format!("rate_limited, retry after {wait:?}");
+                return Err(WorkosError::Status { status: 429, code, request_id: String::new() });
             }
             Err(Failure::Transport(error)) => return Err(WorkosError::Transport(error)),
         };
         // DELETE answers 204 with no body.
         let bytes = if bytes.is_empty() { bytes::Bytes::from_static(b"null") } else { bytes };
-        serde_json::from_slice(&bytes).map_err(|e| WorkosError::Decode(format!("{method} {path}: {e}")))
+        // serde's message can quote the answer; its category and position cannot.
+        serde_json::from_slice(&bytes).map_err(|e| {
+            WorkosError::Decode(format!(
+                "{method} {path}: {:?} at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::members::MemberView;
 use shared::store::Role;
-use shared::{ApiError, Deps, http, now_rfc3339};
+use shared::{ApiError, Deps, Timestamp, http};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     http::serve(&req, assign_staff(deps, &req)).await
@@ -27,6 +27,6 @@ async fn assign_staff(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiE
             member.role.slug()
         )));
     }
-    let created = deps.store.assign(&customer, &user_id, &now_rfc3339()).await?;
+    let created = deps.store.assign(&customer, &user_id, Timestamp::now()).await?;
     Ok(http::json(if created { 201 } else { 200 }, &MemberView::from(member)))
 }

@@ -1,9 +1,12 @@
 //! `POST /billing/checkout` (admin): a Lemon Squeezy checkout for a variant of `PLANS`, carrying
-//! `custom_data.org_id` so that its events find the organization.
+//! `custom_data.org_id` and the tag that vouches for it (`CheckoutTag`), so that its events find
+//! the organization and nobody else's checkout can claim it.
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::{ApiError, Deps, http};
+use shared::config::Setting;
+use shared::lemonsqueezy::CheckoutTag;
+use shared::{ApiError, Deps, Timestamp, http};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -22,6 +25,8 @@ async fn create_checkout(deps: &Deps, req: &Request) -> Result<Response<Body>, A
     if !deps.config.plans.variants.contains_key(variant_id) {
         return Err(ApiError::validation("variantId", "must be a variant of a paid plan"));
     }
-    let url = deps.lemonsqueezy.create_checkout(variant_id, caller.org_id(), &caller.member.email).await?;
+    let tags = CheckoutTag::new(deps.config.require(Setting::LemonSqueezyWebhookSecret)?);
+    let custom = tags.custom_data(caller.org_id(), Timestamp::now());
+    let url = deps.lemonsqueezy.create_checkout(variant_id, &custom, &caller.member.email).await?;
     Ok(http::json(201, &serde_json::json!({ "url": url })))
 }

@@ -5,7 +5,7 @@ use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
 use shared::customers::{CustomerView, NewCustomer};
 use shared::store::CustomerItem;
-use shared::{ApiError, Deps, billing, http, now_rfc3339};
+use shared::{ApiError, Deps, Timestamp, billing, http};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     http::serve(&req, create_customer(deps, &req)).await
@@ -15,8 +15,9 @@ async fn create_customer(deps: &Deps, req: &Request) -> Result<Response<Body>, A
     let caller = deps.admin(req).await?;
     let fields = http::json_body::<NewCustomer>(req)?.into_fields()?;
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
-    let limits = billing::entitlement(&org, &deps.config.plans).limits;
-    let customer = CustomerItem::new(caller.org_id(), fields, caller.user_id(), &now_rfc3339());
+    let now = Timestamp::now();
+    let limits = billing::entitlement(&org, &deps.config.plans, now).limits;
+    let customer = CustomerItem::new(caller.org_id(), fields, caller.user_id(), now);
     deps.store.create_customer(&customer, &limits).await?;
     let location = HeaderValue::from_str(&format!("/customers/{}", customer.id)).ok();
     let mut response = http::json(201, &CustomerView::from(customer));

@@ -6,8 +6,8 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::members::{InvitationView, check_customer, parse_email};
-use shared::store::{InvitationItem, Role};
-use shared::{ApiError, Deps, billing, http, now_rfc3339};
+use shared::store::{InvitationItem, InvitationState, Role};
+use shared::{ApiError, Deps, Timestamp, billing, http};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -29,9 +29,10 @@ async fn create_invitation(deps: &Deps, req: &Request) -> Result<Response<Body>,
     check_customer(deps, caller.org_id(), body.role, body.customer_id.as_deref()).await?;
 
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
-    let limits = billing::entitlement(&org, &deps.config.plans).limits;
+    let now = Timestamp::now();
+    let limits = billing::entitlement(&org, &deps.config.plans, now).limits;
     let mut invitation =
-        InvitationItem::new(caller.org_id(), &email, body.role, body.customer_id, caller.user_id(), &now_rfc3339());
+        InvitationItem::new(caller.org_id(), &email, body.role, body.customer_id, caller.user_id(), now);
     deps.store.create_invitation(&invitation, &limits).await?;
 
     let sent = deps.workos.send_invitation(&email, caller.org_id(), body.role.slug(), caller.user_id()).await;
@@ -44,10 +45,10 @@ async fn create_invitation(deps: &Deps, req: &Request) -> Result<Response<Body>,
             return Err(error.into());
         }
     };
-    invitation.state = InvitationItem::PENDING.to_owned();
+    invitation.state = InvitationState::Pending;
     invitation.workos_invitation_id = Some(sent.id);
     invitation.valid_until = Some(sent.expires_at);
     deps.store.mark_invitation_sent(&invitation).await?;
     tracing::info!(invitation_id = invitation.id, role = body.role.slug(), "invitation sent");
-    Ok(http::json(201, &InvitationView::from(invitation)))
+    Ok(http::json(201, &InvitationView::new(invitation, now)))
 }

@@ -2,16 +2,19 @@
 //! there, then stores the org and the admin membership in one transaction.
 //!
 //! With an `Idempotency-Key` the call is safe to retry after any failure: the WorkOS
-//! `external_id` is derived from the caller and the key and looked up before creating, the
+//! `external_id` is made from the key record's creation id and looked up before creating, the
 //! WorkOS membership is looked up before creating, and the DynamoDB writes are one transaction
-//! that also marks the key done. The same key with another body is 409 `conflict`.
+//! that also marks the key done. The same key with another body is 409 `conflict`. The creation
+//! id is new whenever the key's record is (the first use, or a use after the 24-hour record has
+//! gone), so a key used again later starts a new organization: it never finds the one an
+//! earlier record made, nor gives its caller a role there.
 
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
 use shared::auth::AuthContext;
 use shared::org::{OrgNameBody, OrganizationView};
 use shared::store::{IdempotencyClaim, IdempotencyOutcome, MemberItem, NewMember, OrgItem, Role, StoreError};
-use shared::{ApiError, Deps, crypto, http, now_rfc3339};
+use shared::{ApiError, Deps, Timestamp, crypto, http};
 
 /// How long one attempt holds its idempotency key before a retry may take over.
 const LEASE_SECONDS: i64 = 30;
@@ -42,7 +45,7 @@ async fn create_org(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
             return Err(ApiError::Conflict("this Idempotency-Key was used with a different request body".into()));
         }
     };
-    let external_id = format!("saas-{}", &crypto::sha256_hex(format!("{}\n{key}", auth.user_id).as_bytes())[..40]);
+    let external_id = format!("saas-{}", claim.creation_id());
     match create(deps, &auth, &name, &external_id, Some(&claim)).await {
         Ok(org) => Ok(created(deps, &org)),
         Err(error) => {
@@ -83,8 +86,8 @@ async fn create(
         None => deps.workos.create_membership(&auth.user_id, &workos_org.id, Role::Admin.slug()).await?,
     };
     let profile = deps.profile(&auth.user_id).await?;
-    let now = now_rfc3339();
-    let mut org = OrgItem::new(&workos_org.id, &workos_org.name, &now);
+    let now = Timestamp::now();
+    let mut org = OrgItem::new(&workos_org.id, &workos_org.name, now);
     org.usage_mut().add(Role::Admin, 1);
     let admin = MemberItem::new(NewMember {
         org_id: &workos_org.id,
@@ -93,8 +96,8 @@ async fn create(
         customer_id: None,
         membership_id: &membership.id,
         profile: &profile,
-        workos_updated_at: &membership.updated_at,
-        now: &now,
+        workos_updated_at: membership.updated_at,
+        now,
     });
     match deps.store.create_org_with_admin(&org, &admin, claim).await {
         Ok(()) => {
@@ -102,7 +105,7 @@ async fn create(
             Ok(org)
         }
         // Stored already: an earlier attempt whose lease ran out finished first.
-        Err(StoreError::TransactionCanceled(_)) => deps
+        Err(StoreError::Cancelled(failure)) if failure.is("org") || failure.is("admin") => deps
             .store
             .get_org(&workos_org.id)
             .await?
@@ -112,7 +115,7 @@ async fn create(
 }
 
 fn created(deps: &Deps, org: &OrgItem) -> Response<Body> {
-    let mut response = http::json(201, &OrganizationView::new(org, &deps.config.plans));
+    let mut response = http::json(201, &OrganizationView::new(org, &deps.config.plans, Timestamp::now()));
     response.headers_mut().insert("location", HeaderValue::from_static("/org"));
     response
 }
@@ -120,7 +123,7 @@ fn created(deps: &Deps, org: &OrgItem) -> Response<Body> {
 /// The answer to a retry of a request that already succeeded: the same organization, 200.
 async fn replay(deps: &Deps, org_id: &str) -> Result<Response<Body>, ApiError> {
     let org = deps.store.get_org(org_id).await?.ok_or(ApiError::NotFound)?;
-    let mut response = http::json(200, &OrganizationView::new(&org, &deps.config.plans));
+    let mut response = http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now()));
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(response)
 }

@@ -1,5 +1,9 @@
 //! `DELETE /invitations/{invitationId}` (admin): revokes the invitation in WorkOS, then deletes
 //! it and gives its seat back. A WorkOS failure answers 503 with nothing changed.
+//!
+//! An invitation WorkOS says was accepted answers 409 `conflict` and keeps its seat: the seat
+//! belongs to the member it made (remove the member instead). One that WorkOS let lapse or
+//! revoked already is deleted, and its seat given back.
 
 use lambda_http::{Body, Request, Response};
 use shared::{ApiError, Deps, http};
@@ -18,9 +22,17 @@ async fn delete_invitation(deps: &Deps, req: &Request) -> Result<Response<Body>,
         None => deps.workos.pending_invitations(&invitation.email, caller.org_id()).await?,
     };
     for workos_id in &workos_ids {
-        if !deps.workos.revoke_invitation(workos_id).await? {
-            tracing::info!(invitation_id, "WorkOS had nothing left to revoke");
+        if deps.workos.revoke_invitation(workos_id).await? {
+            continue;
         }
+        // Nothing left to revoke: accepted, lapsed or revoked already. Only an acceptance keeps
+        // the seat.
+        if deps.workos.get_invitation(workos_id).await?.state == "accepted" {
+            return Err(ApiError::Conflict(
+                "the invitation was accepted; remove the member instead (DELETE /users/{userId})".into(),
+            ));
+        }
+        tracing::info!(invitation_id, "WorkOS had nothing left to revoke");
     }
     deps.store.delete_invitation(&invitation).await?;
     Ok(http::no_content())

@@ -1,14 +1,18 @@
 //! `DELETE /users/{userId}` (admin): removes a member from the organization.
 //!
-//! The table first (one transaction: the member, its seat, the last-admin guard), then the
-//! WorkOS membership; if WorkOS fails the member is put back and the answer is 503. A retry
-//! after a crash between the two finds no stored member but an active WorkOS membership, and
-//! finishes the removal there. The member's customer assignments go last; readers ignore
-//! assignments of non-members meanwhile, and a retry removes them.
+//! The table first (one transaction: the member, its seat, the last-admin guard, and a record of
+//! the removal), then the WorkOS membership; if WorkOS fails the member is put back (only if
+//! nobody stored them again meanwhile and the removal record is still this one) and the answer
+//! is 503. While WorkOS still has the membership, the removal record keeps the user's own
+//! requests (just-in-time provisioning) and late WorkOS news of that membership from storing
+//! them again. A retry after a crash between the two finds no stored member but an active
+//! WorkOS membership, and finishes the removal there (so does the sync's full pass). The
+//! member's customer assignments go last; readers ignore assignments of non-members meanwhile,
+//! and a retry removes them.
 
 use lambda_http::{Body, Request, Response};
-use shared::store::{Role, UsageChange};
-use shared::{ApiError, Deps, http};
+use shared::store::{RemovalOrigin, RemovedMemberItem, Role};
+use shared::{ApiError, Deps, Timestamp, http};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     http::serve(&req, delete_user(deps, &req)).await
@@ -24,11 +28,15 @@ async fn delete_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
         deps.workos.delete_membership(&membership.id).await?;
         return Ok(http::no_content());
     };
-    deps.store.remove_member(&member, caller.user_id()).await?;
+    let removal = RemovedMemberItem::of(&member, RemovalOrigin::Api, member.workos_updated_at, Timestamp::now());
+    deps.store.remove_member(&member, &removal, caller.user_id()).await?;
     if let Err(error) = deps.workos.delete_membership(&member.membership_id).await {
-        let change = UsageChange::seat(member.role, -1);
-        if let Err(undo) = deps.store.restore_member(&member, None, &change).await {
-            tracing::error!(error = %undo, "could not undo a removal WorkOS refused; the sync job will settle it");
+        match deps.store.undo_member_removal(&member, &removal).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(target_user = user_id, "the member was stored again before the undo; it stays"),
+            Err(undo) => {
+                tracing::error!(error = %undo, "could not undo a removal WorkOS refused; the sync job will settle it")
+            }
         }
         return Err(error.into());
     }

@@ -37,7 +37,7 @@ async fn me(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     // No organization selected, or not an active member of it: the user alone, with nulls.
     let membership = async {
         match auth.org_id {
-            Some(_) => deps.membership(&auth).await,
+            Some(_) => deps.membership(&auth).await.map(Result::ok),
             None => Ok(None),
         }
     };

@@ -2,7 +2,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::org::OrganizationView;
-use shared::{ApiError, Deps, http};
+use shared::{ApiError, Deps, Timestamp, http};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     http::serve(&req, get_org(deps, &req)).await
@@ -11,5 +11,5 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 async fn get_org(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.caller(req).await?;
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
-    Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans)))
+    Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now())))
 }

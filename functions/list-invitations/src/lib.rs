@@ -2,7 +2,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::members::InvitationView;
-use shared::{ApiError, Deps, http};
+use shared::{ApiError, Deps, Timestamp, http};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     http::serve(&req, list_invitations(deps, &req)).await
@@ -13,5 +13,6 @@ async fn list_invitations(deps: &Deps, req: &Request) -> Result<Response<Body>, 
     let limit = http::page_limit(req)?;
     let cursor = http::query_param(req, "cursor");
     let page = deps.store.list_invitations(caller.org_id(), limit, cursor.as_deref()).await?;
-    Ok(http::json(200, &page.map(InvitationView::from)))
+    let now = Timestamp::now();
+    Ok(http::json(200, &page.map(|invitation| InvitationView::new(invitation, now))))
 }

@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::customers::{CustomerPatch, CustomerView, managed_customer};
-use shared::{ApiError, Deps, http, now_rfc3339};
+use shared::{ApiError, Deps, Timestamp, http};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     http::serve(&req, update_customer(deps, &req)).await
@@ -18,7 +18,7 @@ async fn update_customer(deps: &Deps, req: &Request) -> Result<Response<Body>, A
         deps.store.reorder_assignments(&customer).await?;
         return Ok(http::json(200, &CustomerView::from(customer)));
     }
-    let updated = customer.with_fields(fields, &now_rfc3339());
+    let updated = customer.with_fields(fields, Timestamp::now());
     deps.store.update_customer(&customer, &updated).await?;
     Ok(http::json(200, &CustomerView::from(updated)))
 }

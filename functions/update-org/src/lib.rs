@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::org::{OrgNameBody, OrganizationView};
-use shared::{ApiError, Deps, http, now_rfc3339};
+use shared::{ApiError, Deps, Timestamp, http};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     http::serve(&req, update_org(deps, &req)).await
@@ -14,9 +14,9 @@ async fn update_org(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let name = http::json_body::<OrgNameBody>(req)?.into_name()?;
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
     if org.name == name {
-        return Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans)));
+        return Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now())));
     }
     deps.workos.rename_organization(caller.org_id(), &name).await?;
-    let org = deps.store.rename_org(caller.org_id(), &name, &now_rfc3339()).await?.ok_or(ApiError::NotFound)?;
-    Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans)))
+    let org = deps.store.rename_org(caller.org_id(), &name, Timestamp::now()).await?.ok_or(ApiError::NotFound)?;
+    Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now())))
 }

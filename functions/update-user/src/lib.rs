@@ -2,7 +2,9 @@
 //!
 //! The table is changed first, in one transaction that moves the seat within the plan's limits
 //! and keeps an admin (so concurrent demotions cannot remove the last one); then WorkOS. If
-//! WorkOS fails, the stored member is put back and the answer is 503. A crash between the two
+//! WorkOS fails, the stored member is put back and the answer is 503, but only if the member is
+//! still what this request wrote: a change or removal that came in between was made on top of
+//! this one, with its own counters, and stays (the sync settles WorkOS). A crash between the two
 //! leaves the table ahead of WorkOS: the client's retry (same body) sends the role to WorkOS,
 //! and otherwise the sync's next full pass puts the table back to WorkOS's role. A staff member
 //! who is no longer staff loses their customer assignments.
@@ -10,7 +12,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::members::{MemberChange, MemberView, check_customer};
 use shared::store::{MemberItem, Role, UsageChange};
-use shared::{ApiError, Deps, billing, http, now_rfc3339};
+use shared::{ApiError, Deps, Timestamp, billing, http};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     http::serve(&req, update_user(deps, &req)).await
@@ -43,19 +45,26 @@ async fn update_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
     }
 
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
-    let limits = billing::entitlement(&org, &deps.config.plans).limits;
+    let now = Timestamp::now();
+    let limits = billing::entitlement(&org, &deps.config.plans, now).limits;
     let change = if role == old.role {
         UsageChange::default()
     } else {
         UsageChange::role_change(old.role, role).within(&limits)
     };
-    let new = MemberItem { role, customer_id, updated_at: now_rfc3339(), ..old.clone() };
+    let new = MemberItem { role, customer_id, ..old.revised(now) };
     deps.store.change_member(&old, &new, &change, caller.user_id()).await?;
 
     if role != old.role {
         if let Err(error) = deps.workos.set_membership_role(&old.membership_id, role.slug()).await {
-            if let Err(undo) = deps.store.restore_member(&old, Some(&new), &change).await {
-                tracing::error!(error = %undo, "could not undo a role change WorkOS refused; the sync job will settle it");
+            match deps.store.undo_member_change(&old, &new, &change).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(target_user = user_id, "the member changed again before the undo; it stays")
+                }
+                Err(undo) => {
+                    tracing::error!(error = %undo, "could not undo a role change WorkOS refused; the sync job will settle it")
+                }
             }
             return Err(error.into());
         }

@@ -20,7 +20,7 @@ use serde_json::Value;
 use shared::outbound::Patience;
 use shared::store::SyncState;
 use shared::sync::{self, Changes, EVENT_TYPES, Reads};
-use shared::{ApiError, Deps, now_rfc3339, rfc3339};
+use shared::{ApiError, Deps, Timestamp};
 
 /// Under the function's 900 s timeout.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(840);
@@ -81,18 +81,17 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
 
 async fn run(deps: &Deps, force_full: bool, budget: &Budget, report: &mut Report) -> Result<(), ApiError> {
     let mut state = deps.store.sync_state().await?;
-    let now = time::OffsetDateTime::now_utc();
-    let older_than =
-        |at: &Option<String>, age: time::Duration| at.as_deref().is_none_or(|at| at < rfc3339(now - age).as_str());
+    let now = Timestamp::now();
+    let older_than = |at: &Option<Timestamp>, age: time::Duration| at.is_none_or(|at| at < now.minus(age));
     let cursor_lost = older_than(&state.cursor_at, EVENT_RETENTION);
     let full_due = force_full || cursor_lost || older_than(&state.full_pass_completed_at, FULL_PASS_EVERY);
     if state.full_pass_after.is_none() && full_due {
         state.full_pass_after = Some(String::new());
-        state.full_pass_started_at = Some(now_rfc3339());
+        state.full_pass_started_at = Some(now);
         if cursor_lost {
             // Events from here on are read after the pass; what came before, the pass covers.
             state.event_cursor = None;
-            state.cursor_at = state.full_pass_started_at.clone();
+            state.cursor_at = Some(now);
         }
         deps.store.save_sync_state(&state).await?;
     }
@@ -128,7 +127,7 @@ async fn full_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: 
         after = orgs.last().map(|o| o.id.clone());
     }
     state.full_pass_after = None;
-    state.full_pass_completed_at = Some(now_rfc3339());
+    state.full_pass_completed_at = Some(Timestamp::now());
     deps.store.save_sync_state(state).await?;
     Ok(true)
 }
@@ -145,16 +144,17 @@ async fn incremental_pass(
         if progressed && budget.spent() {
             return Ok(false);
         }
-        let since = state.cursor_at.clone();
-        let (events, _) = deps.workos.list_events(EVENT_TYPES, state.event_cursor.as_deref(), since.as_deref()).await?;
+        let since = state.cursor_at;
+        let range_start = since.map(|at| at.to_string());
+        let (events, _) =
+            deps.workos.list_events(EVENT_TYPES, state.event_cursor.as_deref(), range_start.as_deref()).await?;
         if events.is_empty() {
             return Ok(true);
         }
         report.reads.events += events.len() as u32;
         for event in &events {
             // Without a cursor, events from before the starting point are covered by a full pass.
-            let before_start =
-                state.event_cursor.is_none() && since.as_deref().is_some_and(|s| event.created_at.as_str() < s);
+            let before_start = state.event_cursor.is_none() && since.is_some_and(|s| event.created_at < s);
             if EVENT_TYPES.contains(&event.event.as_str()) && !before_start {
                 if let Err(error) = sync::apply_event(deps, event, &mut report.changes).await {
                     // The cursor stays before this event; the next run tries it again.
@@ -164,7 +164,7 @@ async fn incremental_pass(
             }
             state.event_cursor = Some(event.id.clone());
             if !before_start {
-                state.cursor_at = Some(event.created_at.clone());
+                state.cursor_at = Some(event.created_at);
             }
         }
         report.cursor = state.event_cursor.clone();

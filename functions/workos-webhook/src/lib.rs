@@ -45,7 +45,9 @@ pub fn verify_signature(secret: &str, body: &[u8], header: Option<&str>, now: i6
     let t: i64 = raw_t.parse().map_err(|_| ApiError::InvalidSignature)?;
     // Milliseconds from WorkOS, seconds from the emulator: no time in seconds is this large.
     let seconds = if t > 100_000_000_000 { t / 1000 } else { t };
-    if (now - seconds).abs() > TOLERANCE_SECONDS {
+    // Checked: `t` is the sender's text, and i64::MIN - now overflows.
+    let skew = now.checked_sub(seconds).map(i64::unsigned_abs);
+    if t < 0 || skew.is_none_or(|skew| skew > TOLERANCE_SECONDS.unsigned_abs()) {
         return Err(ApiError::InvalidSignature);
     }
     let mut signed = Vec::with_capacity(raw_t.len() + 1 + body.len());
@@ -87,5 +89,20 @@ mod tests {
             assert!(verify_signature("whsec", body, Some(bad), now).is_err(), "{bad}");
         }
         assert!(verify_signature("whsec", body, None, now).is_err());
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        let body = br#"{"id":"evt_1"}"#;
+        let now = 1_700_000_000;
+        for t in [i64::MIN, i64::MIN + 1, -1, i64::MAX, i64::MAX - 1, 0] {
+            let header = format!("t={t},v1={}", sign(&t.to_string(), body));
+            assert!(
+                matches!(verify_signature("whsec", body, Some(&header), now), Err(ApiError::InvalidSignature)),
+                "{t}"
+            );
+        }
+        assert!(verify_signature("whsec", body, Some("t=99999999999999999999,v1=00"), now).is_err(), "past i64");
+        assert!(verify_signature("whsec", body, Some("t=-9223372036854775808,v1=00"), i64::MAX).is_err());
     }
 }

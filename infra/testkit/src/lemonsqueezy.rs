@@ -21,8 +21,22 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// A fixture for `org_id`: the example org id replaced, bytes otherwise unchanged.
+/// A fixture as a checkout of this backend for `org_id` makes it: the example org id replaced
+/// by `org_id` and the tag `POST /billing/checkout` puts beside it, bytes otherwise unchanged.
 pub fn fixture_for(name: &str, org_id: &str) -> Vec<u8> {
+    // A fixed checkout time: the same fixture for the same org is the same bytes (a redelivery).
+    let issued = shared::Timestamp::parse("2025-01-15T10:00:00Z").expect("a time");
+    let custom = shared::lemonsqueezy::CheckoutTag::new(WEBHOOK_SECRET).custom_data(org_id, issued);
+    let tagged = format!(
+        "\"org_id\": \"{org_id}\", \"org_issued_at\": {}, \"org_tag\": {}",
+        custom["org_issued_at"], custom["org_tag"]
+    );
+    String::from_utf8(fixture(name)).unwrap().replace(&format!("\"org_id\": \"{FIXTURE_ORG}\""), &tagged).into_bytes()
+}
+
+/// A fixture that names `org_id` in its custom data without a tag, as anyone can make a share
+/// link do (`checkout[custom][org_id]=…`).
+pub fn fixture_untagged(name: &str, org_id: &str) -> Vec<u8> {
     String::from_utf8(fixture(name)).unwrap().replace(FIXTURE_ORG, org_id).into_bytes()
 }
 

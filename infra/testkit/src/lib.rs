@@ -4,6 +4,7 @@
 
 pub mod emulator;
 pub mod lemonsqueezy;
+pub mod logs;
 pub mod proxy;
 pub mod tokens;
 
@@ -17,6 +18,7 @@ use shared::Deps;
 use shared::config::Config;
 
 pub use emulator::{Emulator, PrivateEmulator, TestUser};
+pub use logs::LogCapture;
 pub use proxy::{Fault, FaultProxy};
 pub use tokens::TestKey;
 
@@ -268,3 +270,55 @@ impl TestApp {
 
 pub const PUT: Method = Method::PUT;
 pub const DELETE: Method = Method::DELETE;
+
+impl TestApp {
+    /// Checks what must hold for an organization whatever happened to it: every usage counter
+    /// equals the real count of its items (admins, staff seats with pending staff and admin
+    /// invitations, client seats with pending client invitations, customers), each customer's
+    /// `clientCount` equals its clients and pending client invitations, and at least one admin
+    /// remains. Panics with `context` and what differs.
+    pub async fn assert_counts_match(&self, org_id: &str, context: &str) {
+        let pk = format!("ORG#{org_id}");
+        let items: Vec<HashMap<String, AttributeValue>> = self
+            .items()
+            .await
+            .into_iter()
+            .filter(|item| item.get("PK").and_then(|v| v.as_s().ok()) == Some(&pk))
+            .collect();
+        let text = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+        };
+        let number = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0)
+        };
+        let of = |entity: &str| items.iter().filter(move |i| text(i, "entity") == entity).collect::<Vec<_>>();
+        let org = of("org").into_iter().next().unwrap_or_else(|| panic!("{context}: no org item"));
+        let (members, invitations, customers) = (of("member"), of("invitation"), of("customer"));
+        let role_count = |list: &[&HashMap<String, AttributeValue>], roles: &[&str]| {
+            list.iter().filter(|i| roles.contains(&text(i, "role").as_str())).count() as i64
+        };
+        let admins = role_count(&members, &["admin"]);
+        let staff = role_count(&members, &["admin", "staff"]) + role_count(&invitations, &["admin", "staff"]);
+        let clients = role_count(&members, &["client"]) + role_count(&invitations, &["client"]);
+        let counted = (number(org, "admins"), number(org, "staff"), number(org, "clients"), number(org, "customers"));
+        let real = (admins, staff, clients, customers.len() as i64);
+        assert_eq!(counted, real, "{context}: stored (admins, staff, clients, customers) against the real counts");
+        assert!(admins >= 1, "{context}: the organization has no admin");
+        for customer in &customers {
+            let id = text(customer, "id");
+            let belongs = |list: &[&HashMap<String, AttributeValue>]| {
+                list.iter().filter(|i| text(i, "role") == "client" && text(i, "customerId") == id).count() as i64
+            };
+            let real = belongs(&members) + belongs(&invitations);
+            assert_eq!(number(customer, "clientCount"), real, "{context}: clientCount of {id}");
+        }
+    }
+
+    /// Replaces the app's token verifier with one that refetches the JWKS at most every
+    /// `interval` (tests reach the end of the window without waiting a minute).
+    pub fn with_jwks_refetch_interval(mut self, interval: std::time::Duration) -> Self {
+        let verifier = shared::auth::TokenVerifier::new(Default::default(), &self.deps.config.workos);
+        self.deps.tokens = verifier.with_refetch_interval(interval);
+        self
+    }
+}

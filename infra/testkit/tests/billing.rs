@@ -3,7 +3,9 @@
 //! emulator and a local Lemon Squeezy stand-in.
 
 use serde_json::{Value, json};
-use testkit::lemonsqueezy::{FIXTURE_ORG, LemonSqueezyStub, STORE_ID, fixture, fixture_for, fixture_json, sign};
+use testkit::lemonsqueezy::{
+    FIXTURE_ORG, LemonSqueezyStub, STORE_ID, fixture, fixture_for, fixture_json, fixture_untagged, sign,
+};
 use testkit::{GET, OrgFixture, POST, TestApp, env};
 
 const PLANS: &str = r#"{"free":{"name":"Free","maxCustomers":2,"maxStaff":10,"maxClients":10},
@@ -28,6 +30,17 @@ fn body(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap()
 }
 
+/// The recorded billing events with this outcome (a Scan: tests only).
+async fn billing_events(app: &TestApp, outcome: &str) -> Vec<shared::store::BillingEventItem> {
+    app.items()
+        .await
+        .into_iter()
+        .filter(|item| item.get("entity").and_then(|e| e.as_s().ok()).is_some_and(|e| e == "billing_event"))
+        .map(|item| serde_dynamo::from_item::<_, shared::store::BillingEventItem>(item).unwrap())
+        .filter(|event| event.outcome.as_str() == outcome)
+        .collect()
+}
+
 /// The org item as stored (for state the API does not show, such as the last payment).
 async fn org_item(app: &TestApp, org_id: &str) -> shared::store::OrgItem {
     app.deps.store.get_org(org_id).await.unwrap().unwrap()
@@ -41,7 +54,7 @@ async fn every_fixture_applies_in_turn() {
     let free = billing(&app, &org).await;
     assert_eq!(
         free,
-        json!({"status": null, "planName": "Free", "variantId": null, "renewsAt": null, "endsAt": null, "customerPortalUrl": null})
+        json!({"status": null, "planName": "Free", "variantId": null, "renewsAt": null, "endsAt": null, "customerPortalUrl": null, "subscriptionId": null})
     );
 
     let send = |name: &str| {
@@ -59,14 +72,14 @@ async fn every_fixture_applies_in_turn() {
         (view["status"].as_str(), view["planName"].as_str(), view["variantId"].as_str()),
         (Some("active"), Some("Pro"), Some("500001"))
     );
-    assert_eq!(view["renewsAt"], "2025-02-15T10:00:00.000000Z");
+    assert_eq!(view["renewsAt"], "2025-02-15T10:00:00.000Z");
     assert!(view["customerPortalUrl"].as_str().unwrap().starts_with("https://example-store.lemonsqueezy.com/billing"));
     assert_eq!(app.org(&org.admin).await["limits"]["maxCustomers"], 5);
     assert_eq!(app.org(&org.admin).await["plan"]["name"], "Pro");
 
     assert_eq!(send("subscription_updated").await.body["status"], "applied");
     assert_eq!(send("subscription_payment_success").await.body["status"], "applied");
-    let payment = org_item(&app, &org.org_id).await.last_payment.unwrap();
+    let payment = org_item(&app, &org.org_id).await.payments.remove("600001").unwrap();
     assert_eq!((payment.event.as_str(), payment.status.as_deref()), ("subscription_payment_success", Some("paid")));
     assert_eq!(billing(&app, &org).await["status"], "active", "a payment does not touch the status");
 
@@ -74,7 +87,7 @@ async fn every_fixture_applies_in_turn() {
     assert_eq!(send("subscription_cancelled").await.body["status"], "applied");
     let view = billing(&app, &org).await;
     assert_eq!((view["status"].as_str(), view["planName"].as_str()), (Some("cancelled"), Some("Free")));
-    assert_eq!(view["endsAt"], "2025-02-15T10:00:00.000000Z");
+    assert_eq!(view["endsAt"], "2025-02-15T10:00:00.000Z");
 
     assert_eq!(send("subscription_expired").await.body["status"], "applied");
     let view = billing(&app, &org).await;
@@ -96,7 +109,7 @@ async fn cancelled_keeps_the_plan_until_it_ends() {
     let app = billing_app(&stub, true).await;
     let org = app.org_fixture().await;
     let mut cancelled = fixture_json("subscription_cancelled", &org.org_id);
-    cancelled["data"]["attributes"]["ends_at"] = json!("2999-01-01T00:00:00.000000Z");
+    cancelled["data"]["attributes"]["ends_at"] = json!("2999-01-01T00:00:00.000Z");
     assert_eq!(app.signed_webhook(&body(&cancelled)).await.body["status"], "applied");
     let view = billing(&app, &org).await;
     assert_eq!((view["status"].as_str(), view["planName"].as_str()), (Some("cancelled"), Some("Pro")));
@@ -104,7 +117,7 @@ async fn cancelled_keeps_the_plan_until_it_ends() {
         let mut event = fixture_json("subscription_updated", &org.org_id);
         event["data"]["attributes"]["status"] = json!(status);
         event["data"]["attributes"]["updated_at"] = json!(format!(
-            "2025-03-0{}T00:00:00.000000Z",
+            "2025-03-0{}T00:00:00.000Z",
             ["paused", "unpaid", "on_trial", "past_due"].iter().position(|s| *s == status).unwrap() + 1
         ));
         assert_eq!(app.signed_webhook(&body(&event)).await.body["status"], "applied");
@@ -159,8 +172,8 @@ async fn out_of_order_events_end_in_the_newest_state() {
     // updated (10:00:12) arrives before created (10:00:08).
     assert_eq!(app.signed_webhook(&fixture_for("subscription_updated", &org.org_id)).await.body["status"], "applied");
     assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.body["status"], "stale");
-    let stored = org_item(&app, &org.org_id).await.subscription.unwrap();
-    assert_eq!(stored.updated_at, "2025-01-15T10:00:12.000000Z");
+    let stored = org_item(&app, &org.org_id).await.subscriptions.remove("600001").unwrap();
+    assert_eq!(stored.updated_at.to_string(), "2025-01-15T10:00:12.000Z");
     // expired, then a stale "active" retry.
     assert_eq!(app.signed_webhook(&fixture_for("subscription_expired", &org.org_id)).await.body["status"], "applied");
     let mut late_active = fixture_json("subscription_updated", &org.org_id);
@@ -242,7 +255,7 @@ async fn test_mode_unknown_events_and_unknown_orgs() {
     stranger["meta"]["test_mode"] = json!(false);
     stranger["data"]["id"] = json!("999999");
     assert_eq!(app.signed_webhook(&body(&stranger)).await.body["status"], "unmatched");
-    let unmatched = app.deps.store.unmatched_billing_events().await.unwrap();
+    let unmatched = billing_events(&app, "unmatched").await;
     assert_eq!(unmatched.len(), 1);
     assert_eq!(unmatched[0].subscription_id.as_deref(), Some("999999"));
 }
@@ -275,7 +288,7 @@ async fn reconcile_recovers_a_missed_update_and_an_unmatched_event() {
     // The subscription_updated that moved 600001 to Scale was lost; Lemon Squeezy has it.
     let mut current = fixture_json("subscription_updated", &org.org_id)["data"].clone();
     current["attributes"]["variant_id"] = json!(500002);
-    current["attributes"]["updated_at"] = json!("2025-01-16T08:00:00.000000Z");
+    current["attributes"]["updated_at"] = json!("2025-01-16T08:00:00.000Z");
     stub.serve_subscription(current);
     // Subscription 777001 then becomes known, for a second organization.
     let second = app.org_fixture().await;
@@ -288,12 +301,12 @@ async fn reconcile_recovers_a_missed_update_and_an_unmatched_event() {
     assert_eq!(report["updated"], 1, "{report}");
     assert_eq!(report["failed"], 1, "{report}");
     assert_eq!(report["unmatchedResolved"], 1, "{report}");
-    let paid = org_item(&app, &second.org_id).await.last_payment.expect("the payment reached its org");
+    let paid = org_item(&app, &second.org_id).await.payments.remove("777001").expect("the payment reached its org");
     assert_eq!(paid.event, "subscription_payment_success");
     assert_eq!(report["complete"], true);
     let view = billing(&app, &org).await;
     assert_eq!((view["variantId"].as_str(), view["planName"].as_str()), (Some("500002"), Some("Scale")));
-    assert!(app.deps.store.unmatched_billing_events().await.unwrap().is_empty());
+    assert!(billing_events(&app, "unmatched").await.is_empty());
 
     let again = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
     assert_eq!((again["updated"].as_u64(), again["unmatchedRetried"].as_u64()), (Some(0), Some(0)), "{again}");
@@ -362,18 +375,254 @@ async fn a_base64_encoded_body_is_decoded_before_the_signature_check() {
     assert_eq!(billing(&app, &org).await["status"], "active");
 }
 
-/// An organization that moved to a new subscription is reconciled once, for the new one.
+/// An organization that moved to a new subscription is reconciled for each subscription it owns
+/// that can still change: an expired one is terminal and not read again.
 #[tokio::test]
-async fn reconcile_reads_only_the_current_subscription() {
+async fn reconcile_reads_every_owned_subscription_but_expired_ones() {
     let stub = LemonSqueezyStub::start().await;
     let app = billing_app(&stub, true).await;
     let org = app.org_fixture().await;
     assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.body["status"], "applied");
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_expired", &org.org_id)).await.body["status"], "applied");
     let mut next = fixture_json("subscription_created", &org.org_id);
     next["data"]["id"] = json!("600002");
-    next["data"]["attributes"]["updated_at"] = json!("2025-03-01T00:00:00.000000Z");
+    next["data"]["attributes"]["updated_at"] = json!("2025-03-01T00:00:00.000Z");
     assert_eq!(app.signed_webhook(&body(&next)).await.body["status"], "applied");
     stub.serve_subscription(next["data"].clone());
     let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
     assert_eq!((report["subscriptionsChecked"].as_u64(), report["failed"].as_u64()), (Some(1), Some(0)), "{report}");
+    assert_eq!(report["skipped"], 1, "{report}");
+}
+
+// --- ownership, ordering and the unmatched backlog (issue 9, item 1 and item 9) ---------------
+
+/// An event as JSON, edited: `id` the subscription, `updated_at`, `status`, `variant_id`.
+fn subscription_event(bytes: &[u8], id: &str, updated_at: &str, status: &str, variant: u64) -> Vec<u8> {
+    let mut event: Value = serde_json::from_slice(bytes).unwrap();
+    event["meta"]["test_mode"] = json!(false);
+    event["data"]["id"] = json!(id);
+    event["data"]["attributes"]["updated_at"] = json!(updated_at);
+    event["data"]["attributes"]["status"] = json!(status);
+    event["data"]["attributes"]["variant_id"] = json!(variant);
+    event["data"]["attributes"]["urls"]["customer_portal"] = json!(format!("https://portal.example/{id}"));
+    body(&event)
+}
+
+/// Item 1: `custom_data.org_id` is chosen by whoever pays. A subscription of someone else's,
+/// naming org A without this backend's tag (or with another org's tag), is unmatched: A keeps
+/// its plan, its portal URL, and the ordering of its own subscription.
+#[tokio::test]
+async fn a_payer_cannot_take_over_another_orgs_billing() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let a = app.org_fixture().await;
+    let b = app.org_fixture().await;
+    let own = subscription_event(
+        &fixture_for("subscription_created", &a.org_id),
+        "600001",
+        "2025-01-15T10:00:08Z",
+        "active",
+        500001,
+    );
+    assert_eq!(app.signed_webhook(&own).await.body["status"], "applied");
+    let before = billing(&app, &a).await;
+    assert_eq!(before["planName"], "Pro");
+
+    // The attack of the review: another subscription, naming A, later, paused.
+    let untagged = subscription_event(
+        &fixture_untagged("subscription_created", &a.org_id),
+        "666001",
+        "2025-06-01T00:00:00Z",
+        "paused",
+        500001,
+    );
+    // The same with B's genuine tag, but A's id.
+    let mut borrowed: Value = serde_json::from_slice(&subscription_event(
+        &fixture_for("subscription_created", &b.org_id),
+        "666002",
+        "2025-06-01T00:00:01Z",
+        "paused",
+        500001,
+    ))
+    .unwrap();
+    borrowed["meta"]["custom_data"]["org_id"] = json!(a.org_id);
+    for (case, event) in [("no tag", untagged), ("another org's tag", body(&borrowed))] {
+        let response = app.signed_webhook(&event).await;
+        assert_eq!(response.body["status"], "unmatched", "{case}");
+        assert_eq!(billing(&app, &a).await, before, "{case}: A's plan and portal URL are unchanged");
+    }
+    assert!(org_item(&app, &b.org_id).await.subscriptions.is_empty(), "B gained nothing either");
+    let unmatched = billing_events(&app, "unmatched").await;
+    assert_eq!(unmatched.len(), 2);
+    assert!(unmatched.iter().all(|e| e.org_id.is_none()), "recorded under no organization");
+
+    // A's own renewal still applies: nothing else's timestamps count for it.
+    let renewal = subscription_event(
+        &fixture_for("subscription_updated", &a.org_id),
+        "600001",
+        "2025-02-15T10:00:00Z",
+        "active",
+        500002,
+    );
+    assert_eq!(app.signed_webhook(&renewal).await.body["status"], "applied");
+    assert_eq!(billing(&app, &a).await["planName"], "Scale");
+}
+
+/// Item 1: a subscription one organization owns is never moved to another, even by an event
+/// whose custom data carries another organization's genuine tag.
+#[tokio::test]
+async fn an_owned_subscription_never_moves_to_another_org() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let a = app.org_fixture().await;
+    let b = app.org_fixture().await;
+    let created = subscription_event(
+        &fixture_for("subscription_created", &a.org_id),
+        "600001",
+        "2025-01-15T10:00:08Z",
+        "active",
+        500001,
+    );
+    assert_eq!(app.signed_webhook(&created).await.body["status"], "applied");
+    let for_b = subscription_event(
+        &fixture_for("subscription_updated", &b.org_id),
+        "600001",
+        "2025-01-20T00:00:00Z",
+        "active",
+        500002,
+    );
+    assert_eq!(app.signed_webhook(&for_b).await.body["status"], "applied");
+    assert_eq!(billing(&app, &a).await["planName"], "Scale", "applied to its owner, A");
+    assert_eq!(billing(&app, &b).await["planName"], "Free");
+    assert!(org_item(&app, &b.org_id).await.subscriptions.is_empty());
+    assert_eq!(app.deps.store.subscription_owner("600001").await.unwrap().as_deref(), Some(a.org_id.as_str()));
+}
+
+/// The checkout's custom data carries a tag that the webhook accepts for that organization.
+#[tokio::test]
+async fn a_checkouts_custom_data_is_accepted_by_the_webhook() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let response =
+        app.call(POST, "/billing/checkout", Some(&org.admin.token), Some(json!({"variantId": "500001"}))).await;
+    assert_eq!(response.status, 201, "{:?}", response.body);
+    let custom = stub.checkouts()[0]["data"]["attributes"]["checkout_data"]["custom"].clone();
+    assert!(custom["org_tag"].as_str().is_some_and(|t| t.len() == 64), "{custom}");
+    let mut event: Value = serde_json::from_slice(&fixture_untagged("subscription_created", &org.org_id)).unwrap();
+    event["meta"]["test_mode"] = json!(false);
+    event["meta"]["custom_data"] = custom;
+    assert_eq!(app.signed_webhook(&body(&event)).await.body["status"], "applied");
+    assert_eq!(billing(&app, &org).await["planName"], "Pro");
+}
+
+/// Item 1: ordering is per subscription, and the plan follows the best subscription granting
+/// access; `GET /billing` names it.
+#[tokio::test]
+async fn ordering_is_per_subscription_and_the_best_plan_wins() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let tagged = fixture_for("subscription_created", &org.org_id);
+    let pro = subscription_event(&tagged, "600001", "2025-03-01T00:00:00Z", "active", 500001);
+    assert_eq!(app.signed_webhook(&pro).await.body["status"], "applied");
+    // An older event of another subscription is not stale: it is about another subscription.
+    let scale = subscription_event(&tagged, "600002", "2025-02-01T00:00:00Z", "active", 500002);
+    assert_eq!(app.signed_webhook(&scale).await.body["status"], "applied");
+    let view = billing(&app, &org).await;
+    assert_eq!((view["planName"].as_str(), view["subscriptionId"].as_str()), (Some("Scale"), Some("600002")));
+    assert_eq!(view["customerPortalUrl"], "https://portal.example/600002");
+    // The better one is paused: the plan falls back to the other that still grants access.
+    let paused = subscription_event(&tagged, "600002", "2025-02-02T00:00:00Z", "paused", 500002);
+    assert_eq!(app.signed_webhook(&paused).await.body["status"], "applied");
+    let view = billing(&app, &org).await;
+    assert_eq!((view["planName"].as_str(), view["subscriptionId"].as_str()), (Some("Pro"), Some("600001")));
+    assert_eq!(app.org(&org.admin).await["limits"]["maxCustomers"], 5);
+    // Stale stays per subscription.
+    let old = subscription_event(&tagged, "600001", "2025-01-01T00:00:00Z", "expired", 500001);
+    assert_eq!(app.signed_webhook(&old).await.body["status"], "stale");
+}
+
+/// Item 1: Lemon Squeezy's `updated_at` has one-second precision. Another state in the same
+/// second is applied, not dropped; the same state again (another body) is stale.
+#[tokio::test]
+async fn a_same_second_change_is_not_dropped() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let tagged = fixture_for("subscription_created", &org.org_id);
+    let active = subscription_event(&tagged, "600001", "2025-03-01T00:00:00Z", "active", 500001);
+    assert_eq!(app.signed_webhook(&active).await.body["status"], "applied");
+    let past_due = subscription_event(&tagged, "600001", "2025-03-01T00:00:00Z", "past_due", 500001);
+    assert_eq!(app.signed_webhook(&past_due).await.body["status"], "applied");
+    assert_eq!(billing(&app, &org).await["status"], "past_due");
+    let mut again: Value = serde_json::from_slice(&past_due).unwrap();
+    again["meta"]["webhook_id"] = json!("00000000-0000-4000-8000-00000000aaaa");
+    assert_eq!(app.signed_webhook(&body(&again)).await.body["status"], "stale", "same content, same second");
+}
+
+/// Item 1: the reconcile job takes Lemon Squeezy's answer as the truth whenever it differs
+/// from what is stored, even when its `updated_at` is older.
+#[tokio::test]
+async fn reconcile_applies_the_api_answer_whatever_its_timestamp() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let tagged = fixture_for("subscription_created", &org.org_id);
+    let stored = subscription_event(&tagged, "600001", "2025-03-01T00:00:05Z", "active", 500001);
+    assert_eq!(app.signed_webhook(&stored).await.body["status"], "applied");
+    let truth: Value =
+        serde_json::from_slice(&subscription_event(&tagged, "600001", "2025-03-01T00:00:04Z", "cancelled", 500001))
+            .unwrap();
+    stub.serve_subscription(truth["data"].clone());
+    let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    assert_eq!(report["updated"], 1, "{report}");
+    assert_eq!(billing(&app, &org).await["status"], "cancelled");
+    let again = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    assert_eq!((again["updated"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(1)), "{again}");
+}
+
+/// Item 9: unmatched events spread over shards, are retried a page at a time, and are
+/// abandoned after the retry limit; an order (no subscription) is never retried; an oversized
+/// body is recorded without its text.
+#[tokio::test]
+async fn unmatched_events_are_sharded_paged_and_abandoned() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let events = 40;
+    for i in 0..events {
+        let mut payment = fixture_json("subscription_payment_success", &org.org_id);
+        payment["meta"]["test_mode"] = json!(false);
+        payment["meta"].as_object_mut().unwrap().remove("custom_data");
+        payment["data"]["attributes"]["subscription_id"] = json!(880000 + i);
+        assert_eq!(app.signed_webhook(&body(&payment)).await.body["status"], "unmatched");
+    }
+    let mut order: Value = serde_json::from_slice(&fixture_untagged("order_created", &org.org_id)).unwrap();
+    order["meta"]["test_mode"] = json!(false);
+    assert_eq!(app.signed_webhook(&body(&order)).await.body["status"], "unmatched");
+    let mut huge = fixture_json("subscription_payment_success", &org.org_id);
+    huge["meta"]["test_mode"] = json!(false);
+    huge["meta"].as_object_mut().unwrap().remove("custom_data");
+    huge["data"]["attributes"]["padding"] = json!("x".repeat(40 * 1024));
+    assert_eq!(app.signed_webhook(&body(&huge)).await.body["status"], "unmatched");
+
+    let unmatched = billing_events(&app, "unmatched").await;
+    assert_eq!(unmatched.len(), events as usize + 2);
+    let partitions: std::collections::BTreeSet<&str> = unmatched.iter().map(|e| e.pk.as_str()).collect();
+    assert!(partitions.len() >= 8, "spread over shards, not one partition: {partitions:?}");
+    assert!(partitions.iter().all(|pk| pk.starts_with("LS#EVENTS#")));
+    let big = unmatched.iter().find(|e| e.body_bytes > 32 * 1024).unwrap();
+    assert!(big.body.is_none() && big.retry_pk.is_none(), "an oversized body is not stored, nor retried");
+    assert!(unmatched.iter().find(|e| e.event_name == "order_created").unwrap().retry_pk.is_none());
+
+    for run in 1..=billing_reconcile::MAX_UNMATCHED_ATTEMPTS {
+        let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+        assert_eq!(report["unmatchedRetried"], events, "run {run}: {report}");
+        let abandoned = if run == billing_reconcile::MAX_UNMATCHED_ATTEMPTS { events } else { 0 };
+        assert_eq!(report["unmatchedAbandoned"], abandoned, "run {run}: {report}");
+    }
+    let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    assert_eq!(report["unmatchedRetried"], 0, "abandoned events are not retried: {report}");
+    assert_eq!(billing_events(&app, "abandoned").await.len(), events as usize, "kept for an operator");
 }

@@ -517,11 +517,8 @@ async fn retrying_a_half_done_role_change_reaches_workos() {
     let app = TestApp::new().await;
     let org = app.org_fixture().await;
     let old = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
-    let promoted = shared::store::MemberItem {
-        role: shared::store::Role::Admin,
-        updated_at: shared::now_rfc3339(),
-        ..old.clone()
-    };
+    let promoted =
+        shared::store::MemberItem { role: shared::store::Role::Admin, ..old.revised(shared::Timestamp::now()) };
     let change = shared::store::UsageChange::role_change(old.role, promoted.role);
     app.deps.store.change_member(&old, &promoted, &change, org.admin.id()).await.unwrap();
     assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await.as_deref(), Some("staff"), "WorkOS missed it");
@@ -545,7 +542,7 @@ async fn revoking_a_half_sent_invitation_finds_it_in_workos() {
         shared::store::Role::Staff,
         None,
         org.admin.id(),
-        &shared::now_rfc3339(),
+        shared::Timestamp::now(),
     );
     let limits = shared::config::Plans::default().free;
     app.deps.store.create_invitation(&invitation, &limits).await.unwrap();
@@ -568,4 +565,295 @@ async fn revoking_a_half_sent_invitation_finds_it_in_workos() {
         )
         .await;
     assert!(left["data"].as_array().unwrap().iter().all(|i| i["state"] != "pending"), "{left}");
+}
+
+// --- removals that stick, undo that is conditional, seats that hold (issue 9, items 3, 4, 6) ---
+
+use shared::Timestamp;
+use shared::store::{RemovalOrigin, RemovedMemberItem, Role, UsageChange};
+
+/// A WorkOS event of `kind` about `membership` (as the emulator lists it), edited by `edit`.
+fn membership_event(kind: &str, membership: &Value) -> shared::workos::Event {
+    serde_json::from_value(json!({
+        "id": format!("event_{}", ulid::Ulid::new()),
+        "event": kind,
+        "data": membership,
+        "created_at": Timestamp::now().to_string(),
+    }))
+    .unwrap()
+}
+
+async fn workos_membership(app: &TestApp, user_id: &str, org_id: &str) -> Value {
+    let path =
+        format!("/user_management/organization_memberships?user_id={user_id}&organization_id={org_id}&limit=100");
+    app.emulator.api(reqwest::Method::GET, &path, None).await["data"][0].clone()
+}
+
+async fn apply(app: &TestApp, event: &shared::workos::Event) {
+    let mut changes = shared::sync::Changes::default();
+    shared::sync::apply_event(&app.deps, event, &mut changes).await.unwrap();
+}
+
+/// Item 3 (a): between the table's half of `DELETE /users/{id}` and WorkOS's (whose retries
+/// take seconds), the removed user's own requests do not provision them again.
+#[tokio::test]
+async fn a_removed_member_stays_removed_while_workos_still_has_them() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let member = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
+    let removal = RemovedMemberItem::of(&member, RemovalOrigin::Api, member.workos_updated_at, Timestamp::now());
+    app.deps.store.remove_member(&member, &removal, org.admin.id()).await.unwrap();
+    assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await.as_deref(), Some("staff"), "WorkOS not yet");
+
+    let response = app.call(GET, "/org", Some(&org.staff.token), None).await;
+    assert_eq!((response.status, response.code()), (403, "no_organization"), "{:?}", response.body);
+    let me = app.call(GET, "/me", Some(&org.staff.token), None).await;
+    assert_eq!((me.status, &me.body["organization"]), (200, &Value::Null));
+    assert!(app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().is_none(), "not stored again");
+    app.assert_counts_match(&org.org_id, "after the table's half").await;
+
+    // The admin's retry finishes the removal in WorkOS.
+    let retry = app.call(DELETE, &format!("/users/{}", org.staff.id()), Some(&org.admin.token), None).await;
+    assert_eq!(retry.status, 204, "{:?}", retry.body);
+    assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await, None);
+}
+
+/// Item 3 (b), removal first: late or replayed membership news, older or newer, does not bring
+/// back a member removed through the API; a new membership (a new invitation) does.
+#[tokio::test]
+async fn late_membership_news_does_not_undo_an_api_removal() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let old = workos_membership(&app, org.staff.id(), &org.org_id).await;
+    let removed = app.call(DELETE, &format!("/users/{}", org.staff.id()), Some(&org.admin.token), None).await;
+    assert_eq!(removed.status, 204);
+    for (case, kind, updated_at) in [
+        ("late created", "organization_membership.created", old["updated_at"].clone()),
+        ("replayed updated", "organization_membership.updated", old["updated_at"].clone()),
+        ("updated, claiming to be newer", "organization_membership.updated", json!(Timestamp::now().to_string())),
+    ] {
+        let mut data = old.clone();
+        data["updated_at"] = updated_at;
+        apply(&app, &membership_event(kind, &data)).await;
+        assert!(app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().is_none(), "{case}");
+    }
+    app.assert_counts_match(&org.org_id, "after late news").await;
+
+    // Invited again: a new membership brings them back.
+    app.emulator.add_membership(org.staff.id(), &org.org_id, "staff").await;
+    let back = app.call(GET, "/org", Some(&org.staff.token), None).await;
+    assert_eq!(back.status, 200, "{:?}", back.body);
+    assert!(app.deps.store.removed_member(&org.org_id, org.staff.id()).await.unwrap().is_none(), "record cleared");
+    app.assert_counts_match(&org.org_id, "after the new membership").await;
+}
+
+/// Item 3 (b), news first: a membership WorkOS deleted (the webhook applied it) is not brought
+/// back by an older `updated` that arrives late, even while the emulator still lists it.
+#[tokio::test]
+async fn an_older_event_after_a_workos_removal_changes_nothing() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let old = workos_membership(&app, org.client.id(), &org.org_id).await;
+    let mut deleted = old.clone();
+    let later = Timestamp::parse(old["updated_at"].as_str().unwrap()).unwrap().plus(time::Duration::seconds(5));
+    deleted["updated_at"] = json!(later.to_string());
+    apply(&app, &membership_event("organization_membership.deleted", &deleted)).await;
+    assert!(app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().is_none());
+    apply(&app, &membership_event("organization_membership.updated", &old)).await;
+    assert!(app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().is_none(), "older news is old");
+    app.assert_counts_match(&org.org_id, "after late news").await;
+}
+
+/// Item 4: the undo of a change that WorkOS refused applies only while the member is still what
+/// that change wrote. Here another admin removed the member in between.
+#[tokio::test]
+async fn an_undo_leaves_a_later_change_alone() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let second = app.new_member(&org.org_id, "admin").await;
+    assert_eq!(app.call(GET, "/me", Some(&second.token), None).await.status, 200);
+    let customer = app.call(POST, "/customers", Some(&org.admin.token), Some(json!({"name": "Undo Co"}))).await;
+    let customer_id = customer.body["id"].as_str().unwrap().to_owned();
+
+    // Admin A's PATCH (staff → client) wrote the table; its WorkOS call is under way.
+    let old = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
+    let new = shared::store::MemberItem {
+        role: Role::Client,
+        customer_id: Some(customer_id.clone()),
+        ..old.revised(Timestamp::now())
+    };
+    let limits = shared::config::Plans::default().free;
+    let change = UsageChange::role_change(Role::Staff, Role::Client).within(&limits);
+    app.deps.store.change_member(&old, &new, &change, org.admin.id()).await.unwrap();
+    // Admin B removes the member meanwhile.
+    let removed = app.call(DELETE, &format!("/users/{}", org.staff.id()), Some(&second.token), None).await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    // A's WorkOS call fails: its undo finds the member is no longer what it wrote.
+    assert!(!app.deps.store.undo_member_change(&old, &new, &change).await.unwrap());
+    assert!(app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().is_none(), "B's removal stays");
+    app.assert_counts_match(&org.org_id, "after the refused undo").await;
+
+    // And a removal's undo leaves a member stored again meanwhile alone.
+    let client = app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().unwrap();
+    let removal = RemovedMemberItem::of(&client, RemovalOrigin::Api, client.workos_updated_at, Timestamp::now());
+    app.deps.store.remove_member(&client, &removal, org.admin.id()).await.unwrap();
+    let newer = RemovedMemberItem::of(&client, RemovalOrigin::Api, client.workos_updated_at, Timestamp::now());
+    assert!(!app.deps.store.undo_member_removal(&client, &newer).await.unwrap(), "another removal's record");
+    assert!(app.deps.store.undo_member_removal(&client, &removal).await.unwrap(), "its own");
+    app.assert_counts_match(&org.org_id, "after the removal's undo").await;
+}
+
+/// Item 4: concurrent PATCH and DELETE on one member by two admins, with WorkOS failing some
+/// of their calls: whatever interleaving happens, every counter equals the real count and an
+/// admin remains.
+#[tokio::test]
+async fn concurrent_changes_with_workos_failures_keep_the_counts_true() {
+    let proxy = FaultProxy::start(&env("WORKOS_API_URL")).await;
+    let app = TestApp::with_workos_url(&proxy.url, &[]).await;
+    let org = app.org_fixture().await;
+    let second = app.new_member(&org.org_id, "admin").await;
+    assert_eq!(app.call(GET, "/me", Some(&second.token), None).await.status, 200);
+    let customer = app.call(POST, "/customers", Some(&org.admin.token), Some(json!({"name": "Storm Co"}))).await;
+    let customer_id = customer.body["id"].as_str().unwrap().to_owned();
+    let memberships = "/user_management/organization_memberships/";
+    for round in 0..8u64 {
+        let target = app.new_member(&org.org_id, "staff").await;
+        assert_eq!(app.call(GET, "/me", Some(&target.token), None).await.status, 200);
+        // A seeded mix of failing WorkOS calls (each call is tried up to three times).
+        proxy.fail(http::Method::PUT, memberships, Fault::Status(500), (round % 4 * 2) as usize);
+        proxy.fail(http::Method::DELETE, memberships, Fault::Status(503), (round % 3 * 3) as usize);
+        let path = format!("/users/{}", target.id());
+        let (a, b) = (Some(org.admin.token.as_str()), Some(second.token.as_str()));
+        let _ = futures::future::join_all([
+            Box::pin(app.call(PATCH, &path, a, Some(json!({"role": "client", "customerId": customer_id}))))
+                as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
+            Box::pin(app.call(PATCH, &path, b, Some(json!({"role": "admin"})))),
+            Box::pin(app.call(DELETE, &path, if round % 2 == 0 { a } else { b }, None)),
+            Box::pin(app.call(PATCH, &path, b, Some(json!({"role": "staff"})))),
+        ])
+        .await;
+        app.assert_counts_match(&org.org_id, &format!("round {round}")).await;
+    }
+}
+
+/// Item 6: an accepted invitation cannot be revoked (409, the seat stays); the member it made
+/// takes the seat over when they arrive.
+#[tokio::test]
+async fn revoking_an_accepted_invitation_conflicts_and_keeps_the_seat() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let invitee = app.emulator.create_user("accepting").await;
+    let invited = app
+        .call(POST, "/invitations", Some(&org.admin.token), Some(json!({"email": invitee.email, "role": "staff"})))
+        .await;
+    assert_eq!(invited.status, 201, "{:?}", invited.body);
+    let staff_seats = app.org(&org.admin).await["usage"]["staff"].as_i64().unwrap();
+    let pending = app
+        .emulator
+        .api(reqwest::Method::GET, &format!("/user_management/invitations?organization_id={}", org.org_id), None)
+        .await;
+    let workos_id = pending["data"].as_array().unwrap().iter().find(|i| i["email"] == invitee.email.as_str()).unwrap()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.emulator.api(reqwest::Method::POST, &format!("/user_management/invitations/{workos_id}/accept"), None).await;
+
+    let path = format!("/invitations/{}", invited.body["id"].as_str().unwrap());
+    let revoke = app.call(DELETE, &path, Some(&org.admin.token), None).await;
+    assert_eq!((revoke.status, revoke.code()), (409, "conflict"), "{:?}", revoke.body);
+    assert_eq!(app.org(&org.admin).await["usage"]["staff"].as_i64().unwrap(), staff_seats, "the seat stays");
+    let token = app.emulator.token(&invitee, Some(&org.org_id)).await;
+    assert_eq!(app.call(GET, "/me", Some(&token), None).await.body["role"], "staff");
+    assert_eq!(app.org(&org.admin).await["usage"]["staff"].as_i64().unwrap(), staff_seats, "handed over");
+    app.assert_counts_match(&org.org_id, "after the arrival").await;
+}
+
+/// Item 6: a membership made in WorkOS directly (no pending invitation) takes a seat by the same
+/// atomic check; with none free it is not stored, and its requests say the plan is full.
+#[tokio::test]
+async fn a_membership_made_in_workos_needs_a_free_seat() {
+    let plans = r#"{"free":{"name":"Free","maxCustomers":5,"maxStaff":3,"maxClients":5}}"#;
+    let app = TestApp::with_workos_url(&env("WORKOS_API_URL"), &[("PLANS", plans)]).await;
+    let org = app.org_fixture().await; // admin and staff: two of three staff seats
+    let third = app.new_member(&org.org_id, "staff").await;
+    assert_eq!(app.call(GET, "/org", Some(&third.token), None).await.status, 200, "the last free seat");
+    let fourth = app.new_member(&org.org_id, "staff").await;
+    let refused = app.call(GET, "/org", Some(&fourth.token), None).await;
+    assert_eq!((refused.status, refused.code()), (403, "no_organization"), "{:?}", refused.body);
+    assert!(refused.body["detail"].as_str().unwrap().contains("plan"), "{:?}", refused.body);
+    let me = app.call(GET, "/me", Some(&fourth.token), None).await;
+    assert_eq!((me.status, &me.body["organization"]), (200, &Value::Null));
+    assert!(app.deps.store.get_member(&org.org_id, fourth.id()).await.unwrap().is_none());
+    assert_eq!(app.org(&org.admin).await["usage"]["staff"], 3);
+    app.assert_counts_match(&org.org_id, "at the limit").await;
+}
+
+/// Item 10: a path id that cannot be valid is 404 at once, not a DynamoDB key-size error.
+#[tokio::test]
+async fn impossible_path_ids_are_not_found() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let long = "a".repeat(2048);
+    for (method, path) in [
+        (GET, format!("/users/user_{long}")),
+        (PATCH, format!("/users/{long}")),
+        (DELETE, "/users/user_bad%20id".to_owned()),
+        (GET, format!("/customers/cus_{long}")),
+        (GET, "/customers/user_01jexample/staff".to_owned()),
+        (DELETE, format!("/invitations/inv_{long}")),
+        (GET, format!("/users/{long}/customers")),
+    ] {
+        let response = app.call(method.clone(), &path, Some(&org.admin.token), Some(json!({}))).await;
+        assert_eq!((response.status, response.code()), (404, "not_found"), "{method} {}", &path[..path.len().min(40)]);
+    }
+}
+
+/// Item 14: a removed user's still-valid token does not cost a WorkOS call on every request.
+#[tokio::test]
+async fn a_non_members_requests_ask_workos_once_for_a_while() {
+    let proxy = FaultProxy::start(&env("WORKOS_API_URL")).await;
+    let app = TestApp::with_workos_url(&proxy.url, &[]).await;
+    let org = app.org_fixture().await;
+    let removed = app.call(DELETE, &format!("/users/{}", org.staff.id()), Some(&org.admin.token), None).await;
+    assert_eq!(removed.status, 204);
+    let lookups = || proxy.count(&http::Method::GET, "/user_management/organization_memberships");
+    let before = lookups();
+    for _ in 0..5 {
+        let response = app.call(GET, "/customers", Some(&org.staff.token), None).await;
+        assert_eq!((response.status, response.code()), (403, "no_organization"));
+    }
+    assert_eq!(lookups(), before + 1, "one WorkOS lookup for five requests");
+}
+
+/// Item 13: WorkOS failures are logged with their status and request id, never with an e-mail
+/// address (the invitation lookup's query holds one) or the body of WorkOS's answer.
+#[tokio::test]
+async fn upstream_failures_log_no_address_and_no_body() {
+    let proxy = FaultProxy::start(&env("WORKOS_API_URL")).await;
+    let app = TestApp::with_workos_url(&proxy.url, &[]).await;
+    let org = app.org_fixture().await;
+    let email = format!("logged-{}@test.example", ulid::Ulid::new().to_string().to_lowercase());
+    let logs = testkit::LogCapture::start();
+
+    // A half-sent invitation is revoked by looking it up by address; the connection drops.
+    let invitation =
+        shared::store::InvitationItem::new(&org.org_id, &email, Role::Staff, None, org.admin.id(), Timestamp::now());
+    app.deps.store.create_invitation(&invitation, &shared::config::Plans::default().free).await.unwrap();
+    proxy.fail(http::Method::GET, "/user_management/invitations", Fault::Drop, 3);
+    let revoke = app.call(DELETE, &format!("/invitations/{}", invitation.id), Some(&org.admin.token), None).await;
+    assert_eq!(revoke.status, 503, "{:?}", revoke.body);
+    // WorkOS answers an error with a body.
+    let other = format!("other-{email}");
+    proxy.fail(http::Method::POST, "/user_management/invitations", Fault::Status(500), 1);
+    let invite =
+        app.call(POST, "/invitations", Some(&org.admin.token), Some(json!({"email": other, "role": "staff"}))).await;
+    assert_eq!(invite.status, 503, "{:?}", invite.body);
+
+    let text = logs.text();
+    assert!(text.contains("upstream"), "the failures are logged: {text}");
+    assert!(text.contains("\"status\":500"), "with their status: {text}");
+    for secret in [email.as_str(), "injected failure", "Bearer", org.admin.token.as_str()] {
+        assert!(!text.contains(secret), "the logs hold {secret:?}: {text}");
+    }
 }

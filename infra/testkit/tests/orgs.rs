@@ -319,3 +319,52 @@ async fn rename_org_is_admin_only_and_kept_in_step_with_workos() {
     assert_eq!((failed.status, failed.code()), (503, "upstream_unavailable"));
     assert_eq!(app.call(GET, "/org", Some(&admin), None).await.body["name"], name.as_str(), "unchanged");
 }
+
+/// Issue 9, item 2: once a key's 24-hour record is gone, the same user and key start a new
+/// organization; they never find the old one by its WorkOS `external_id`, nor get a role there
+/// (here: after they were removed from it).
+#[tokio::test]
+async fn a_key_used_after_its_record_lapsed_never_rejoins_the_old_org() {
+    let app = TestApp::new().await;
+    let creator = app.emulator.create_user("creator").await;
+    let token = app.emulator.token(&creator, None).await;
+    let body = json!({"name": unique("Lapsed Key Co")}).to_string();
+    let first = app.send(post_orgs(&token, Some("a-key-reused-later"), &body)).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let old_org = first.body["id"].as_str().unwrap().to_owned();
+
+    // A second admin removes the creator.
+    let second = app.new_member(&old_org, "admin").await;
+    assert_eq!(app.call(GET, "/me", Some(&second.token), None).await.status, 200);
+    let removed = app.call(testkit::DELETE, &format!("/users/{}", creator.id), Some(&second.token), None).await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    assert_eq!(app.workos_role(&creator.id, &old_org).await, None);
+
+    // The record lapses (DynamoDB Local keeps expired items a while, so say so in the item).
+    let record_key = std::collections::HashMap::from([
+        ("PK".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{}", creator.id))),
+        (
+            "SK".to_owned(),
+            aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                "IDEMP#{}",
+                shared::crypto::sha256_hex(b"a-key-reused-later")
+            )),
+        ),
+    ]);
+    app.dynamodb
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(record_key))
+        .update_expression("SET expiresAt = :past")
+        .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let again = app.send(post_orgs(&token, Some("a-key-reused-later"), &body)).await;
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    assert_ne!(again.body["id"].as_str(), Some(old_org.as_str()), "a new organization");
+    assert_eq!(app.workos_role(&creator.id, &old_org).await, None, "no role in the old organization");
+    assert!(app.deps.store.get_member(&old_org, &creator.id).await.unwrap().is_none());
+    assert!(memberships(&app, &creator.id, &old_org).await.iter().all(|m| m["status"] != "active"));
+}

@@ -366,13 +366,13 @@ async fn a_cursor_past_the_event_retention_falls_back_to_a_full_pass() {
     assert_eq!(sync(&app, json!({})).await["fullPass"], false, "a fresh cursor is followed");
 
     let mut state = app.deps.store.sync_state().await.unwrap();
-    let long_ago = shared::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(31));
+    let long_ago = shared::Timestamp::now().minus(time::Duration::days(31));
     state.cursor_at = Some(long_ago);
     app.deps.store.save_sync_state(&state).await.unwrap();
     let report = sync(&app, json!({})).await;
     assert_eq!((report["fullPass"].as_bool(), report["complete"].as_bool()), (Some(true), Some(true)), "{report}");
     let state = app.deps.store.sync_state().await.unwrap();
-    assert!(state.cursor_at.unwrap() > shared::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(1)));
+    assert!(state.cursor_at.unwrap() > shared::Timestamp::now().minus(time::Duration::days(1)));
 }
 
 /// A member who arrives through an invitation gets the invited client's customer from the sync.
@@ -427,11 +427,8 @@ async fn a_full_pass_settles_a_role_workos_never_took() {
 
     // The table's half of a promotion, as update-user writes it; WorkOS never hears of it.
     let old = app.deps.store.get_member(&org_id, &staff.id).await.unwrap().unwrap();
-    let promoted = shared::store::MemberItem {
-        role: shared::store::Role::Admin,
-        updated_at: shared::now_rfc3339(),
-        ..old.clone()
-    };
+    let promoted =
+        shared::store::MemberItem { role: shared::store::Role::Admin, ..old.revised(shared::Timestamp::now()) };
     let change = shared::store::UsageChange::role_change(old.role, promoted.role);
     app.deps.store.change_member(&old, &promoted, &change, &admin.id).await.unwrap();
 

@@ -1,16 +1,13 @@
 //! Customers and staff assignments.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
+use super::tx::{Condition, Tx};
 use super::{
-    AssignmentItem, CustomerItem, ListQuery, MemberItem, Page, Role, Store, StoreError, UsageChange, from_item, key,
-    keys, n, s, sdk_error, to_item,
+    AssignmentItem, CustomerItem, ListQuery, MemberItem, Page, Role, StaffAssignmentItem, Store, StoreError,
+    UsageChange, from_item, key, keys, n, opt, s, sdk_error, to_item,
 };
 use crate::config::PlanLimits;
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Corrupt(e.to_string()))
-}
 
 impl Store {
     /// A live customer (not one being deleted).
@@ -22,23 +19,59 @@ impl Store {
     /// Stores a new customer within the plan's `maxCustomers`.
     pub async fn create_customer(&self, customer: &CustomerItem, limits: &PlanLimits) -> Result<(), StoreError> {
         let change = UsageChange::customers(1).within(limits);
-        let mut actions = vec![self.put_action(to_item(customer)?, Some("attribute_not_exists(PK)"))?];
-        actions.extend(self.usage_action(&customer.org_id, &change)?);
-        match self.transact(actions).await {
-            Err(StoreError::TransactionCanceled(reasons))
-                if reasons.get(1).is_some_and(|r| r == "ConditionalCheckFailed") =>
-            {
+        let mut tx = self.tx();
+        tx.put("customer", to_item(customer)?, Some(Condition::absent()))?;
+        self.add_usage(&mut tx, &customer.org_id, &change)?;
+        match self.commit(tx).await {
+            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
                 Err(self.usage_refusal(&customer.org_id, &change).await)
             }
             other => other,
         }
     }
 
-    /// Replaces a customer's fields, if nobody changed it since `old` was read; its name order
-    /// is carried to its assignments, which keep each staff member's list in name order.
+    /// Writes the fields of `new` that differ from `old` (and `updatedAt`), if nobody changed
+    /// the customer's fields since `old` was read. Only those fields: counts that other requests
+    /// keep on the item (`clientCount`) are never written back from a stale read. Its name
+    /// order is carried to its assignments, which keep each staff member's list in name order.
     pub async fn update_customer(&self, old: &CustomerItem, new: &CustomerItem) -> Result<(), StoreError> {
-        let values = vec![(":old", s(&old.updated_at)), (":false", AttributeValue::Bool(false))];
-        if !self.put_if(to_item(new)?, "updatedAt = :old AND deleting = :false", values).await? {
+        let mut sets = vec!["updatedAt = :now"];
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(old.pk.clone(), old.sk.clone())))
+            .expression_attribute_values(":now", s(new.updated_at.to_string()));
+        if old.name != new.name {
+            sets.push("#name = :name");
+            sets.push("GSI1SK = :sort");
+            request = request
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(&new.name))
+                .expression_attribute_values(":sort", s(&new.gsi1sk));
+        }
+        for (field, placeholder, before, after) in [
+            ("email", ":email", &old.email, &new.email),
+            ("phone", ":phone", &old.phone, &new.phone),
+            ("notes", ":notes", &old.notes, &new.notes),
+        ] {
+            if before != after {
+                sets.push(match field {
+                    "email" => "email = :email",
+                    "phone" => "phone = :phone",
+                    _ => "notes = :notes",
+                });
+                request = request.expression_attribute_values(placeholder, opt(after.as_deref()));
+            }
+        }
+        let result = request
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("updatedAt = :old AND deleting = :false")
+            .expression_attribute_values(":old", s(old.updated_at.to_string()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await;
+        if !super::condition_held(result.map_err(sdk_error))? {
             return Err(StoreError::Changed("the customer changed meanwhile; retry"));
         }
         self.reorder_assignments(new).await
@@ -92,24 +125,19 @@ impl Store {
         }
     }
 
-    /// Last steps of a delete: the assignments, then the customer and its count in one
-    /// transaction. Safe to run again after a failure at any point.
+    /// Last steps of a delete: the assignments (both sides), then the customer and its count
+    /// in one transaction. Safe to run again after a failure at any point.
     pub async fn finish_customer_delete(&self, customer: &CustomerItem) -> Result<(), StoreError> {
         let assignments = self.assignments_of_customer(&customer.org_id, &customer.id).await?;
-        let assignment_keys = assignments.iter().map(|a| key(a.pk.clone(), a.sk.clone())).collect();
-        self.batch_delete(assignment_keys).await?;
-        let mut actions = vec![self.delete_action(&customer.pk, &customer.sk, Some("deleting = :true"))?];
-        if let Some(delete) = actions[0].delete.as_mut() {
-            delete.expression_attribute_values = Some([(":true".to_owned(), AttributeValue::Bool(true))].into());
-        }
-        actions.extend(self.usage_action(&customer.org_id, &UsageChange::customers(-1))?);
-        match self.transact(actions).await {
+        let pairs = assignments.iter().map(|a| (a.customer_id.as_str(), a.user_id.as_str()));
+        self.batch_delete(assignment_keys(&customer.org_id, pairs)).await?;
+        let mut tx = self.tx();
+        let deleting = Condition::new("deleting = :true").value(":true", AttributeValue::Bool(true));
+        tx.delete("customer", key(customer.pk.clone(), customer.sk.clone()), Some(deleting))?;
+        self.add_usage(&mut tx, &customer.org_id, &UsageChange::customers(-1))?;
+        match self.commit(tx).await {
             // Deleted already by an earlier run.
-            Err(StoreError::TransactionCanceled(reasons))
-                if reasons.first().is_some_and(|r| r == "ConditionalCheckFailed") =>
-            {
-                Ok(())
-            }
+            Err(StoreError::Cancelled(failure)) if failure.is("customer") => Ok(()),
             other => other,
         }
     }
@@ -153,54 +181,48 @@ impl Store {
         self.get(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id)).await
     }
 
-    /// Assigns a staff member to a customer. `Ok(true)` if new, `Ok(false)` if it was already;
-    /// refused unless the user is a staff member and the customer live, when it lands.
-    pub async fn assign(&self, customer: &CustomerItem, user_id: &str, now: &str) -> Result<bool, StoreError> {
+    /// Assigns a staff member to a customer (both sides of the assignment). `Ok(true)` if new,
+    /// `Ok(false)` if it was already; refused unless the user is a staff member and the customer
+    /// live, when it lands.
+    pub async fn assign(
+        &self,
+        customer: &CustomerItem,
+        user_id: &str,
+        now: crate::Timestamp,
+    ) -> Result<bool, StoreError> {
         let assignment = AssignmentItem::new(customer, user_id, now);
-        let staff_check = built(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::org_pk(&customer.org_id), keys::member_sk(user_id))))
-                .condition_expression("#role = :staff")
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":staff", s(Role::Staff.slug()))
-                .build(),
-        )?;
-        let customer_check = built(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(customer.pk.clone(), customer.sk.clone())))
-                .condition_expression("deleting = :false")
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .build(),
-        )?;
-        let actions = vec![
-            self.put_action(to_item(&assignment)?, Some("attribute_not_exists(PK)"))?,
-            TransactWriteItem::builder().condition_check(staff_check).build(),
-            TransactWriteItem::builder().condition_check(customer_check).build(),
-        ];
-        match self.transact(actions).await {
+        let staff_side = StaffAssignmentItem::new(&customer.org_id, &customer.id, user_id);
+        let mut tx = self.tx();
+        tx.put("assignment", to_item(&assignment)?, Some(Condition::absent()))?;
+        tx.put("staff_side", to_item(&staff_side)?, None)?;
+        let staff = Condition::new("#role = :staff").name("#role", "role").value(":staff", s(Role::Staff.slug()));
+        tx.check("staff", key(keys::org_pk(&customer.org_id), keys::member_sk(user_id)), staff)?;
+        let live = Condition::new("deleting = :false").value(":false", AttributeValue::Bool(false));
+        tx.check("customer", key(customer.pk.clone(), customer.sk.clone()), live)?;
+        match self.commit(tx).await {
             Ok(()) => Ok(true),
-            Err(StoreError::TransactionCanceled(reasons)) => {
-                let failed = |i: usize| reasons.get(i).is_some_and(|r| r == "ConditionalCheckFailed");
-                if failed(1) {
-                    Err(StoreError::Changed("only a staff member of the organization can be assigned"))
-                } else if failed(2) {
-                    Err(StoreError::Changed("the customer is being deleted"))
-                } else if failed(0) {
-                    Ok(false)
-                } else {
-                    Err(StoreError::TransactionCanceled(reasons))
-                }
+            Err(StoreError::Cancelled(failure)) if failure.is("staff") => {
+                Err(StoreError::Changed("only a staff member of the organization can be assigned"))
             }
-            Err(error) => Err(error),
+            Err(StoreError::Cancelled(failure)) if failure.is("customer") => {
+                Err(StoreError::Changed("the customer is being deleted"))
+            }
+            Err(StoreError::Cancelled(failure)) if failure.is("assignment") => Ok(false),
+            other => other.map(|()| true),
         }
     }
 
-    /// Removes an assignment; `false` if there was none.
+    /// Removes an assignment (both sides); `false` if there was none.
     pub async fn unassign(&self, org_id: &str, customer_id: &str, user_id: &str) -> Result<bool, StoreError> {
-        let item_key = key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id));
-        self.delete_if(item_key, Some("attribute_exists(PK)"), vec![], vec![]).await
+        let mut tx = self.tx();
+        let assignment = key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id));
+        tx.delete("assignment", assignment, Some(Condition::present()))?;
+        tx.delete("staff_side", key(keys::org_pk(org_id), keys::staff_assignment_sk(user_id, customer_id)), None)?;
+        match self.commit(tx).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Cancelled(failure)) if failure.is("assignment") => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// The staff members assigned to a customer, by user id: the assignments, joined to the
@@ -232,31 +254,34 @@ impl Store {
         self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await
     }
 
-    /// Deletes every assignment of a staff member: when they are demoted or removed. Safe to
-    /// run again; readers ignore assignments of members who are not staff meanwhile.
+    /// Deletes every assignment of a staff member: when they are demoted or removed. Found
+    /// through the staff member's side of each assignment, a strongly consistent base-table
+    /// query, so an assignment written just before the demotion is not missed (GSI1 may not
+    /// have it yet). Safe to run again; readers ignore assignments of non-staff meanwhile.
     pub async fn remove_assignments_of(&self, org_id: &str, user_id: &str) -> Result<(), StoreError> {
-        let values = [(":pk", keys::staff_gsi1pk(org_id, user_id))];
-        let assignments: Vec<AssignmentItem> = self.query_all("GSI1PK = :pk", Some("GSI1"), None, &values).await?;
-        self.batch_delete(assignments.into_iter().map(|a| key(a.pk, a.sk)).collect()).await
+        let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::staff_assignment_prefix(user_id))];
+        let sides: Vec<StaffAssignmentItem> =
+            self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await?;
+        let pairs = sides.iter().map(|side| (side.customer_id.as_str(), side.user_id.as_str()));
+        self.batch_delete(assignment_keys(org_id, pairs)).await
     }
 
     /// Moves a client from one customer's count to another's (either may be none). With
     /// `checked`, the customer taking the client must be live when the change lands.
     pub(super) fn client_links(
         &self,
+        tx: &mut Tx,
         org_id: &str,
         from: Option<&str>,
         to: Option<&str>,
         checked: bool,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    ) -> Result<(), StoreError> {
         if from == to {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let mut actions = Vec::new();
-        for (customer_id, delta) in [(from, -1), (to, 1)] {
+        for (name, customer_id, delta) in [("client_from", from, -1), ("client_to", to, 1)] {
             let Some(customer_id) = customer_id else { continue };
             let mut update = Update::builder()
-                .table_name(&self.table)
                 .set_key(Some(key(keys::org_pk(org_id), keys::customer_sk(customer_id))))
                 .update_expression("ADD clientCount :delta")
                 .expression_attribute_values(":delta", n(delta));
@@ -267,8 +292,20 @@ impl Store {
             } else {
                 update.condition_expression("attribute_exists(PK)")
             };
-            actions.push(TransactWriteItem::builder().update(built(update.build())?).build());
+            tx.update(name, update)?;
         }
-        Ok(actions)
+        Ok(())
     }
+}
+
+/// The keys of both sides of each `(customer, staff member)` assignment.
+fn assignment_keys<'a>(org_id: &str, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<super::Item> {
+    pairs
+        .flat_map(|(customer_id, user_id)| {
+            [
+                key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id)),
+                key(keys::org_pk(org_id), keys::staff_assignment_sk(user_id, customer_id)),
+            ]
+        })
+        .collect()
 }

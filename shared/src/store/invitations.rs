@@ -1,7 +1,8 @@
 //! Invitations: one item per invitation plus an `INVITEE#<email>` item that makes a second
 //! pending invitation of the same address fail atomically, with the seat counted meanwhile.
 
-use super::{InvitationItem, InviteeItem, ListQuery, Page, Store, StoreError, UsageChange, keys, to_item};
+use super::tx::Condition;
+use super::{InvitationItem, InviteeItem, ListQuery, Page, Store, StoreError, UsageChange, key, keys, to_item};
 use crate::config::PlanLimits;
 
 impl Store {
@@ -9,22 +10,20 @@ impl Store {
     /// with a pending invitation already is refused.
     pub async fn create_invitation(&self, invitation: &InvitationItem, limits: &PlanLimits) -> Result<(), StoreError> {
         let change = UsageChange::invitation_seat(invitation.role, 1).within(limits);
-        let mut actions = vec![
-            self.put_action(to_item(invitation)?, Some("attribute_not_exists(PK)"))?,
-            self.put_action(to_item(&InviteeItem::of(invitation))?, Some("attribute_not_exists(PK)"))?,
-        ];
-        actions.extend(self.usage_action(&invitation.org_id, &change)?);
-        actions.extend(self.client_links(&invitation.org_id, None, invitation.customer_id.as_deref(), true)?);
-        match self.transact(actions).await {
-            Err(StoreError::TransactionCanceled(reasons)) => {
-                let failed = |i: usize| reasons.get(i).is_some_and(|r| r == "ConditionalCheckFailed");
-                if failed(1) {
-                    Err(StoreError::Changed("this address has a pending invitation already"))
-                } else if failed(2) {
-                    Err(self.usage_refusal(&invitation.org_id, &change).await)
-                } else {
-                    Err(StoreError::Changed("the customer is being deleted"))
-                }
+        let mut tx = self.tx();
+        tx.put("invitation", to_item(invitation)?, Some(Condition::absent()))?;
+        tx.put("invitee", to_item(&InviteeItem::of(invitation))?, Some(Condition::absent()))?;
+        self.add_usage(&mut tx, &invitation.org_id, &change)?;
+        self.client_links(&mut tx, &invitation.org_id, None, invitation.customer_id.as_deref(), true)?;
+        match self.commit(tx).await {
+            Err(StoreError::Cancelled(failure)) if failure.is("invitee") => {
+                Err(StoreError::Changed("this address has a pending invitation already"))
+            }
+            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
+                Err(self.usage_refusal(&invitation.org_id, &change).await)
+            }
+            Err(StoreError::Cancelled(failure)) if failure.is("client_to") => {
+                Err(StoreError::Changed("the customer is being deleted"))
             }
             other => other,
         }
@@ -55,22 +54,17 @@ impl Store {
         }
     }
 
-    /// Deletes an invitation and gives its seat back.
+    /// Deletes an invitation and gives its seat back. One deleted already (a concurrent revoke,
+    /// or its invitee arrived) leaves nothing to do.
     pub async fn delete_invitation(&self, invitation: &InvitationItem) -> Result<(), StoreError> {
         let invitee = InviteeItem::of(invitation);
-        let mut actions = vec![
-            self.delete_action(&invitation.pk, &invitation.sk, Some("attribute_exists(PK)"))?,
-            self.delete_action(&invitee.pk, &invitee.sk, None)?,
-        ];
-        actions.extend(self.usage_action(&invitation.org_id, &UsageChange::invitation_seat(invitation.role, -1))?);
-        actions.extend(self.client_links(&invitation.org_id, invitation.customer_id.as_deref(), None, false)?);
-        match self.transact(actions).await {
-            // Deleted already (a concurrent revoke, or the invitee arrived): nothing left to do.
-            Err(StoreError::TransactionCanceled(reasons))
-                if reasons.first().is_some_and(|r| r == "ConditionalCheckFailed") =>
-            {
-                Ok(())
-            }
+        let mut tx = self.tx();
+        tx.delete("invitation", key(invitation.pk.clone(), invitation.sk.clone()), Some(Condition::present()))?;
+        tx.delete("invitee", key(invitee.pk, invitee.sk), None)?;
+        self.add_usage(&mut tx, &invitation.org_id, &UsageChange::invitation_seat(invitation.role, -1))?;
+        self.client_links(&mut tx, &invitation.org_id, invitation.customer_id.as_deref(), None, false)?;
+        match self.commit(tx).await {
+            Err(StoreError::Cancelled(failure)) if failure.is("invitation") => Ok(()),
             other => other,
         }
     }

@@ -73,6 +73,21 @@ pub fn staff_gsi1pk(org_id: &str, user_id: &str) -> String {
     format!("ORG#{org_id}#STAFF#{user_id}")
 }
 
+/// Sort key of the record of a removed member.
+pub fn removed_member_sk(user_id: &str) -> String {
+    format!("REMOVED#{user_id}")
+}
+
+/// Sort key of a staff member's side of an assignment (base table, strongly consistent).
+pub fn staff_assignment_sk(user_id: &str, customer_id: &str) -> String {
+    format!("STAFF#{user_id}#{customer_id}")
+}
+
+/// Sort key prefix of one staff member's assignments.
+pub fn staff_assignment_prefix(user_id: &str) -> String {
+    format!("STAFF#{user_id}#")
+}
+
 /// Partition mapping a Lemon Squeezy subscription to its organization.
 pub fn subscription_owner_pk(subscription_id: &str) -> String {
     format!("LSSUB#{subscription_id}")
@@ -89,8 +104,28 @@ pub fn org_events_pk(org_id: &str) -> String {
     format!("ORG#{org_id}#EVENTS")
 }
 
+/// How many partitions billing events without an organization are spread over.
+pub const UNMATCHED_SHARDS: u32 = 16;
+
+/// The shard of an event without an organization: from its body hash (lowercase hex), so a
+/// second delivery of the same body lands on the same key and is told a duplicate.
+fn event_shard(body_hash: &str) -> u32 {
+    body_hash.chars().next().and_then(|c| c.to_digit(16)).unwrap_or(0) % UNMATCHED_SHARDS
+}
+
 /// Partition of billing events that matched no organization (and ignored ones without one).
-pub const UNMATCHED_EVENTS_PK: &str = "LS#EVENTS";
+pub fn unmatched_events_pk(body_hash: &str) -> String {
+    format!("LS#EVENTS#{:x}", event_shard(body_hash))
+}
+
+/// GSI1 partition of one shard of the unmatched events still to be retried.
+pub fn retry_events_gsi1pk(body_hash: &str) -> String {
+    retry_shard_gsi1pk(event_shard(body_hash))
+}
+
+pub fn retry_shard_gsi1pk(shard: u32) -> String {
+    format!("LS#RETRY#{shard:x}")
+}
 
 /// Sort key of a billing event: the hash of its body.
 pub fn billing_event_sk(body_hash: &str) -> String {
@@ -113,5 +148,20 @@ mod tests {
         assert_eq!(org_pk("org_1"), "ORG#org_1");
         assert_eq!(member_sk("user_1"), "USER#user_1");
         assert_eq!(idempotency_sk("ab"), "IDEMP#ab");
+    }
+
+    #[test]
+    fn unmatched_events_spread_over_shards_by_hash() {
+        assert_eq!(unmatched_events_pk("0abc"), "LS#EVENTS#0");
+        assert_eq!(unmatched_events_pk("fabc"), "LS#EVENTS#f");
+        assert_eq!(retry_events_gsi1pk("a1"), "LS#RETRY#a");
+        let shards: std::collections::BTreeSet<String> =
+            (0..256u32).map(|i| unmatched_events_pk(&crate::crypto::sha256_hex(&i.to_be_bytes()))).collect();
+        assert_eq!(shards.len(), UNMATCHED_SHARDS as usize);
+    }
+
+    #[test]
+    fn a_staff_prefix_does_not_match_a_longer_user_id() {
+        assert!(!staff_assignment_sk("user_12", "cus_1").starts_with(&staff_assignment_prefix("user_1")));
     }
 }

@@ -1,93 +1,42 @@
-//! Members: listing, role changes and removals, each one transaction with the usage counters.
+//! Members: listing, arrivals, role changes and removals, each one transaction with the usage
+//! counters, and the undo of a change that WorkOS refused, which applies only to what is still
+//! the change's own.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
-
+use super::tx::{Condition, Tx};
 use super::{
-    InvitationItem, InviteeItem, ListQuery, MemberItem, OrgItem, Page, Role, Store, StoreError, UsageChange, key, keys,
-    s, to_item,
+    InvitationItem, InviteeItem, ListQuery, MemberItem, OrgItem, Page, RemovedMemberItem, Role, Store, StoreError,
+    UsageChange, key, keys, s, to_item,
 };
+use crate::config::PlanLimits;
 
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Corrupt(e.to_string()))
+/// What storing an arriving WorkOS membership came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival {
+    Stored,
+    /// The member was stored already (a concurrent request stored it first).
+    Exists,
+    /// The user was removed, and this is the removed membership (or an older state of it):
+    /// it does not bring them back.
+    Removed,
+    /// No seat is free for the role.
+    PlanFull {
+        resource: &'static str,
+        limit: u64,
+    },
+    /// The invitation, organization or customer it was built on changed meanwhile: read again.
+    Changed,
+}
+
+/// The item must still be the revision `member` has.
+fn same_revision(member: &MemberItem) -> Condition {
+    Condition::new("revision = :revision").value(":revision", s(&member.revision))
 }
 
 impl Store {
-    pub(super) fn put_action(
-        &self,
-        item: super::Item,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let put = built(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .set_condition_expression(condition.map(str::to_owned))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    pub(super) fn delete_action(
-        &self,
-        pk: &str,
-        sk: &str,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let delete = built(
-            Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(pk.to_owned(), sk.to_owned())))
-                .set_condition_expression(condition.map(str::to_owned))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
-    }
-
-    pub(super) fn usage_action(
-        &self,
-        org_id: &str,
-        change: &UsageChange,
-    ) -> Result<Option<TransactWriteItem>, StoreError> {
-        if change.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(TransactWriteItem::builder().update(self.usage_update(org_id, change)?).build()))
-    }
-
     /// A check, inside a transaction, that the acting admin still is one.
-    fn still_admin(&self, org_id: &str, user_id: &str) -> Result<TransactWriteItem, StoreError> {
-        let check = built(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::org_pk(org_id), keys::member_sk(user_id))))
-                .condition_expression("#role = :admin")
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":admin", s(Role::Admin.slug()))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
-    }
-
-    /// Runs a transaction whose action `usage_index` changes usage: a failed condition there is
-    /// explained (limit, last admin); elsewhere it means the items changed meanwhile.
-    async fn transact_with_usage(
-        &self,
-        org_id: &str,
-        actions: Vec<TransactWriteItem>,
-        usage_index: Option<usize>,
-        change: &UsageChange,
-        changed: &'static str,
-    ) -> Result<(), StoreError> {
-        match self.transact(actions).await {
-            Err(StoreError::TransactionCanceled(reasons)) => {
-                let failed = |i: usize| reasons.get(i).is_some_and(|r| r == "ConditionalCheckFailed");
-                match usage_index {
-                    Some(i) if failed(i) => Err(self.usage_refusal(org_id, change).await),
-                    _ => Err(StoreError::Changed(changed)),
-                }
-            }
-            other => other,
-        }
+    fn still_admin(&self, tx: &mut Tx, org_id: &str, user_id: &str) -> Result<(), StoreError> {
+        let condition = Condition::new("#role = :admin").name("#role", "role").value(":admin", s(Role::Admin.slug()));
+        tx.check("acting_admin", key(keys::org_pk(org_id), keys::member_sk(user_id)), condition)
     }
 
     /// Members of an organization, by user id, optionally of one role.
@@ -108,45 +57,70 @@ impl Store {
         self.list(query, limit, cursor).await
     }
 
-    /// Stores a member that WorkOS already has (just-in-time provisioning) and counts its seat,
-    /// unchecked: WorkOS holds the membership already. `new_org` is created when not stored yet;
-    /// `invitation`, the one this member accepted, is consumed and its seat handed over. Answers
-    /// false if the member was stored already (a concurrent request provisioned it first).
+    /// The record of a removed member, if any.
+    pub async fn removed_member(&self, org_id: &str, user_id: &str) -> Result<Option<RemovedMemberItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::removed_member_sk(user_id)).await
+    }
+
+    /// Stores a member that WorkOS holds (just-in-time provisioning, the sync, the webhook).
+    /// `new_org` is created when not stored yet; `invitation`, the one this member accepted, is
+    /// consumed and its seat handed over; a member with no invitation takes a seat within
+    /// `limits`. A removal record of the same membership that is not older than it refuses the
+    /// member (and a newer membership clears the record).
     pub async fn provision_member(
         &self,
         member: &MemberItem,
         new_org: Option<&OrgItem>,
         invitation: Option<&InvitationItem>,
-    ) -> Result<bool, StoreError> {
+        limits: &PlanLimits,
+    ) -> Result<Arrival, StoreError> {
+        let mut tx = self.tx();
+        tx.put("member", to_item(member)?, Some(Condition::absent()))?;
+        // RemovedMemberItem::admits, as a condition.
+        let not_removed = Condition::new(
+            "attribute_not_exists(PK) OR membershipId <> :membership \
+             OR (origin = :workos AND workosUpdatedAt < :updated)",
+        )
+        .value(":membership", s(&member.membership_id))
+        .value(":workos", s(super::RemovalOrigin::Workos.as_str()))
+        .value(":updated", s(member.workos_updated_at.to_string()));
+        tx.delete("removed", key(member.pk.clone(), keys::removed_member_sk(&member.user_id)), Some(not_removed))?;
         let mut change = UsageChange::seat(member.role, 1);
-        let mut actions = vec![self.put_action(to_item(member)?, Some("attribute_not_exists(PK)"))?];
         if let Some(invitation) = invitation {
             change = UsageChange::invitation_seat(invitation.role, -1).plus(&change);
-            actions.push(self.delete_action(&invitation.pk, &invitation.sk, Some("attribute_exists(PK)"))?);
+            tx.delete("invitation", key(invitation.pk.clone(), invitation.sk.clone()), Some(Condition::present()))?;
             let invitee = InviteeItem::of(invitation);
-            actions.push(self.delete_action(&invitee.pk, &invitee.sk, None)?);
+            tx.delete("invitee", key(invitee.pk, invitee.sk), None)?;
         }
         let from = invitation.and_then(|i| i.customer_id.as_deref());
-        actions.extend(self.client_links(&member.org_id, from, member.customer_id.as_deref(), false)?);
+        self.client_links(&mut tx, &member.org_id, from, member.customer_id.as_deref(), false)?;
+        let change = change.within(limits);
         match new_org {
             Some(org) => {
                 let mut org = org.clone();
                 org.usage_mut().add(member.role, 1);
-                actions.push(self.put_action(to_item(&org)?, Some("attribute_not_exists(PK)"))?);
+                tx.put("org", to_item(&org)?, Some(Condition::absent()))?;
             }
-            None => actions.extend(self.usage_action(&member.org_id, &change)?),
+            None => self.add_usage(&mut tx, &member.org_id, &change)?,
         }
-        match self.transact(actions).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::TransactionCanceled(reasons)) if reasons.iter().any(|r| r == "ConditionalCheckFailed") => {
-                Ok(false)
+        match self.commit(tx).await {
+            Ok(()) => Ok(Arrival::Stored),
+            Err(StoreError::Cancelled(failure)) if failure.is("member") => Ok(Arrival::Exists),
+            Err(StoreError::Cancelled(failure)) if failure.is("removed") => Ok(Arrival::Removed),
+            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
+                match self.usage_refusal(&member.org_id, &change).await {
+                    StoreError::LimitReached { resource, limit, .. } => Ok(Arrival::PlanFull { resource, limit }),
+                    StoreError::Changed(_) => Ok(Arrival::Changed),
+                    other => Err(other),
+                }
             }
+            Err(StoreError::Cancelled(_)) => Ok(Arrival::Changed),
             Err(error) => Err(error),
         }
     }
 
-    /// Replaces a member's role and customer, moving its seat within the plan's limits and
-    /// keeping an admin. `acting_admin` must still be an admin when the change lands.
+    /// Replaces a member (`old`, as read) with `new`, moving its seat within the plan's limits
+    /// and keeping an admin. `acting_admin` must still be an admin when the change lands.
     pub async fn change_member(
         &self,
         old: &MemberItem,
@@ -154,65 +128,95 @@ impl Store {
         change: &UsageChange,
         acting_admin: &str,
     ) -> Result<(), StoreError> {
-        let mut actions = Vec::new();
-        let mut put = self.put_action(to_item(new)?, Some("#role = :old_role AND updatedAt = :old_updated"))?;
-        if let Some(p) = put.put.as_mut() {
-            p.expression_attribute_names = Some([("#role".to_owned(), "role".to_owned())].into());
-            p.expression_attribute_values = Some(
-                [(":old_role".to_owned(), s(old.role.slug())), (":old_updated".to_owned(), s(&old.updated_at))].into(),
-            );
-        }
-        actions.push(put);
-        let usage_index = self.usage_action(&old.org_id, change)?.map(|action| {
-            actions.push(action);
-            actions.len() - 1
-        });
+        let mut tx = self.tx();
+        tx.put("member", to_item(new)?, Some(same_revision(old)))?;
+        self.add_usage(&mut tx, &old.org_id, change)?;
         if acting_admin != old.user_id {
-            actions.push(self.still_admin(&old.org_id, acting_admin)?);
+            self.still_admin(&mut tx, &old.org_id, acting_admin)?;
         }
-        actions.extend(self.client_links(&old.org_id, old.customer_id.as_deref(), new.customer_id.as_deref(), true)?);
-        self.transact_with_usage(
-            &old.org_id,
-            actions,
-            usage_index,
-            change,
-            "the member or its customer changed meanwhile; retry",
-        )
-        .await
+        self.client_links(&mut tx, &old.org_id, old.customer_id.as_deref(), new.customer_id.as_deref(), true)?;
+        match self.commit(tx).await {
+            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
+                Err(self.usage_refusal(&old.org_id, change).await)
+            }
+            Err(StoreError::Cancelled(failure)) if failure.is("client_to") => {
+                Err(StoreError::Changed("the customer is being deleted"))
+            }
+            Err(StoreError::Cancelled(failure)) if failure.is("acting_admin") => {
+                Err(StoreError::Changed("you are no longer an admin of this organization"))
+            }
+            Err(StoreError::Cancelled(_)) => Err(StoreError::Changed("the member changed meanwhile; retry")),
+            other => other,
+        }
     }
 
-    /// Deletes a member and gives its seat back, keeping an admin.
-    pub async fn remove_member(&self, member: &MemberItem, acting_admin: &str) -> Result<(), StoreError> {
-        let change = UsageChange::seat(member.role, -1).keeping_an_admin();
-        let mut delete = self.delete_action(&member.pk, &member.sk, Some("updatedAt = :old_updated"))?;
-        if let Some(d) = delete.delete.as_mut() {
-            d.expression_attribute_values = Some([(":old_updated".to_owned(), s(&member.updated_at))].into());
-        }
-        let mut actions = vec![delete];
-        let usage_index = self.usage_action(&member.org_id, &change)?.map(|action| {
-            actions.push(action);
-            actions.len() - 1
-        });
-        if acting_admin != member.user_id {
-            actions.push(self.still_admin(&member.org_id, acting_admin)?);
-        }
-        actions.extend(self.client_links(&member.org_id, member.customer_id.as_deref(), None, false)?);
-        self.transact_with_usage(&member.org_id, actions, usage_index, &change, "the member changed meanwhile; retry")
-            .await
-    }
-
-    /// Puts a member back as it was before a change to `changed` (`None`: its removal) and
-    /// undoes `change`: the compensation when WorkOS refused a change that was stored first.
-    pub async fn restore_member(
+    /// Deletes a member (as read), gives its seat back keeping an admin, and records the
+    /// removal. `acting_admin` must still be an admin when it lands.
+    pub async fn remove_member(
         &self,
         member: &MemberItem,
-        changed: Option<&MemberItem>,
-        change: &UsageChange,
+        removal: &RemovedMemberItem,
+        acting_admin: &str,
     ) -> Result<(), StoreError> {
-        let mut actions = vec![self.put_action(to_item(member)?, None)?];
-        actions.extend(self.usage_action(&member.org_id, &change.undo())?);
-        let from = changed.and_then(|m| m.customer_id.as_deref());
-        actions.extend(self.client_links(&member.org_id, from, member.customer_id.as_deref(), false)?);
-        self.transact(actions).await
+        let change = UsageChange::seat(member.role, -1).keeping_an_admin();
+        let mut tx = self.tx();
+        tx.delete("member", key(member.pk.clone(), member.sk.clone()), Some(same_revision(member)))?;
+        tx.put("removed", to_item(removal)?, None)?;
+        self.add_usage(&mut tx, &member.org_id, &change)?;
+        if acting_admin != member.user_id {
+            self.still_admin(&mut tx, &member.org_id, acting_admin)?;
+        }
+        self.client_links(&mut tx, &member.org_id, member.customer_id.as_deref(), None, false)?;
+        match self.commit(tx).await {
+            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
+                Err(self.usage_refusal(&member.org_id, &change).await)
+            }
+            Err(StoreError::Cancelled(failure)) if failure.is("acting_admin") => {
+                Err(StoreError::Changed("you are no longer an admin of this organization"))
+            }
+            Err(StoreError::Cancelled(_)) => Err(StoreError::Changed("the member changed meanwhile; retry")),
+            other => other,
+        }
+    }
+
+    /// Undoes [`change_member`](Self::change_member) after WorkOS refused it: puts `old` back and
+    /// reverses `change`, only if the member is still exactly `wrote` (nobody changed or removed
+    /// it since). `false`: it is not ours any more, and nothing was written.
+    pub async fn undo_member_change(
+        &self,
+        old: &MemberItem,
+        wrote: &MemberItem,
+        change: &UsageChange,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.tx();
+        tx.put("member", to_item(old)?, Some(same_revision(wrote)))?;
+        self.add_usage(&mut tx, &old.org_id, &change.undo())?;
+        self.client_links(&mut tx, &old.org_id, wrote.customer_id.as_deref(), old.customer_id.as_deref(), false)?;
+        self.commit_undo(tx).await
+    }
+
+    /// Undoes [`remove_member`](Self::remove_member) after WorkOS refused it: puts the member back
+    /// with its seat, only if nobody stored the user since and the removal record is still this
+    /// removal's. `false`: it is not ours any more, and nothing was written.
+    pub async fn undo_member_removal(
+        &self,
+        member: &MemberItem,
+        removal: &RemovedMemberItem,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.tx();
+        tx.put("member", to_item(member)?, Some(Condition::absent()))?;
+        let ours = Condition::new("removalId = :removal").value(":removal", s(&removal.removal_id));
+        tx.delete("removed", key(removal.pk.clone(), removal.sk.clone()), Some(ours))?;
+        self.add_usage(&mut tx, &member.org_id, &UsageChange::seat(member.role, 1))?;
+        self.client_links(&mut tx, &member.org_id, None, member.customer_id.as_deref(), false)?;
+        self.commit_undo(tx).await
+    }
+
+    async fn commit_undo(&self, tx: Tx) -> Result<bool, StoreError> {
+        match self.commit(tx).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Cancelled(_)) => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 }

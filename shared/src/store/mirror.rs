@@ -4,7 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MemberItem, Store, StoreError, UsageChange, UserProfileItem, key, keys, s, sdk_error, to_item};
+use super::tx::Condition;
+use super::{
+    MemberItem, RemovedMemberItem, Store, StoreError, UsageChange, UserProfileItem, key, keys, s, sdk_error, to_item,
+};
+use crate::Timestamp;
 
 /// Where the WorkOS sync got to: `JOB#workos-sync` / `STATE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,12 +17,12 @@ pub struct SyncState {
     /// The last applied event (the Events API cursor).
     pub event_cursor: Option<String>,
     /// When that event happened, or when the full pass that set the starting point began.
-    pub cursor_at: Option<String>,
+    pub cursor_at: Option<Timestamp>,
     /// A full pass under way: the last organization it finished (`""`: none yet).
     pub full_pass_after: Option<String>,
     /// When the current (or last) full pass began, and when one last completed.
-    pub full_pass_started_at: Option<String>,
-    pub full_pass_completed_at: Option<String>,
+    pub full_pass_started_at: Option<Timestamp>,
+    pub full_pass_completed_at: Option<Timestamp>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -68,50 +72,39 @@ impl Store {
         self.query_all("GSI1PK = :pk", Some("GSI1"), None, &[(":pk", keys::user_pk(user_id))]).await
     }
 
-    /// Mirrors a changed WorkOS membership (role, customer, WorkOS time) onto a stored member,
-    /// moving its seat unchecked. `false` if the member changed meanwhile.
+    /// Mirrors a changed WorkOS membership (role, customer, WorkOS time) onto a stored member
+    /// (`old`, as read), moving its seat unchecked. `false` if the member changed meanwhile.
     pub async fn mirror_member_change(&self, old: &MemberItem, new: &MemberItem) -> Result<bool, StoreError> {
-        let mut put = self.put_action(to_item(new)?, Some("workosUpdatedAt = :old"))?;
-        if let Some(p) = put.put.as_mut() {
-            p.expression_attribute_values = Some([(":old".to_owned(), s(&old.workos_updated_at))].into());
-        }
-        let mut actions = vec![put];
+        let mut tx = self.tx();
+        let unchanged = Condition::new("revision = :revision").value(":revision", s(&old.revision));
+        tx.put("member", to_item(new)?, Some(unchanged))?;
         if old.role != new.role {
-            actions.extend(self.usage_action(&old.org_id, &UsageChange::role_change(old.role, new.role))?);
+            self.add_usage(&mut tx, &old.org_id, &UsageChange::role_change(old.role, new.role))?;
         }
-        actions.extend(self.client_links(
-            &old.org_id,
-            old.customer_id.as_deref(),
-            new.customer_id.as_deref(),
-            false,
-        )?);
-        self.mirror_transact(actions).await
+        self.client_links(&mut tx, &old.org_id, old.customer_id.as_deref(), new.customer_id.as_deref(), false)?;
+        self.mirror_commit(tx).await
     }
 
-    /// Removes a member WorkOS no longer has (unchecked: WorkOS decided). `false` if it changed
-    /// meanwhile.
-    pub async fn mirror_member_removal(&self, member: &MemberItem) -> Result<bool, StoreError> {
-        let mut delete = self.delete_action(&member.pk, &member.sk, Some("workosUpdatedAt = :old"))?;
-        if let Some(d) = delete.delete.as_mut() {
-            d.expression_attribute_values = Some([(":old".to_owned(), s(&member.workos_updated_at))].into());
-        }
-        let mut actions = vec![delete];
-        actions.extend(self.usage_action(&member.org_id, &UsageChange::seat(member.role, -1))?);
-        actions.extend(self.client_links(&member.org_id, member.customer_id.as_deref(), None, false)?);
-        self.mirror_transact(actions).await
-    }
-
-    async fn mirror_transact(
+    /// Removes a member (as read) that WorkOS no longer has, unchecked (WorkOS decided), and
+    /// records the removal. `false` if it changed meanwhile.
+    pub async fn mirror_member_removal(
         &self,
-        actions: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        member: &MemberItem,
+        removal: &RemovedMemberItem,
     ) -> Result<bool, StoreError> {
-        match self.transact(actions).await {
+        let mut tx = self.tx();
+        let unchanged = Condition::new("revision = :revision").value(":revision", s(&member.revision));
+        tx.delete("member", key(member.pk.clone(), member.sk.clone()), Some(unchanged))?;
+        tx.put("removed", to_item(removal)?, None)?;
+        self.add_usage(&mut tx, &member.org_id, &UsageChange::seat(member.role, -1))?;
+        self.client_links(&mut tx, &member.org_id, member.customer_id.as_deref(), None, false)?;
+        self.mirror_commit(tx).await
+    }
+
+    async fn mirror_commit(&self, tx: super::tx::Tx) -> Result<bool, StoreError> {
+        match self.commit(tx).await {
             Ok(()) => Ok(true),
-            Err(StoreError::TransactionCanceled(reasons))
-                if reasons.first().is_some_and(|r| r == "ConditionalCheckFailed") =>
-            {
-                Ok(false)
-            }
+            Err(StoreError::Cancelled(failure)) if failure.is("member") => Ok(false),
             Err(error) => Err(error),
         }
     }

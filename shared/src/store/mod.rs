@@ -11,20 +11,23 @@ pub mod items;
 pub mod keys;
 mod members;
 mod mirror;
+mod tx;
 mod usage;
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use billing::Applied;
 pub use cursor::CursorKey;
 pub use items::*;
+pub use members::Arrival;
 pub use mirror::SyncState;
+pub use tx::TxFailure;
 pub use usage::UsageChange;
 
 use crate::error::ApiError;
@@ -34,9 +37,9 @@ pub enum StoreError {
     /// A conditional write found the item in another state than it required.
     #[error("a write condition did not hold")]
     ConditionFailed,
-    /// A transaction was cancelled; one reason code per action, in order ("None" where fine).
-    #[error("transaction cancelled: {0:?}")]
-    TransactionCanceled(Vec<String>),
+    /// A transaction was cancelled because the conditions of these named actions failed.
+    #[error("a transaction's conditions failed: {0:?}")]
+    Cancelled(TxFailure),
     #[error("DynamoDB failed: {0}")]
     Unavailable(String),
     #[error("a stored item could not be read: {0}")]
@@ -62,6 +65,10 @@ impl From<StoreError> for ApiError {
                 ApiError::PlanLimitReached { resource, limit, usage }
             }
             StoreError::Changed(what) => ApiError::Conflict(what.to_owned()),
+            // A condition no caller explained: the items changed under the request.
+            StoreError::Cancelled(_) | StoreError::ConditionFailed => {
+                ApiError::Conflict("the data changed meanwhile; retry".to_owned())
+            }
             StoreError::InvalidCursor => ApiError::InvalidCursor,
             other => ApiError::Upstream(other.to_string()),
         }
@@ -295,35 +302,6 @@ impl Store {
         }
     }
 
-    /// Runs a transaction, retrying DynamoDB's transaction conflicts (another transaction on the
-    /// same items) a few times before giving up.
-    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self.client.transact_write_items().set_transact_items(Some(actions.clone())).send().await;
-            let error = match result {
-                Ok(_) => return Ok(()),
-                Err(error) => error,
-            };
-            let reasons = error
-                .as_service_error()
-                .and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                        Some(c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect::<Vec<_>>())
-                    }
-                    _ => None,
-                });
-            match reasons {
-                Some(reasons) if reasons.iter().any(|r| r == "TransactionConflict") && attempt < 5 => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
-                }
-                Some(reasons) => return Err(StoreError::TransactionCanceled(reasons)),
-                None => return Err(sdk_error(error)),
-            }
-        }
-    }
-
     async fn list<T: DeserializeOwned>(
         &self,
         query: ListQuery<'_>,
@@ -376,7 +354,12 @@ impl Store {
     }
 
     /// Renames a stored organization; `None` if it is not stored.
-    pub async fn rename_org(&self, org_id: &str, name: &str, now: &str) -> Result<Option<OrgItem>, StoreError> {
+    pub async fn rename_org(
+        &self,
+        org_id: &str,
+        name: &str,
+        now: crate::Timestamp,
+    ) -> Result<Option<OrgItem>, StoreError> {
         let result = self
             .client
             .update_item()
@@ -386,7 +369,7 @@ impl Store {
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", s(name))
-            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":now", s(now.to_string()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await
@@ -406,14 +389,13 @@ impl Store {
         admin: &MemberItem,
         idempotency: Option<&IdempotencyClaim>,
     ) -> Result<(), StoreError> {
-        let mut actions = vec![
-            self.put_action(to_item(org)?, Some("attribute_not_exists(PK)"))?,
-            self.put_action(to_item(admin)?, Some("attribute_not_exists(PK)"))?,
-        ];
+        let mut tx = self.tx();
+        tx.put("org", to_item(org)?, Some(tx::Condition::absent()))?;
+        tx.put("admin", to_item(admin)?, Some(tx::Condition::absent()))?;
         if let Some(claim) = idempotency {
-            actions.push(TransactWriteItem::builder().update(self.finish_idempotency(claim, &org.id)?).build());
+            tx.update("idempotency", self.finish_idempotency(claim, &org.id))?;
         }
-        self.transact(actions).await
+        self.commit(tx).await
     }
 
     // --- members and users ------------------------------------------------------------------
@@ -429,13 +411,16 @@ impl Store {
     /// Stores a user's profile unless a newer WorkOS version is stored already; `false` if so.
     pub async fn put_profile(&self, profile: &UserProfileItem) -> Result<bool, StoreError> {
         let condition = "attribute_not_exists(PK) OR workosUpdatedAt < :updated";
-        self.put_if(to_item(profile)?, condition, vec![(":updated", s(&profile.workos_updated_at))]).await
+        self.put_if(to_item(profile)?, condition, vec![(":updated", s(profile.workos_updated_at.to_string()))]).await
     }
 
     // --- idempotency ------------------------------------------------------------------------
 
     /// Claims an `Idempotency-Key` of a user for a request with `request_hash`. A claim holds a
-    /// lease: a request that died half way leaves the key to be claimed again once it runs out.
+    /// lease: a request that died half way leaves the key to be claimed again once it runs out,
+    /// and the retry that takes it over keeps the record's creation id (so it finishes the same
+    /// organization). A key whose record is gone (or lapsed) starts a new record, with a new
+    /// creation id: it never leads back to an organization an earlier record made.
     pub async fn claim_idempotency(
         &self,
         user_id: &str,
@@ -450,65 +435,95 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(&record)?))
-            .condition_expression(
-                "attribute_not_exists(PK) OR expiresAt < :now \
-                 OR (#state = :pending AND leaseUntil < :now AND requestHash = :hash)",
-            )
-            .expression_attribute_names("#state", "state")
+            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":pending", s(IdempotencyItem::PENDING))
-            .expression_attribute_values(":hash", s(request_hash))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(IdempotencyOutcome::Claimed(IdempotencyClaim {
-                pk: record.pk,
-                sk: record.sk,
-                lease_id: record.lease_id,
-            })),
-            Err(error) => {
-                let old = error.as_service_error().and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
-                        c.item().cloned()
-                    }
-                    _ => None,
-                });
-                let Some(old) = old else {
-                    return Err(sdk_error(error));
-                };
-                let old: IdempotencyItem = from_item(old)?;
-                Ok(if old.request_hash != request_hash {
-                    IdempotencyOutcome::Mismatch
-                } else if let Some(org_id) = old.org_id.filter(|_| old.state == IdempotencyItem::DONE) {
-                    IdempotencyOutcome::Done { org_id }
-                } else {
-                    IdempotencyOutcome::InProgress
-                })
+        let error = match result {
+            Ok(_) => return Ok(IdempotencyOutcome::Claimed(IdempotencyClaim::of(&record))),
+            Err(error) => error,
+        };
+        let old = error.as_service_error().and_then(|e| match e {
+            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                c.item().cloned()
             }
+            _ => None,
+        });
+        let Some(old) = old else {
+            return Err(sdk_error(error));
+        };
+        let old: IdempotencyItem = from_item(old)?;
+        if old.request_hash != request_hash {
+            return Ok(IdempotencyOutcome::Mismatch);
+        }
+        match (old.state, old.org_id.clone()) {
+            (IdempotencyState::Done, Some(org_id)) => Ok(IdempotencyOutcome::Done { org_id }),
+            (IdempotencyState::Pending, _) if old.lease_until < now => {
+                // Take over the lapsed lease, keeping the creation id.
+                let taken = IdempotencyItem {
+                    lease_id: record.lease_id.clone(),
+                    lease_until: record.lease_until,
+                    ..old.clone()
+                };
+                let values = vec![
+                    (":lease", s(&old.lease_id)),
+                    (":pending", s(IdempotencyState::Pending.as_str())),
+                    (":now", n(now)),
+                ];
+                let condition = "leaseId = :lease AND #state = :pending AND leaseUntil < :now";
+                let mut request = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(&taken)?))
+                    .condition_expression(condition)
+                    .expression_attribute_names("#state", "state");
+                for (name, value) in values {
+                    request = request.expression_attribute_values(name, value);
+                }
+                match condition_held(request.send().await.map_err(sdk_error))? {
+                    true => Ok(IdempotencyOutcome::Claimed(IdempotencyClaim::of(&taken))),
+                    false => Ok(IdempotencyOutcome::InProgress),
+                }
+            }
+            _ => Ok(IdempotencyOutcome::InProgress),
         }
     }
 
     /// Gives a claimed key back after a failure, so the client's retry need not wait for the lease.
+    /// The lease ends at once; the record, and so its creation id, stays, so that the retry
+    /// finishes whatever this attempt made in WorkOS.
     pub async fn release_idempotency(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
-        let values = vec![(":lease", s(&claim.lease_id)), (":pending", s(IdempotencyItem::PENDING))];
-        let item_key = key(claim.pk.clone(), claim.sk.clone());
-        let condition = Some("leaseId = :lease AND #state = :pending");
-        self.delete_if(item_key, condition, vec![("#state", "state")], values).await.map(drop)
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(claim.pk.clone(), claim.sk.clone())))
+            .update_expression("SET leaseUntil = :lapsed")
+            .condition_expression("leaseId = :lease AND #state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":lapsed", n(0))
+            .expression_attribute_values(":lease", s(&claim.lease_id))
+            .expression_attribute_values(":pending", s(IdempotencyState::Pending.as_str()))
+            .send()
+            .await;
+        condition_held(result.map_err(sdk_error)).map(drop)
     }
 
-    fn finish_idempotency(&self, claim: &IdempotencyClaim, org_id: &str) -> Result<Update, StoreError> {
+    fn finish_idempotency(
+        &self,
+        claim: &IdempotencyClaim,
+        org_id: &str,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         Update::builder()
-            .table_name(&self.table)
             .set_key(Some(key(claim.pk.clone(), claim.sk.clone())))
             .update_expression("SET #state = :done, orgId = :org")
             .condition_expression("leaseId = :lease")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":done", s(IdempotencyItem::DONE))
+            .expression_attribute_values(":done", s(IdempotencyState::Done.as_str()))
             .expression_attribute_values(":org", s(org_id))
             .expression_attribute_values(":lease", s(&claim.lease_id))
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 }
 
@@ -531,4 +546,22 @@ pub struct IdempotencyClaim {
     pk: String,
     sk: String,
     lease_id: String,
+    creation_id: String,
+}
+
+impl IdempotencyClaim {
+    fn of(record: &IdempotencyItem) -> Self {
+        Self {
+            pk: record.pk.clone(),
+            sk: record.sk.clone(),
+            lease_id: record.lease_id.clone(),
+            creation_id: record.creation_id.clone(),
+        }
+    }
+
+    /// Names what this key's record creates: the same across retries of one record, new for a
+    /// new record.
+    pub fn creation_id(&self) -> &str {
+        &self.creation_id
+    }
 }

@@ -3,7 +3,9 @@
 //! never push usage past a limit, nor leave an organization without an admin.
 
 use aws_sdk_dynamodb::types::Update;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 
+use super::tx::Tx;
 use super::{Role, Store, StoreError, Usage, key, keys, n};
 use crate::config::PlanLimits;
 
@@ -100,11 +102,10 @@ impl UsageChange {
 impl Store {
     /// The org item update that applies `change`, conditioned on its limits and on at least one
     /// admin remaining.
-    pub(super) fn usage_update(&self, org_id: &str, change: &UsageChange) -> Result<Update, StoreError> {
+    fn usage_update(&self, org_id: &str, change: &UsageChange) -> UpdateBuilder {
         let mut adds = Vec::new();
         let mut conditions = vec!["attribute_exists(PK)".to_owned()];
-        let mut builder =
-            Update::builder().table_name(&self.table).set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())));
+        let mut builder = Update::builder().set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())));
         for (counter, delta, limit) in change.counters() {
             if delta == 0 {
                 continue;
@@ -122,11 +123,15 @@ impl Store {
                 builder = builder.expression_attribute_values(":min_admins", n(1 - delta));
             }
         }
-        builder
-            .update_expression(format!("ADD {}", adds.join(", ")))
-            .condition_expression(conditions.join(" AND "))
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
+        builder.update_expression(format!("ADD {}", adds.join(", "))).condition_expression(conditions.join(" AND "))
+    }
+
+    /// Adds `change` to a transaction as its action `usage` (nothing when it changes nothing).
+    pub(super) fn add_usage(&self, tx: &mut Tx, org_id: &str, change: &UsageChange) -> Result<(), StoreError> {
+        if change.is_empty() {
+            return Ok(());
+        }
+        tx.update("usage", self.usage_update(org_id, change))
     }
 
     /// Why a checked usage change was refused: reads the org and names the guard that held.

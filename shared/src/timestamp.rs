@@ -1,0 +1,121 @@
+//! The one time type of everything stored, compared and shown: RFC 3339 UTC with exactly three
+//! fraction digits (`2026-12-01T18:26:27.450Z`, API.md "Conventions"). Every such text has the
+//! same width, so DynamoDB conditions that compare stored times as strings order them as times.
+//! Times from outside (WorkOS, Lemon Squeezy, clients) are parsed at the edge, in any RFC 3339
+//! form, and kept only in this form.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+/// A UTC instant with millisecond precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self::from_datetime(OffsetDateTime::now_utc())
+    }
+
+    /// Any RFC 3339 time, in UTC and cut to milliseconds; `None` if it is not one, or lies
+    /// outside the years 0000–9999 (which would not keep the fixed width).
+    pub fn parse(text: &str) -> Option<Self> {
+        let at = OffsetDateTime::parse(text.trim(), &Rfc3339).ok()?;
+        (0..=9999).contains(&at.to_offset(UtcOffset::UTC).year()).then(|| Self::from_datetime(at))
+    }
+
+    pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp(seconds).ok().map(Self::from_datetime)
+    }
+
+    fn from_datetime(at: OffsetDateTime) -> Self {
+        let at = at.to_offset(UtcOffset::UTC);
+        Self(at.replace_millisecond(at.millisecond()).unwrap_or(at))
+    }
+
+    pub fn unix_seconds(self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    /// Milliseconds since the epoch (for HMAC inputs that must be unambiguous).
+    pub fn unix_millis(self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    /// This time moved by `by` (saturating at the ends of the representable range).
+    pub fn plus(self, by: time::Duration) -> Self {
+        Self::from_datetime(self.0.checked_add(by).unwrap_or(self.0))
+    }
+
+    pub fn minus(self, by: time::Duration) -> Self {
+        Self::from_datetime(self.0.checked_sub(by).unwrap_or(self.0))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Years 0000–9999 always format; nothing else is ever constructed.
+        f.write_str(&self.0.format(FORMAT).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 time"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn one_fixed_width_form() {
+        assert_eq!(at("2026-12-01T18:26:27.45Z").to_string(), "2026-12-01T18:26:27.450Z");
+        assert_eq!(at("2026-12-01T18:26:27Z").to_string(), "2026-12-01T18:26:27.000Z");
+        assert_eq!(at("2026-12-01T18:26:27.123456789Z").to_string(), "2026-12-01T18:26:27.123Z");
+        assert_eq!(at("2026-12-01T19:26:27.4+01:00").to_string(), "2026-12-01T18:26:27.400Z");
+        assert_eq!(Timestamp::now().to_string().len(), "2026-12-01T18:26:27.450Z".len());
+        for bad in ["", "yesterday", "2026-12-01", "2026-13-01T00:00:00Z"] {
+            assert!(Timestamp::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fractions_of_different_lengths_sort_as_times_and_as_text() {
+        // As raw text, "…27.45Z" sorts before "…27.4Z"; as times it is later.
+        let (later, earlier) = (at("2026-12-01T18:26:27.45Z"), at("2026-12-01T18:26:27.4Z"));
+        assert!("2026-12-01T18:26:27.45Z" < "2026-12-01T18:26:27.4Z", "the trap this type avoids");
+        assert!(later > earlier);
+        assert!(later.to_string() > earlier.to_string());
+        let many =
+            ["2026-12-01T18:26:27.4Z", "2026-12-01T18:26:27.45Z", "2026-12-01T18:26:27.451Z", "2026-12-01T18:26:28Z"];
+        let texts: Vec<String> = many.iter().map(|t| at(t).to_string()).collect();
+        let mut sorted = texts.clone();
+        sorted.sort();
+        assert_eq!(texts, sorted);
+    }
+
+    #[test]
+    fn serde_round_trip_normalises() {
+        let value: Timestamp = serde_json::from_str("\"2026-12-01T18:26:27.4Z\"").unwrap();
+        assert_eq!(serde_json::to_string(&value).unwrap(), "\"2026-12-01T18:26:27.400Z\"");
+        assert!(serde_json::from_str::<Timestamp>("\"soon\"").is_err());
+    }
+}
