@@ -20,6 +20,8 @@ pub enum Fault {
     Drop,
     /// Forward the call, then cut the connection: the upstream acted, the answer is lost.
     LoseResponse,
+    /// Wait this long, then forward (a slow upstream, past the caller's timeout).
+    Delay(std::time::Duration),
 }
 
 struct Rule {
@@ -121,6 +123,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             return response;
         }
         Some(Fault::Drop) => return Response::new(broken_body()),
+        Some(Fault::Delay(wait)) => tokio::time::sleep(wait).await,
         _ => {}
     }
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();

@@ -3,7 +3,7 @@
 //! that the fault proxy adds to the JWKS.
 
 use serde_json::{Value, json};
-use testkit::{FaultProxy, GET, POST, TestApp, TestKey, env};
+use testkit::{Fault, FaultProxy, GET, POST, TestApp, TestKey, env};
 
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
@@ -156,4 +156,87 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_a_minute() {
     }
     assert!(s.proxy.count(&GET, "/sso/jwks/") <= before + 1, "a flood of unknown kids is at most one refetch");
     s.accepted(&TestKey::sign(&s.claims(), None), "known keys still work").await;
+}
+
+// --- the leeway and the JWKS, pinned (issue 9, "tests that do not test what they say") -------
+
+/// The configured leeway, exactly: a token expired just inside it is accepted, just outside it
+/// refused; and it is within API.md's 60 s.
+#[tokio::test]
+async fn the_leeway_is_exactly_the_configured_one() {
+    let leeway = shared::auth::LEEWAY_SECONDS as i64;
+    assert!(leeway <= 60, "API.md allows 60 s at most");
+    let s = setup(&[]).await;
+    let t = now();
+    // Refusals first: they check that nothing was written.
+    s.refused(&TestKey::sign(&s.with(json!({"exp": t - leeway - 3})), None), "expired 3 s past the leeway").await;
+    s.refused(&TestKey::sign(&s.with(json!({"nbf": t + leeway + 3})), None), "valid 3 s past the leeway").await;
+    s.accepted(&TestKey::sign(&s.with(json!({"exp": t - leeway + 3})), None), "expired 3 s inside the leeway").await;
+    s.accepted(&TestKey::sign(&s.with(json!({"nbf": t + leeway - 3})), None), "valid 3 s inside the leeway").await;
+}
+
+/// After the refetch window, an unknown `kid` fetches the JWKS again (once); within it, never.
+#[tokio::test]
+async fn an_unknown_kid_refetches_once_the_window_has_passed() {
+    let proxy = FaultProxy::start(&env("WORKOS_API_URL")).await;
+    proxy.serve_test_key();
+    let window = std::time::Duration::from_millis(1500);
+    let app = TestApp::with_workos_url(&proxy.url, &[]).await.with_jwks_refetch_interval(window);
+    let org_id = app.emulator.create_org("Refetch Org").await;
+    let user = app.emulator.create_user("refetch").await;
+    app.emulator.add_membership(&user.id, &org_id, "admin").await;
+    let s = Setup { app, proxy, user_id: user.id, org_id };
+    let fetches = || s.proxy.count(&GET, "/sso/jwks/");
+    s.accepted(&TestKey::sign(&s.claims(), None), "warm").await;
+    assert_eq!(fetches(), 1);
+    for i in 0..5 {
+        let response =
+            s.app.call(GET, "/org", Some(&TestKey::sign(&s.claims(), Some(&format!("new-{i}")))), None).await;
+        assert_eq!(response.status, 401);
+    }
+    assert_eq!(fetches(), 1, "within the window: the cache answers");
+    tokio::time::sleep(window + std::time::Duration::from_millis(200)).await;
+    for i in 0..5 {
+        let response =
+            s.app.call(GET, "/org", Some(&TestKey::sign(&s.claims(), Some(&format!("later-{i}")))), None).await;
+        assert_eq!(response.status, 401);
+    }
+    assert_eq!(fetches(), 2, "past the window: one refetch, then the window again");
+}
+
+/// A JWKS endpoint that is down while nothing is cached: 503 (not 401, not 500), and still at
+/// most one fetch per window; once it is back (the window over), tokens pass.
+#[tokio::test]
+async fn a_jwks_that_is_down_is_503_and_fetched_once_a_window() {
+    let proxy = FaultProxy::start(&env("WORKOS_API_URL")).await;
+    proxy.serve_test_key();
+    let window = std::time::Duration::from_millis(1500);
+    let app = TestApp::with_workos_url(&proxy.url, &[]).await.with_jwks_refetch_interval(window);
+    let org_id = app.emulator.create_org("Down JWKS Org").await;
+    let user = app.emulator.create_user("down").await;
+    app.emulator.add_membership(&user.id, &org_id, "admin").await;
+    let s = Setup { app, proxy, user_id: user.id, org_id };
+    s.proxy.fail(GET, "/sso/jwks/", Fault::Status(500), 1);
+    s.proxy.fail(GET, "/sso/jwks/", Fault::Drop, 1);
+    let token = TestKey::sign(&s.claims(), None);
+    for _ in 0..10 {
+        let response = s.app.call(GET, "/org", Some(&token), None).await;
+        assert_eq!((response.status, response.code()), (503, "upstream_unavailable"), "{:?}", response.body);
+    }
+    assert_eq!(s.proxy.count(&GET, "/sso/jwks/"), 1, "ten requests, one fetch");
+    tokio::time::sleep(window + std::time::Duration::from_millis(200)).await;
+    let dropped = s.app.call(GET, "/org", Some(&token), None).await;
+    assert_eq!(dropped.status, 503, "the next window's fetch fails too (dropped)");
+    tokio::time::sleep(window + std::time::Duration::from_millis(200)).await;
+    s.accepted(&token, "the JWKS is back").await;
+    assert_eq!(s.proxy.count(&GET, "/sso/jwks/"), 3);
+}
+
+/// A JWKS that answers past the client's timeout is unreachable: 503.
+#[tokio::test]
+async fn a_slow_jwks_is_503() {
+    let s = setup(&[]).await;
+    s.proxy.fail(GET, "/sso/jwks/", Fault::Delay(std::time::Duration::from_secs(7)), 1);
+    let response = s.app.call(GET, "/org", Some(&TestKey::sign(&s.claims(), None)), None).await;
+    assert_eq!((response.status, response.code()), (503, "upstream_unavailable"), "{:?}", response.body);
 }

@@ -410,3 +410,74 @@ async fn customer_fields_are_validated_and_patched() {
     assert_eq!((null_name.status, null_name.body["errors"][0]["field"].as_str()), (400, Some("name")));
     assert_eq!(app.call(GET, &path, Some(admin), None).await.body, patched.body);
 }
+
+/// Issue 9, item 5: a patch writes only the fields it changes. A client attached between the
+/// patch's read and its write stays counted, so the customer cannot then be deleted under it.
+#[tokio::test]
+async fn a_patch_keeps_a_client_count_it_did_not_change() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let customer_id = create_customer(&app, &org.admin, "Counted Co").await;
+    let read = app.deps.store.get_customer(&org.org_id, &customer_id).await.unwrap().unwrap();
+    attach(&app, &org.admin, &org.client, &customer_id).await;
+    let renamed = read.with_fields(
+        shared::store::CustomerFields { name: "Counted Co (renamed)".into(), ..read.fields() },
+        shared::Timestamp::now(),
+    );
+    app.deps.store.update_customer(&read, &renamed).await.unwrap();
+    let stored = app.deps.store.get_customer(&org.org_id, &customer_id).await.unwrap().unwrap();
+    assert_eq!((stored.name.as_str(), stored.client_count), ("Counted Co (renamed)", 1));
+    let delete = app.call(DELETE, &format!("/customers/{customer_id}"), Some(&org.admin.token), None).await;
+    assert_eq!((delete.status, delete.code()), (409, "conflict"), "a client still belongs to it");
+    // The same through the API: a patch of one field leaves the others.
+    let patched = app
+        .call(PATCH, &format!("/customers/{customer_id}"), Some(&org.admin.token), Some(json!({"notes": "VIP"})))
+        .await;
+    assert_eq!((patched.status, patched.body["name"].as_str()), (200, Some("Counted Co (renamed)")));
+    app.assert_counts_match(&org.org_id, "after the patches").await;
+}
+
+/// Issue 9, item 8: leaving the staff role removes every assignment, found by a strongly
+/// consistent base-table read. DynamoDB Local updates GSI1 at once, so the index's lag on AWS
+/// is played here by taking an assignment out of the index: the cleanup still finds it.
+#[tokio::test]
+async fn leaving_staff_removes_assignments_that_the_index_has_not_seen() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let customer_id = create_customer(&app, &org.admin, "Lagging Index Co").await;
+    assign(&app, &org.admin, &customer_id, &org.staff).await;
+    let assignment_key = std::collections::HashMap::from([
+        ("PK".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(format!("ORG#{}", org.org_id))),
+        (
+            "SK".to_owned(),
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ASSIGN#{customer_id}#{}", org.staff.id())),
+        ),
+    ]);
+    app.dynamodb
+        .update_item()
+        .table_name(&app.table)
+        .set_key(Some(assignment_key))
+        .update_expression("REMOVE GSI1PK, GSI1SK")
+        .send()
+        .await
+        .unwrap();
+    let demoted = app
+        .call(PATCH, &format!("/users/{}", org.staff.id()), Some(&org.admin.token), Some(json!({"role": "admin"})))
+        .await;
+    assert_eq!(demoted.status, 200, "{:?}", demoted.body);
+    let left: Vec<String> = app
+        .items()
+        .await
+        .iter()
+        .filter(|i| ["assignment", "staff_assignment"].contains(&i["entity"].as_s().unwrap().as_str()))
+        .map(|i| i["SK"].as_s().unwrap().clone())
+        .collect();
+    assert!(left.is_empty(), "assignments left behind: {left:?}");
+    // Made staff again, they do not get the old customer back.
+    let again = app
+        .call(PATCH, &format!("/users/{}", org.staff.id()), Some(&org.admin.token), Some(json!({"role": "staff"})))
+        .await;
+    assert_eq!(again.status, 200);
+    let staff_token = app.emulator.token(&org.staff.user, Some(&org.org_id)).await;
+    assert_eq!(app.call(GET, &format!("/customers/{customer_id}"), Some(&staff_token), None).await.status, 404);
+}

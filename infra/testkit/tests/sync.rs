@@ -440,3 +440,101 @@ async fn a_full_pass_settles_a_role_workos_never_took() {
     let token = emulator.token(&admin, Some(&org_id)).await;
     assert_eq!(app.call(GET, "/org", Some(&token), None).await.body["usage"]["staff"], 2);
 }
+
+/// Issue 9, item 7: WorkOS times whose fractions differ in length still order as times. Stored
+/// as `…27.450Z`, a membership change at `…27.4Z` is older and changes nothing (as raw text,
+/// `"…27.45Z" < "…27.4Z"` would have called it newer).
+#[tokio::test]
+async fn times_with_fractions_of_other_lengths_order_as_times() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let stored = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
+    let pinned = shared::store::MemberItem {
+        workos_updated_at: shared::Timestamp::parse("2026-12-01T18:26:27.45Z").unwrap(),
+        ..stored.clone()
+    };
+    app.deps.store.mirror_member_change(&stored, &pinned).await.unwrap();
+    assert_eq!(
+        app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap().workos_updated_at.to_string(),
+        "2026-12-01T18:26:27.450Z",
+        "stored with three fraction digits"
+    );
+    let membership = app
+        .emulator
+        .api(
+            reqwest::Method::GET,
+            &format!(
+                "/user_management/organization_memberships?user_id={}&organization_id={}",
+                org.staff.id(),
+                org.org_id
+            ),
+            None,
+        )
+        .await["data"][0]
+        .clone();
+    let mut older = membership.clone();
+    older["role"] = json!({"slug": "client"});
+    older["updated_at"] = json!("2026-12-01T18:26:27.4Z");
+    let event: shared::workos::Event = serde_json::from_value(
+        json!({"id": "event_old", "event": "organization_membership.updated", "data": older, "created_at": "2026-12-01T18:26:27.4Z"}),
+    )
+    .unwrap();
+    let mut changes = shared::sync::Changes::default();
+    shared::sync::apply_event(&app.deps, &event, &mut changes).await.unwrap();
+    assert_eq!(changes.total(), 0);
+    assert_eq!(app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap().role.slug(), "staff");
+}
+
+/// A removal through the API that stopped after the table's half (a crash, an undo that could
+/// not run) is finished by the full pass, in WorkOS; the pass does not store the member again.
+#[tokio::test]
+async fn the_full_pass_finishes_an_api_removal_in_workos() {
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Half Removed Co").await;
+    let admin = emulator.create_user("admin").await;
+    emulator.add_membership(&admin.id, &org_id, "admin").await;
+    let staff = emulator.create_user("staff").await;
+    emulator.add_membership(&staff.id, &org_id, "staff").await;
+    sync(&app, json!({})).await;
+    let member = app.deps.store.get_member(&org_id, &staff.id).await.unwrap().unwrap();
+    let removal = shared::store::RemovedMemberItem::of(
+        &member,
+        shared::store::RemovalOrigin::Api,
+        member.workos_updated_at,
+        shared::Timestamp::now(),
+    );
+    app.deps.store.remove_member(&member, &removal, &admin.id).await.unwrap();
+
+    let report = sync(&app, json!({"mode": "full"})).await;
+    assert_eq!(changes(&report), (0, 0, 1), "{report}");
+    assert!(app.deps.store.get_member(&org_id, &staff.id).await.unwrap().is_none());
+    let left = emulator
+        .api(
+            reqwest::Method::GET,
+            &format!("/user_management/organization_memberships?user_id={}&organization_id={org_id}", staff.id),
+            None,
+        )
+        .await;
+    assert!(left["data"].as_array().unwrap().iter().all(|m| m["status"] != "active"), "{left}");
+    assert_eq!(changes(&sync(&app, json!({"mode": "full"})).await), (0, 0, 0), "settled");
+}
+
+/// Issue 9, item 16: a function whose required setting is missing answers 500 `internal_error`
+/// and names the setting in its log, never "upstream unavailable".
+#[tokio::test]
+async fn a_missing_setting_is_a_500_named_in_the_log() {
+    let app = TestApp::new().await;
+    let logs = testkit::LogCapture::start();
+    let request = http::Request::builder()
+        .method(testkit::POST)
+        .uri("/webhooks/workos")
+        .header("workos-signature", "t=1, v1=00")
+        .body(bytes::Bytes::from_static(b"{}"))
+        .unwrap();
+    let response = app.send(request).await;
+    assert_eq!((response.status, response.code()), (500, "internal_error"), "{:?}", response.body);
+    assert!(!response.body.to_string().contains("WORKOS_WEBHOOK_SECRET"), "the name is for the log, not the caller");
+    assert!(logs.text().contains("WORKOS_WEBHOOK_SECRET"), "{}", logs.text());
+}
