@@ -2,16 +2,20 @@
 # Usage: demo-data.sh   (run by dev.sh once the local gateway is up)
 # Fills the demo organization "Acme Demo" through the API itself: three customers, the staff
 # member assigned to two of them, and the client user belonging to one. Skipped when the
-# organization has customers already.
+# organization has customers already, and (with one line saying so, exit 0) when the demo users
+# are not in this WorkOS environment (WORKOS_API_URL set to your own WorkOS or emulator).
 # Env: PORT (default 9000), WORKOS_API_URL, WORKOS_CLIENT_ID (as for token.sh).
 set -euo pipefail
 
 scripts="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 api="http://127.0.0.1:${PORT:-9000}"
 
-admin="$("$scripts/token.sh" admin@acme.test "Acme Demo")"
-staff="$("$scripts/token.sh" staff@acme.test "Acme Demo")"
-client="$("$scripts/token.sh" client@acme.test "Acme Demo")"
+if ! admin="$("$scripts/token.sh" admin@acme.test "Acme Demo" 2>/dev/null)" \
+  || ! staff="$("$scripts/token.sh" staff@acme.test "Acme Demo" 2>/dev/null)" \
+  || ! client="$("$scripts/token.sh" client@acme.test "Acme Demo" 2>/dev/null)"; then
+  echo "demo data: skipped (the demo users of Acme Demo are not in ${WORKOS_API_URL:-the WorkOS environment})"
+  exit 0
+fi
 
 call() { # METHOD PATH TOKEN [BODY]: prints the body, fails on an error status
   local method="$1" path="$2" token="$3" body="${4:-}"

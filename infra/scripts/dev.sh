@@ -22,6 +22,8 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export WORKOS_CLIENT_ID="${WORKOS_CLIENT_ID:-client_local_dev}"
 export WORKOS_API_KEY="${WORKOS_API_KEY:-sk_test_default}"
 export LOCAL_CREATE_TABLE=1
+# WorkOS webhook deliveries from the emulator are signed with this secret (registered below).
+export WORKOS_WEBHOOK_SECRET="${WORKOS_WEBHOOK_SECRET:-local-workos-webhook-secret}"
 # Billing: the example events are test-mode events signed with this secret (make billing-event).
 export LEMONSQUEEZY_WEBHOOK_SECRET="${LEMONSQUEEZY_WEBHOOK_SECRET:-local-webhook-secret}"
 export LEMONSQUEEZY_ALLOW_TEST_MODE="${LEMONSQUEEZY_ALLOW_TEST_MODE:-true}"
@@ -36,7 +38,9 @@ if [[ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then
   "$scripts/wait-for.sh" "$AWS_ENDPOINT_URL_DYNAMODB" 60
 fi
 
+started_emulator=""
 if [[ -z "${WORKOS_API_URL:-}" ]]; then
+  started_emulator=1
   workos_port="${WORKOS_EMULATOR_PORT:-4100}"
   start_logged "$run_dir/workos.log" "$scripts/start-workos.sh" "$workos_port" "$infra_dir/workos-seed.yaml"
   export WORKOS_API_URL="http://localhost:$workos_port"
@@ -48,7 +52,13 @@ cargo build --workspace --quiet --manifest-path "$repo/Cargo.toml"
 "$repo/target/debug/dev-server" &
 pids+=($!)
 "$scripts/wait-for.sh" "http://127.0.0.1:$PORT/me" 60
-"$scripts/demo-data.sh"
+if [[ -n "$started_emulator" ]]; then
+  # Changes made in the emulator reach the mirror live, as WorkOS's webhook would bring them.
+  "$scripts/workos-webhook.sh" "http://127.0.0.1:$PORT/webhooks/workos" \
+    || echo "workos webhook: not registered (see above); make sync still mirrors changes"
+fi
+# Demo data never takes the API down with it.
+"$scripts/demo-data.sh" || echo "demo data: failed (see above); the API stays up"
 
 cat <<MSG
 

@@ -152,6 +152,18 @@ pub enum Setting {
 }
 
 impl Setting {
+    pub const ALL: [Self; 4] = [
+        Self::LemonSqueezyWebhookSecret,
+        Self::LemonSqueezyApiKey,
+        Self::LemonSqueezyStoreId,
+        Self::WorkosWebhookSecret,
+    ];
+
+    /// Whether its value is a secret (deployed through Secrets Manager, never as template text).
+    pub fn is_secret(self) -> bool {
+        !matches!(self, Self::LemonSqueezyStoreId)
+    }
+
     /// The environment variable.
     pub fn name(self) -> &'static str {
         match self {

@@ -1,5 +1,7 @@
 //! What the code logs, captured for a test: the JSON lines at `info` and above that a deployed
-//! function would write, on the test's own thread (a `#[tokio::test]` runs on one).
+//! function would write, on the test's own thread (a `#[tokio::test]` runs on one). Tests that
+//! capture live in their own test binary (`tests/logs.rs`), so that no other test's thread
+//! races the capture for the callsites' cached interest.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -33,7 +35,10 @@ impl LogCapture {
             .with_max_level(tracing::Level::INFO)
             .with_writer(move || writer.clone())
             .finish();
-        Self { buffer, _guard: tracing::subscriber::set_default(subscriber) }
+        let guard = tracing::subscriber::set_default(subscriber);
+        // A callsite first hit by another test's thread may have cached "nobody listens".
+        tracing::callsite::rebuild_interest_cache();
+        Self { buffer, _guard: guard }
     }
 
     pub fn text(&self) -> String {

@@ -108,7 +108,46 @@ fn globals_are_as_lambda_needs_them() {
     assert_eq!(function["Architectures"][0], "arm64");
     assert_eq!(function["Handler"], "bootstrap");
     assert_eq!(function["LoggingConfig"]["LogFormat"], "JSON");
-    // Secrets come from Secrets Manager, never as template text.
-    let key = serde_yaml::to_string(&function["Environment"]["Variables"]["WORKOS_API_KEY"]).unwrap();
-    assert!(key.contains("resolve:secretsmanager"), "{key}");
+}
+
+/// Every function gets each secret it uses, from Secrets Manager (never as template text), and
+/// no secret it does not use. What a function uses: `WORKOS_API_KEY` (every function's
+/// configuration requires it) and the secret settings its `main.rs` requires at cold start.
+#[test]
+fn each_function_gets_exactly_the_secrets_it_uses() {
+    use shared::config::Setting;
+    let template = yaml("template.yaml");
+    let globals = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().unwrap().clone();
+    let secret_names: BTreeSet<&str> =
+        Setting::ALL.iter().filter(|s| s.is_secret()).map(|s| s.name()).chain(["WORKOS_API_KEY"]).collect();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let mut variables = globals.clone();
+        if let Some(own) = resource["Properties"]["Environment"]["Variables"].as_mapping() {
+            variables.extend(own.clone());
+        }
+        let mut given = BTreeSet::new();
+        for (name, value) in &variables {
+            let name = name.as_str().unwrap();
+            let text = serde_yaml::to_string(value).unwrap();
+            if secret_names.contains(name) {
+                assert!(
+                    text.contains(&format!("resolve:secretsmanager:${{SecretsArn}}:SecretString:{name}")),
+                    "{binary}: {name} must come from Secrets Manager, not {text}"
+                );
+                given.insert(name);
+            }
+        }
+        let main = std::fs::read_to_string(repo().join("functions").join(binary).join("src/main.rs")).unwrap();
+        let used: BTreeSet<&str> = Setting::ALL
+            .iter()
+            .filter(|s| s.is_secret() && main.contains(&format!("Setting::{s:?}")))
+            .map(|s| s.name())
+            .chain(["WORKOS_API_KEY"])
+            .collect();
+        assert_eq!(given, used, "{binary}: the secrets it gets against the ones it uses");
+    }
 }
