@@ -47,6 +47,7 @@ test: setup
 	$(VENV)/cfn-lint template.yaml
 	$(VENV)/openapi-spec-validator docs/openapi.yaml
 	cargo fmt --all -- --check
+	cargo build --workspace --bins --quiet  # the function binaries the deployed-path tests run
 	$(INFRA)/scripts/services.sh cargo test --workspace --no-fail-fast
 
 ## make build-lambdas: release binaries for arm64 Lambda, as `sam build` makes them.

@@ -199,16 +199,3 @@ pub fn page_limit(req: &Request) -> Result<i32, ApiError> {
         },
     }
 }
-
-/// A function's handler, boxed so the Lambda runtime and the local gateway can hold any of them.
-pub type Handler = for<'a> fn(&'a crate::Deps, Request) -> futures::future::BoxFuture<'a, Response<Body>>;
-
-/// Serves one function's handler on the Lambda runtime: the whole of a function's `main`
-/// after config and clients are built.
-pub async fn run(deps: crate::Deps, handler: Handler) -> Result<(), lambda_http::Error> {
-    let deps = &deps;
-    lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(handler(deps, req).await)
-    }))
-    .await
-}

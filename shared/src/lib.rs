@@ -11,6 +11,7 @@ pub mod customers;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod lambda;
 pub mod lemonsqueezy;
 pub mod members;
 pub mod org;

@@ -1,7 +1,9 @@
+use shared::config::Setting;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let deps = shared::Deps::from_env().await?;
-    deps.config.require(shared::config::Setting::LemonSqueezyWebhookSecret)?;
-    shared::http::run(deps, |deps, req| Box::pin(lemonsqueezy_webhook::handle(deps, req))).await
+    shared::lambda::serve_http(&[Setting::LemonSqueezyWebhookSecret], |deps, req| {
+        Box::pin(lemonsqueezy_webhook::handle(deps, req))
+    })
+    .await
 }

@@ -1,12 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let deps = shared::Deps::from_env().await?;
-    let deps = &deps;
-    lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            workos_sync::handle(deps, event.payload).await.map_err(lambda_http::Error::from)
-        },
-    ))
-    .await
+    shared::lambda::serve_events(&[], |deps, event| Box::pin(workos_sync::handle(deps, event))).await
 }

@@ -11,7 +11,7 @@ use lambda_http::aws_lambda_events::apigw::{
 };
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, Response};
-use shared::http::Handler;
+use shared::lambda::HttpHandler as Handler;
 use shared::{ApiError, Deps};
 
 pub mod table;

@@ -3,6 +3,7 @@
 //! proxy in front of the emulator. `make test` starts the services and exports where they are.
 
 pub mod emulator;
+pub mod lambda;
 pub mod lemonsqueezy;
 pub mod logs;
 pub mod proxy;
@@ -40,6 +41,8 @@ pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 /// The application under test: its own table, and clients pointed at the local services.
 pub struct TestApp {
     pub deps: Deps,
+    /// The configuration variables the app was built from.
+    pub vars: HashMap<String, String>,
     pub table: String,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub emulator: Emulator,
@@ -84,11 +87,12 @@ impl TestApp {
             vars.insert((*name).to_owned(), (*value).to_owned());
         }
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
+        let vars_kept = vars.clone();
         let dynamodb = dynamodb_client();
         dev_server::table::ensure_table(&dynamodb, &table).await.expect("create the test table");
         let emulator =
             if workos_url.starts_with("http://localhost") { Emulator::at(workos_url) } else { Emulator::from_env() };
-        Self { deps: Deps::new(config, dynamodb.clone()), table, dynamodb, emulator }
+        Self { deps: Deps::new(config, dynamodb.clone()), vars: vars_kept, table, dynamodb, emulator }
     }
 
     /// Sends a request through the local gateway's router to the function's handler.
@@ -320,5 +324,17 @@ impl TestApp {
         let verifier = shared::auth::TokenVerifier::new(Default::default(), &self.deps.config.workos);
         self.deps.tokens = verifier.with_refetch_interval(interval);
         self
+    }
+}
+
+impl TestApp {
+    /// The environment a deployed function of this app gets: its configuration, and DynamoDB
+    /// Local with the test credentials.
+    pub fn lambda_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+            env.push((name.to_owned(), crate::env(name)));
+        }
+        env
     }
 }

@@ -1,0 +1,420 @@
+//! The deployed path (issue 10): every function's real binary under a Lambda Runtime API,
+//! fed API Gateway HTTP API (payload 2.0) events as API Gateway sends them (path parameters,
+//! query strings, base64-encoded bodies, cookies, mixed-case headers), answering as the
+//! in-process call of the same request does: the same status and the same body shape. The two
+//! scheduled functions get an EventBridge scheduled event; a missing setting fails the cold start
+//! through the Runtime API's init error call.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Value, json};
+use testkit::lambda::{HttpEvent, LambdaFunction, Outcome, scheduled_event};
+use testkit::lemonsqueezy::{LemonSqueezyStub, fixture_for, sign};
+use testkit::{GET, Member, POST, TestApp, env};
+
+const PLANS: &str = r#"{"free":{"name":"Free","maxCustomers":100,"maxStaff":100,"maxClients":100},
+  "variants":{"500001":{"name":"Pro","maxCustomers":500,"maxStaff":500,"maxClients":500}}}"#;
+const WORKOS_SECRET: &str = "deployed-workos-secret";
+
+/// The shape of a JSON value: object keys (recursively), the first item of an array, and the
+/// type of a scalar; `null` matches any type (a nullable field may be set in one and not the other).
+fn same_shape(a: &Value, b: &Value) -> Result<(), String> {
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => Ok(()),
+        (Value::Object(x), Value::Object(y)) => {
+            let (kx, ky): (Vec<_>, Vec<_>) = (x.keys().collect(), y.keys().collect());
+            if kx != ky {
+                return Err(format!("keys {kx:?} against {ky:?}"));
+            }
+            x.iter().try_for_each(|(k, v)| same_shape(v, &y[k]).map_err(|e| format!("{k}: {e}")))
+        }
+        (Value::Array(x), Value::Array(y)) => match (x.first(), y.first()) {
+            (Some(p), Some(q)) => same_shape(p, q),
+            _ => Ok(()),
+        },
+        (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_)) => Ok(()),
+        _ => Err(format!("{a} against {b}")),
+    }
+}
+
+/// A Lambda HTTP response: its status and decoded JSON body.
+fn decode(outcome: Outcome) -> (u16, Value) {
+    use base64::Engine;
+    let Outcome::Response(response) = outcome else { panic!("the function failed: {outcome:?}") };
+    let status = response["statusCode"].as_u64().expect("statusCode") as u16;
+    let text = response["body"].as_str().unwrap_or_default();
+    let bytes = if response["isBase64Encoded"] == true {
+        base64::engine::general_purpose::STANDARD.decode(text).expect("base64 body")
+    } else {
+        text.as_bytes().to_vec()
+    };
+    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("a JSON body") };
+    if status >= 400 {
+        let content_type = response["headers"]["content-type"].as_str();
+        assert_eq!(content_type, Some("application/problem+json"), "errors are problem+json: {response}");
+    }
+    (status, body)
+}
+
+/// The same request, in process through the local gateway's router.
+async fn in_process(app: &TestApp, event: &HttpEvent) -> (u16, Value) {
+    let query = event.query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let uri = if query.is_empty() { event.path.clone() } else { format!("{}?{query}", event.path) };
+    let mut request = http::Request::builder().method(event.method.as_str()).uri(uri);
+    for (name, value) in &event.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    if !event.cookies.is_empty() {
+        request = request.header("cookie", event.cookies.join("; "));
+    }
+    let body = bytes::Bytes::from(event.body.clone().unwrap_or_default());
+    let response = app.send(request.body(body).unwrap()).await;
+    (response.status, response.body)
+}
+
+/// A request as a member makes it: bearer token (mixed-case header name), a cookie, a JSON body.
+fn request(method: &str, route: &str, path: &str, member: Option<&Member>, body: Option<Value>) -> HttpEvent {
+    let mut event = HttpEvent::new(method, route, path);
+    if let Some(member) = member {
+        event.headers.push(("Authorization".into(), format!("Bearer {}", member.token)));
+    }
+    event.headers.push(("X-Forwarded-For".into(), "203.0.113.7".into()));
+    event.cookies.push("session=ignored".into());
+    if let Some(body) = body {
+        event.headers.push(("Content-Type".into(), "application/json".into()));
+        event.body = Some(body.to_string().into_bytes());
+    }
+    event
+}
+
+fn workos_signature(body: &str) -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis().to_string();
+    let tag =
+        shared::crypto::hex(&shared::crypto::hmac_sha256(WORKOS_SECRET.as_bytes(), format!("{t}.{body}").as_bytes()));
+    format!("t={t}, v1={tag}")
+}
+
+#[tokio::test]
+async fn every_route_answers_as_deployed_as_in_process() {
+    let stub = LemonSqueezyStub::start().await;
+    let mut vars: Vec<(&str, String)> = stub.env();
+    vars.push(("PLANS", PLANS.to_owned()));
+    vars.push(("WORKOS_WEBHOOK_SECRET", WORKOS_SECRET.to_owned()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_workos_url(&env("WORKOS_API_URL"), &vars).await;
+    let org = app.org_fixture().await;
+    let (admin, staff) = (&org.admin, &org.staff);
+    let customer = |name: String| {
+        let app = &app;
+        async move {
+            let r = app.call(POST, "/customers", Some(&admin.token), Some(json!({"name": name}))).await;
+            r.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let read = customer("Read Co".into()).await;
+    let assign_staff = |c: String| {
+        let app = &app;
+        async move {
+            let r =
+                app.call(testkit::PUT, &format!("/customers/{c}/staff/{}", staff.id()), Some(&admin.token), None).await;
+            assert!([200, 201].contains(&r.status));
+        }
+    };
+    assign_staff(read.clone()).await;
+    // Per round (0: Lambda, 1: in process), targets of their own for what a request changes.
+    let mut per_round: Vec<HashMap<&str, String>> = Vec::new();
+    for round in 0..2 {
+        let member = app.new_member(&org.org_id, "staff").await;
+        assert_eq!(app.call(GET, "/me", Some(&member.token), None).await.status, 200);
+        let invited = app
+            .call(POST, "/invitations", Some(&admin.token), Some(json!({"email": format!("round{round}-{}@test.example", ulid::Ulid::new()), "role": "client", "customerId": read})))
+            .await;
+        let unassign = customer(format!("Unassign {round}")).await;
+        assign_staff(unassign.clone()).await;
+        per_round.push(HashMap::from([
+            ("member", member.user.id.clone()),
+            ("invitation", invited.body["id"].as_str().unwrap().to_owned()),
+            ("delete", customer(format!("Delete {round}")).await),
+            ("assign", customer(format!("Assign {round}")).await),
+            ("unassign", unassign),
+        ]));
+    }
+    let membership = app
+        .emulator
+        .api(
+            reqwest::Method::GET,
+            &format!("/user_management/organization_memberships?user_id={}&organization_id={}", staff.id(), org.org_id),
+            None,
+        )
+        .await["data"][0]
+        .clone();
+
+    type Case<'a> = (&'static str, Box<dyn Fn(usize) -> HttpEvent + 'a>);
+    let t = |round: usize, key: &str| per_round[round][key].clone();
+    let org_name = app.org(admin).await["name"].as_str().unwrap().to_owned();
+    let cases: Vec<Case<'_>> = vec![
+        ("get-me", Box::new(|_| request("GET", "/me", "/me", Some(admin), None))),
+        (
+            "create-org",
+            Box::new(|r| {
+                let mut e = request(
+                    "POST",
+                    "/orgs",
+                    "/orgs",
+                    Some(admin),
+                    Some(json!({"name": format!("Lambda Org {r} {}", ulid::Ulid::new())})),
+                );
+                e.headers.push(("Idempotency-Key".into(), format!("deployed-{r}-{}", ulid::Ulid::new())));
+                e
+            }),
+        ),
+        ("get-org", Box::new(|_| request("GET", "/org", "/org", Some(admin), None))),
+        ("update-org", Box::new(|_| request("PATCH", "/org", "/org", Some(admin), Some(json!({"name": org_name}))))),
+        (
+            "list-users",
+            Box::new(|_| {
+                let mut e = request("GET", "/users", "/users", Some(admin), None);
+                e.query.push(("limit".into(), "2".into()));
+                e
+            }),
+        ),
+        (
+            "get-user",
+            Box::new(|_| request("GET", "/users/{userId}", &format!("/users/{}", staff.id()), Some(admin), None)),
+        ),
+        (
+            "update-user",
+            Box::new(|_| {
+                request(
+                    "PATCH",
+                    "/users/{userId}",
+                    &format!("/users/{}", staff.id()),
+                    Some(admin),
+                    Some(json!({"role": "staff"})),
+                )
+            }),
+        ),
+        (
+            "delete-user",
+            Box::new(|r| {
+                request("DELETE", "/users/{userId}", &format!("/users/{}", t(r, "member")), Some(admin), None)
+            }),
+        ),
+        ("list-invitations", Box::new(|_| request("GET", "/invitations", "/invitations", Some(admin), None))),
+        (
+            "create-invitation",
+            Box::new(|r| {
+                request(
+                    "POST",
+                    "/invitations",
+                    "/invitations",
+                    Some(admin),
+                    Some(json!({"email": format!("new{r}-{}@test.example", ulid::Ulid::new()), "role": "staff"})),
+                )
+            }),
+        ),
+        (
+            "delete-invitation",
+            Box::new(|r| {
+                request(
+                    "DELETE",
+                    "/invitations/{invitationId}",
+                    &format!("/invitations/{}", t(r, "invitation")),
+                    Some(admin),
+                    None,
+                )
+            }),
+        ),
+        (
+            "list-customers",
+            Box::new(|_| {
+                let mut e = request("GET", "/customers", "/customers", Some(admin), None);
+                e.query.push(("limit".into(), "1".into()));
+                e
+            }),
+        ),
+        (
+            "create-customer",
+            Box::new(|r| {
+                request(
+                    "POST",
+                    "/customers",
+                    "/customers",
+                    Some(admin),
+                    Some(json!({"name": format!("Created {r}"), "email": "ops@created.example"})),
+                )
+            }),
+        ),
+        (
+            "get-customer",
+            Box::new(|_| request("GET", "/customers/{customerId}", &format!("/customers/{read}"), Some(staff), None)),
+        ),
+        (
+            "update-customer",
+            Box::new(|r| {
+                request(
+                    "PATCH",
+                    "/customers/{customerId}",
+                    &format!("/customers/{read}"),
+                    Some(staff),
+                    Some(json!({"notes": format!("round {r}")})),
+                )
+            }),
+        ),
+        (
+            "delete-customer",
+            Box::new(|r| {
+                request(
+                    "DELETE",
+                    "/customers/{customerId}",
+                    &format!("/customers/{}", t(r, "delete")),
+                    Some(admin),
+                    None,
+                )
+            }),
+        ),
+        (
+            "list-customer-staff",
+            Box::new(|_| {
+                request("GET", "/customers/{customerId}/staff", &format!("/customers/{read}/staff"), Some(admin), None)
+            }),
+        ),
+        (
+            "assign-staff",
+            Box::new(|r| {
+                request(
+                    "PUT",
+                    "/customers/{customerId}/staff/{userId}",
+                    &format!("/customers/{}/staff/{}", t(r, "assign"), staff.id()),
+                    Some(admin),
+                    None,
+                )
+            }),
+        ),
+        (
+            "unassign-staff",
+            Box::new(|r| {
+                request(
+                    "DELETE",
+                    "/customers/{customerId}/staff/{userId}",
+                    &format!("/customers/{}/staff/{}", t(r, "unassign"), staff.id()),
+                    Some(admin),
+                    None,
+                )
+            }),
+        ),
+        (
+            "list-user-customers",
+            Box::new(|_| {
+                request(
+                    "GET",
+                    "/users/{userId}/customers",
+                    &format!("/users/{}/customers", staff.id()),
+                    Some(staff),
+                    None,
+                )
+            }),
+        ),
+        ("get-billing", Box::new(|_| request("GET", "/billing", "/billing", Some(admin), None))),
+        (
+            "create-checkout",
+            Box::new(|_| {
+                request(
+                    "POST",
+                    "/billing/checkout",
+                    "/billing/checkout",
+                    Some(admin),
+                    Some(json!({"variantId": "500001"})),
+                )
+            }),
+        ),
+        (
+            "lemonsqueezy-webhook",
+            Box::new(|r| {
+                let text = String::from_utf8(fixture_for("subscription_created", &org.org_id))
+                    .unwrap()
+                    .replace("\"id\": \"600001\"", &format!("\"id\": \"61000{r}\""));
+                let mut e = HttpEvent::new("POST", "/webhooks/lemon-squeezy", "/webhooks/lemon-squeezy");
+                e.headers.push(("X-Signature".into(), sign(text.as_bytes())));
+                e.headers.push(("Content-Type".into(), "application/json".into()));
+                e.body = Some(text.into_bytes());
+                e
+            }),
+        ),
+        (
+            "workos-webhook",
+            Box::new(|_| {
+                let body = json!({"id": format!("event_{}", ulid::Ulid::new()), "event": "organization_membership.updated", "data": membership, "created_at": shared::Timestamp::now().to_string()}).to_string();
+                let mut e = HttpEvent::new("POST", "/webhooks/workos", "/webhooks/workos");
+                e.headers.push(("WorkOS-Signature".into(), workos_signature(&body)));
+                e.body = Some(body.into_bytes());
+                e
+            }),
+        ),
+        ("get-org", Box::new(|_| request("GET", "/org", "/org", None, None))),
+    ];
+
+    let env = app.lambda_env();
+    let mut functions: BTreeMap<&str, LambdaFunction> = BTreeMap::new();
+    let mut statuses = Vec::new();
+    for (function, case) in &cases {
+        if !functions.contains_key(function) {
+            functions.insert(function, LambdaFunction::start(function, &env).await);
+        }
+        let event = case(0);
+        let (status, body) = decode(functions[function].invoke(event.to_json()).await);
+        let (expected_status, expected_body) = in_process(&app, &case(1)).await;
+        assert_eq!(status, expected_status, "{function} {}: {body}", event.path);
+        same_shape(&body, &expected_body).unwrap_or_else(|e| panic!("{function}: {e}\n{body}\n{expected_body}"));
+        statuses.push((*function, status));
+    }
+    // Every deployed HTTP function was exercised, each on its success path (and one 401).
+    let deployed: std::collections::BTreeSet<&str> = cases.iter().map(|(f, _)| *f).collect();
+    assert_eq!(deployed.len(), 24, "{deployed:?}");
+    assert!(statuses.iter().filter(|(_, s)| *s == 401).count() == 1, "{statuses:?}");
+    assert!(statuses.iter().all(|(_, s)| *s < 300 || *s == 401), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn the_scheduled_functions_take_an_eventbridge_event() {
+    let stub = LemonSqueezyStub::start().await;
+    let workos = testkit::PrivateEmulator::start().await;
+    let vars: Vec<(&str, String)> = stub.env();
+    let mut vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("WORKOS_ISSUERS", &workos.url));
+    let app = TestApp::with_workos_url(&workos.url, &vars).await;
+    let emulator = workos.emulator();
+    let org_id = emulator.create_org("Scheduled Co").await;
+    let user = emulator.create_user("admin").await;
+    emulator.add_membership(&user.id, &org_id, "admin").await;
+    let env = app.lambda_env();
+    for name in ["workos-sync", "billing-reconcile"] {
+        let function = LambdaFunction::start(name, &env).await;
+        let Outcome::Response(report) = function.invoke(scheduled_event()).await else { panic!("{name} failed") };
+        let expected = match name {
+            "workos-sync" => workos_sync::handle(&app.deps, scheduled_event()).await.unwrap(),
+            _ => billing_reconcile::handle(&app.deps, scheduled_event()).await.unwrap(),
+        };
+        same_shape(&report, &expected).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(report["complete"], true, "{name}: {report}");
+    }
+    assert!(app.deps.store.get_member(&org_id, &user.id).await.unwrap().is_some(), "the deployed sync mirrored");
+}
+
+#[tokio::test]
+async fn a_missing_setting_fails_the_cold_start_through_the_runtime_api() {
+    let app = TestApp::new().await;
+    for (name, missing) in [
+        ("lemonsqueezy-webhook", "LEMONSQUEEZY_WEBHOOK_SECRET"),
+        ("workos-webhook", "WORKOS_WEBHOOK_SECRET"),
+        ("get-me", "TABLE_NAME"),
+    ] {
+        let env: Vec<(String, String)> = app.lambda_env().into_iter().filter(|(k, _)| k != missing).collect();
+        let mut function = LambdaFunction::start(name, &env).await;
+        let error = function.init_error().await.unwrap_or_else(|| panic!("{name}: no init error reported"));
+        assert!(error["errorMessage"].as_str().unwrap().contains(missing), "{name}: {error}");
+        assert_eq!(error["errorType"], "Runtime.ConfigError");
+    }
+}

@@ -1,0 +1,74 @@
+//! What every function's `main` calls: build the dependencies once per cold start, check the
+//! settings the function cannot work without, then serve invocations through the Lambda Runtime
+//! API. A cold start that cannot begin tells the Runtime API why (`/runtime/init/error`, with the
+//! missing setting named), as well as the log, then exits.
+
+use futures::future::BoxFuture;
+use lambda_http::lambda_runtime::LambdaEvent;
+use lambda_http::{Request, service_fn};
+use serde_json::Value;
+
+use crate::config::Setting;
+use crate::error::ApiError;
+use crate::{Deps, telemetry};
+
+/// An HTTP function's handler, boxed so the Lambda runtime and the local gateway can hold any.
+pub type HttpHandler = for<'a> fn(&'a Deps, Request) -> BoxFuture<'a, lambda_http::Response<lambda_http::Body>>;
+
+/// A scheduled function's handler: the event in, a JSON report out.
+pub type EventHandler = for<'a> fn(&'a Deps, Value) -> BoxFuture<'a, Result<Value, ApiError>>;
+
+/// Serves an HTTP function (API Gateway HTTP API events, payload format 2.0).
+pub async fn serve_http(required: &[Setting], handler: HttpHandler) -> Result<(), lambda_http::Error> {
+    let deps = start(required).await?;
+    let deps = &deps;
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, std::convert::Infallible>(handler(deps, req).await)
+    }))
+    .await
+}
+
+/// Serves a scheduled function (EventBridge events, any JSON).
+pub async fn serve_events(required: &[Setting], handler: EventHandler) -> Result<(), lambda_http::Error> {
+    let deps = start(required).await?;
+    let deps = &deps;
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler(deps, event.payload).await.map_err(lambda_http::Error::from)
+    }))
+    .await
+}
+
+async fn start(required: &[Setting]) -> Result<Deps, lambda_http::Error> {
+    telemetry::init();
+    let deps = match Deps::from_env().await {
+        Ok(deps) => deps,
+        Err(error) => return Err(init_failed(error.to_string()).await),
+    };
+    for setting in required {
+        if let Err(error) = deps.config.require(*setting) {
+            return Err(init_failed(error.to_string()).await);
+        }
+    }
+    Ok(deps)
+}
+
+/// Reports a failed cold start to the Runtime API (when there is one) and the log.
+async fn init_failed(message: String) -> lambda_http::Error {
+    tracing::error!(error = message, "the cold start failed");
+    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+        let url = format!("http://{api}/2018-06-01/runtime/init/error");
+        let body = serde_json::json!({"errorMessage": message, "errorType": "Runtime.ConfigError"});
+        if let Ok(client) = reqwest::Client::builder().build() {
+            let sent = client
+                .post(url)
+                .header("Lambda-Runtime-Function-Error-Type", "Runtime.ConfigError")
+                .json(&body)
+                .send()
+                .await;
+            if let Err(error) = sent {
+                tracing::error!(error = %error.without_url(), "could not report the failed cold start");
+            }
+        }
+    }
+    message.into()
+}
