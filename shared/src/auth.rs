@@ -19,6 +19,8 @@ const _: () = assert!(LEEWAY_SECONDS <= 60, "API.md allows a leeway of 60 s at m
 /// The JWKS is fetched at most this often (an unknown `kid`, or an endpoint that is down), so a
 /// flood of bad kids, or of requests while the JWKS is down, is not a flood of JWKS requests.
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+/// Longest token taken: WorkOS's are about 1 KiB; a huge one is refused before it is parsed.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Who is calling, as the verified token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,8 @@ struct Claims {
     sid: Option<String>,
     #[serde(default)]
     org_id: Option<String>,
+    #[serde(default)]
+    iat: Option<u64>,
 }
 
 #[derive(Default)]
@@ -113,6 +117,9 @@ impl TokenVerifier {
 
     /// Verifies one token.
     pub async fn verify(&self, token: &str) -> Result<AuthContext, ApiError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(unauthenticated("the token is too long"));
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("the token is malformed"))?;
         if header.alg != Algorithm::RS256 {
             return Err(unauthenticated("the token must be signed with RS256"));
@@ -150,6 +157,10 @@ impl TokenVerifier {
         }
         if claims.sub.is_empty() {
             return Err(unauthenticated("the token names no user"));
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECONDS) {
+            return Err(unauthenticated("the token claims to be issued in the future"));
         }
         Ok(AuthContext {
             user_id: claims.sub,

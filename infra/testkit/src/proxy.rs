@@ -22,6 +22,8 @@ pub enum Fault {
     LoseResponse,
     /// Wait this long, then forward (a slow upstream, past the caller's timeout).
     Delay(std::time::Duration),
+    /// Answer 200 with a body that is not JSON, without forwarding.
+    Garbage,
 }
 
 struct Rule {
@@ -124,6 +126,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         }
         Some(Fault::Drop) => return Response::new(broken_body()),
         Some(Fault::Delay(wait)) => tokio::time::sleep(wait).await,
+        Some(Fault::Garbage) => return Response::new(Body::from("<html>\u{0}not json")),
         _ => {}
     }
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();

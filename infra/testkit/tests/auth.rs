@@ -240,3 +240,79 @@ async fn a_slow_jwks_is_503() {
     let response = s.app.call(GET, "/org", Some(&TestKey::sign(&s.claims(), None)), None).await;
     assert_eq!((response.status, response.code()), (503, "upstream_unavailable"), "{:?}", response.body);
 }
+
+/// Issue 10: forged and malformed tokens, each answered 401 `unauthenticated` (never 500) with
+/// nothing written. With the cases of `bad_tokens_are_refused_and_write_nothing`, over 20.
+#[tokio::test]
+async fn forged_and_malformed_tokens_are_refused() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let s = setup(&[]).await;
+    let t = now();
+    let leeway = shared::auth::LEEWAY_SECONDS as i64;
+    let claims = s.claims();
+    let header = |kid: &str| json!({"alg": "RS256", "typ": "JWT", "kid": kid}).to_string();
+    let good = TestKey::sign(&claims, None);
+    let segments: Vec<&str> = good.split('.').collect();
+    let huge_header = json!({"alg": "RS256", "kid": TestKey::KID, "pad": "x".repeat(100 * 1024)}).to_string();
+    let duplicate_sub = format!(
+        r#"{{"sub":"{}","sub":"user_someone_else","org_id":"{}","iss":"{}","aud":"{}","exp":{},"iat":{}}}"#,
+        s.user_id,
+        s.org_id,
+        env("WORKOS_API_URL"),
+        env("WORKOS_CLIENT_ID"),
+        t + 300,
+        t
+    );
+    let cases: Vec<(&str, String)> = vec![
+        ("RS256 by another key under a known kid", TestKey::sign_with_another_key(&claims)),
+        ("kid with path text", TestKey::sign(&claims, Some("../../../etc/passwd"))),
+        ("kid with injection text", TestKey::sign(&claims, Some("' OR '1'='1"))),
+        ("kid as a number", TestKey::sign_raw(&json!({"alg": "RS256", "kid": 7}).to_string(), &claims.to_string())),
+        ("sub as a number", TestKey::sign(&s.with(json!({"sub": 42})), None)),
+        ("exp as a string", TestKey::sign(&s.with(json!({"exp": (t + 300).to_string()})), None)),
+        ("org_id as an object", TestKey::sign(&s.with(json!({"org_id": {"id": s.org_id}})), None)),
+        ("expired 1 s past the leeway", TestKey::sign(&s.with(json!({"exp": t - leeway - 1})), None)),
+        ("nbf in the future", TestKey::sign(&s.with(json!({"nbf": t + 3600})), None)),
+        ("iat far in the future", TestKey::sign(&s.with(json!({"iat": t + 86_400 * 365})), None)),
+        ("a 100 KiB header", TestKey::sign_raw(&huge_header, &claims.to_string())),
+        ("not base64", "@@@.###.$$$".to_owned()),
+        ("two segments", format!("{}.{}", segments[0], segments[1])),
+        ("four segments", format!("{good}.{}", segments[2])),
+        ("duplicate JSON keys", TestKey::sign_raw(&header(TestKey::KID), &duplicate_sub)),
+        ("payload not JSON", TestKey::sign_raw(&header(TestKey::KID), "not json")),
+        ("header not JSON", format!("{}.{}.{}", b64.encode("{"), segments[1], segments[2])),
+        (
+            "alg RS512",
+            TestKey::sign_raw(&json!({"alg": "RS512", "kid": TestKey::KID}).to_string(), &claims.to_string()),
+        ),
+        ("empty", String::new()),
+        (
+            "signature of another token",
+            format!(
+                "{}.{}.{}",
+                segments[0],
+                b64.encode(s.with(json!({"org_id": "org_other"})).to_string()),
+                segments[2]
+            ),
+        ),
+    ];
+    assert!(cases.len() >= 20);
+    for (case, token) in &cases {
+        if token.is_empty() {
+            let response = s.app.call(POST, "/orgs", Some(""), Some(json!({"name": "Never Made"}))).await;
+            assert_eq!((response.status, response.code()), (401, "unauthenticated"), "{case}");
+            continue;
+        }
+        s.refused(token, case).await;
+    }
+}
+
+/// A JWKS that answers garbage, with nothing cached: 503, not 401 or 500.
+#[tokio::test]
+async fn a_jwks_answering_garbage_is_503() {
+    let s = setup(&[]).await;
+    s.proxy.fail(GET, "/sso/jwks/", Fault::Garbage, 1);
+    let response = s.app.call(GET, "/org", Some(&TestKey::sign(&s.claims(), None)), None).await;
+    assert_eq!((response.status, response.code()), (503, "upstream_unavailable"), "{:?}", response.body);
+}
