@@ -72,12 +72,15 @@ pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> R
         }
         "organization_membership.deleted" => {
             let membership: Membership = parse(event)?;
-            let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
-            // A later membership of the same user (another id) is not this one.
-            if let Some(member) = stored.filter(|m| m.membership_id == membership.id) {
-                remove_member(deps, &member, membership.updated_at, changes).await?;
+            for _ in 0..MAX_CONFLICTS {
+                let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
+                // A later membership of the same user (another id) is not this one.
+                let Some(member) = stored.filter(|m| m.membership_id == membership.id) else { return Ok(()) };
+                if remove_member(deps, &member, membership.updated_at, changes).await? {
+                    return Ok(());
+                }
             }
-            Ok(())
+            Err(ApiError::Upstream("the member kept changing while the mirror removed it".into()))
         }
         // The membership it makes arrives as its own event.
         _ => Ok(()),
@@ -87,6 +90,9 @@ pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> R
 /// Brings one stored member (or its absence) in line with a WorkOS membership. An event older
 /// than what is stored changes nothing; a full pass (`settle`) also puts back a role that the
 /// table holds but WorkOS never took (a role change that stopped between its two writes).
+///
+/// A write that finds the member changed meanwhile (a concurrent event, webhook or request) reads
+/// it again and decides again, so a newer event that lost the race is not dropped.
 async fn mirror_membership(
     deps: &Deps,
     membership: &Membership,
@@ -95,14 +101,36 @@ async fn mirror_membership(
     settle: bool,
     changes: &mut Changes,
 ) -> Result<(), ApiError> {
+    let mut stored = stored;
+    for _ in 0..MAX_CONFLICTS {
+        if mirror_membership_once(deps, membership, stored, profile.clone(), settle, changes).await? {
+            return Ok(());
+        }
+        stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
+    }
+    Err(ApiError::Upstream("the member kept changing while the mirror wrote it".into()))
+}
+
+/// How often a mirror write is tried again after finding the member changed meanwhile.
+const MAX_CONFLICTS: usize = 5;
+
+/// One attempt of [`mirror_membership`]: `Ok(false)` when the member changed meanwhile.
+async fn mirror_membership_once(
+    deps: &Deps,
+    membership: &Membership,
+    stored: Option<MemberItem>,
+    profile: Option<UserProfileItem>,
+    settle: bool,
+    changes: &mut Changes,
+) -> Result<bool, ApiError> {
     let newer = |member: &MemberItem| member.workos_updated_at < membership.updated_at;
     if !membership.is_active() {
         if let Some(member) = stored.filter(|m| m.membership_id == membership.id && newer(m)) {
-            remove_member(deps, &member, membership.updated_at, changes).await?;
+            return remove_member(deps, &member, membership.updated_at, changes).await;
         }
-        return Ok(());
+        return Ok(true);
     }
-    let Some(role) = Role::from_slug(&membership.role.slug) else { return Ok(()) };
+    let Some(role) = Role::from_slug(&membership.role.slug) else { return Ok(true) };
     match stored {
         None => {
             let profile = match profile {
@@ -126,31 +154,34 @@ async fn mirror_membership(
                 workos_updated_at: membership.updated_at,
                 ..member.revised(Timestamp::now())
             };
-            if deps.store.mirror_member_change(&member, &changed).await? {
-                changes.updated += 1;
-                if member.role == Role::Staff && role != Role::Staff {
-                    deps.store.remove_assignments_of(&member.org_id, &member.user_id).await?;
-                }
+            if !deps.store.mirror_member_change(&member, &changed).await? {
+                return Ok(false);
+            }
+            changes.updated += 1;
+            if member.role == Role::Staff && role != Role::Staff {
+                deps.store.remove_assignments_of(&member.org_id, &member.user_id).await?;
             }
         }
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Removes a member because WorkOS says so; `news_at` is the WorkOS time of that news.
+/// Removes a member (as read) because WorkOS says so; `news_at` is the WorkOS time of that news.
+/// `Ok(false)`: the member changed meanwhile, and was not removed.
 async fn remove_member(
     deps: &Deps,
     member: &MemberItem,
     news_at: Timestamp,
     changes: &mut Changes,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let removal =
         RemovedMemberItem::of(member, RemovalOrigin::Workos, news_at.max(member.workos_updated_at), Timestamp::now());
-    if deps.store.mirror_member_removal(member, &removal).await? {
-        changes.removed += 1;
+    if !deps.store.mirror_member_removal(member, &removal).await? {
+        return Ok(false);
     }
+    changes.removed += 1;
     deps.store.remove_assignments_of(&member.org_id, &member.user_id).await?;
-    Ok(())
+    Ok(true)
 }
 
 /// A newer profile of a user we know: the profile, and the copies on their member items.

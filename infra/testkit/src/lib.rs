@@ -7,6 +7,7 @@ pub mod lambda;
 pub mod lemonsqueezy;
 pub mod logs;
 pub mod proxy;
+pub mod seeded;
 pub mod tokens;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use shared::config::Config;
 pub use emulator::{Emulator, PrivateEmulator, TestUser};
 pub use logs::LogCapture;
 pub use proxy::{Fault, FaultProxy};
+pub use seeded::Seeded;
 pub use tokens::TestKey;
 
 /// An environment variable that `make test` (infra/scripts/services.sh) exports.
