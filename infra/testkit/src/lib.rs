@@ -278,19 +278,38 @@ pub const PUT: Method = Method::PUT;
 pub const DELETE: Method = Method::DELETE;
 
 impl TestApp {
-    /// Checks what must hold for an organization whatever happened to it: every usage counter
-    /// equals the real count of its items (admins, staff seats with pending staff and admin
-    /// invitations, client seats with pending client invitations, customers), each customer's
-    /// `clientCount` equals its clients and pending client invitations, and at least one admin
-    /// remains. Panics with `context` and what differs.
-    pub async fn assert_counts_match(&self, org_id: &str, context: &str) {
-        let pk = format!("ORG#{org_id}");
-        let items: Vec<HashMap<String, AttributeValue>> = self
-            .items()
-            .await
-            .into_iter()
-            .filter(|item| item.get("PK").and_then(|v| v.as_s().ok()) == Some(&pk))
-            .collect();
+    /// Every item of one organization's partition (a consistent Query, all pages).
+    pub async fn org_items(&self, org_id: &str) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(format!("ORG#{org_id}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("query");
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// What must hold for an organization whatever happened to it: every usage counter equals
+    /// the real count of its items (admins, staff seats with pending staff and admin invitations,
+    /// client seats with pending client invitations, customers), each customer's `clientCount`
+    /// equals its clients and pending client invitations, at least one admin remains, and every
+    /// assignment (both sides) points at a stored customer and a staff member. `Err` says what
+    /// differs.
+    pub async fn counts_match(&self, org_id: &str) -> Result<(), String> {
+        let items = self.org_items(org_id).await;
         let text = |item: &HashMap<String, AttributeValue>, name: &str| {
             item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
         };
@@ -298,7 +317,7 @@ impl TestApp {
             item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0)
         };
         let of = |entity: &str| items.iter().filter(move |i| text(i, "entity") == entity).collect::<Vec<_>>();
-        let org = of("org").into_iter().next().unwrap_or_else(|| panic!("{context}: no org item"));
+        let Some(org) = of("org").into_iter().next() else { return Err("no org item".into()) };
         let (members, invitations, customers) = (of("member"), of("invitation"), of("customer"));
         let role_count = |list: &[&HashMap<String, AttributeValue>], roles: &[&str]| {
             list.iter().filter(|i| roles.contains(&text(i, "role").as_str())).count() as i64
@@ -308,15 +327,41 @@ impl TestApp {
         let clients = role_count(&members, &["client"]) + role_count(&invitations, &["client"]);
         let counted = (number(org, "admins"), number(org, "staff"), number(org, "clients"), number(org, "customers"));
         let real = (admins, staff, clients, customers.len() as i64);
-        assert_eq!(counted, real, "{context}: stored (admins, staff, clients, customers) against the real counts");
-        assert!(admins >= 1, "{context}: the organization has no admin");
+        if counted != real {
+            return Err(format!("stored (admins, staff, clients, customers) {counted:?}, real {real:?}"));
+        }
+        if admins < 1 {
+            return Err("the organization has no admin".into());
+        }
         for customer in &customers {
             let id = text(customer, "id");
             let belongs = |list: &[&HashMap<String, AttributeValue>]| {
                 list.iter().filter(|i| text(i, "role") == "client" && text(i, "customerId") == id).count() as i64
             };
             let real = belongs(&members) + belongs(&invitations);
-            assert_eq!(number(customer, "clientCount"), real, "{context}: clientCount of {id}");
+            if number(customer, "clientCount") != real {
+                return Err(format!("clientCount of {id} is {}, real {real}", number(customer, "clientCount")));
+            }
+        }
+        let customer_ids: std::collections::HashSet<String> = customers.iter().map(|c| text(c, "id")).collect();
+        let staff_ids: std::collections::HashSet<String> =
+            members.iter().filter(|m| text(m, "role") == "staff").map(|m| text(m, "userId")).collect();
+        for side in of("assignment").into_iter().chain(of("staff_assignment")) {
+            let (customer, user) = (text(side, "customerId"), text(side, "userId"));
+            if !customer_ids.contains(&customer) || !staff_ids.contains(&user) {
+                return Err(format!(
+                    "assignment {} points at a missing customer or a non-staff member",
+                    text(side, "SK")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`counts_match`](Self::counts_match), or a panic naming `context`.
+    pub async fn assert_counts_match(&self, org_id: &str, context: &str) {
+        if let Err(what) = self.counts_match(org_id).await {
+            panic!("{context}: {what}");
         }
     }
 
