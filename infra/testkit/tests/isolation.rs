@@ -145,9 +145,15 @@ async fn random_requests_never_cross_an_organization() {
             }
             _ => (GET, "/users/{userId}", "", None),
         };
-        // PUT staff sometimes names the caller's own staff member with a foreign customer.
-        let user =
-            if route == "/customers/{customerId}/staff/{userId}" && rng.below(2) == 0 { own_staff } else { user };
+        // PUT staff sometimes names the caller's own staff member with a foreign customer; members
+        // are changed and removed among the targets only, so the callers stay.
+        let user = if route == "/customers/{customerId}/staff/{userId}" && rng.below(2) == 0 {
+            own_staff
+        } else if route == "/users/{userId}" && method != GET {
+            rng.pick(&tt.targets).clone()
+        } else {
+            user
+        };
         let fill = |user: &str, customer: &str, invitation: &str| {
             let path =
                 route.replace("{userId}", user).replace("{customerId}", customer).replace("{invitationId}", invitation);
