@@ -31,9 +31,14 @@ pub fn env(name: &str) -> String {
 }
 
 pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    dynamodb_client_at(&env("AWS_ENDPOINT_URL_DYNAMODB"))
+}
+
+/// A client of the DynamoDB (Local) at `endpoint`.
+pub fn dynamodb_client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .endpoint_url(env("AWS_ENDPOINT_URL_DYNAMODB"))
+        .endpoint_url(endpoint)
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests"))
         .build();
@@ -74,6 +79,15 @@ impl TestApp {
     /// An app whose WorkOS traffic (API and JWKS) goes to `workos_url`, e.g. a [`FaultProxy`];
     /// `extra` adds or overrides configuration variables.
     pub async fn with_workos_url(workos_url: &str, extra: &[(&str, &str)]) -> Self {
+        Self::build(workos_url, dynamodb_client(), extra).await
+    }
+
+    /// An app on a DynamoDB of its own (for tests that stop and start it).
+    pub async fn with_dynamodb(dynamodb: aws_sdk_dynamodb::Client, extra: &[(&str, &str)]) -> Self {
+        Self::build(&env("WORKOS_API_URL"), dynamodb, extra).await
+    }
+
+    async fn build(workos_url: &str, dynamodb: aws_sdk_dynamodb::Client, extra: &[(&str, &str)]) -> Self {
         let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
         let mut vars: HashMap<String, String> = HashMap::from([
             ("TABLE_NAME".into(), table.clone()),
@@ -90,7 +104,6 @@ impl TestApp {
         }
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
         let vars_kept = vars.clone();
-        let dynamodb = dynamodb_client();
         dev_server::table::ensure_table(&dynamodb, &table).await.expect("create the test table");
         let emulator =
             if workos_url.starts_with("http://localhost") { Emulator::at(workos_url) } else { Emulator::from_env() };
