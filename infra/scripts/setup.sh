@@ -19,7 +19,7 @@ if ! stamp_ok node_modules/.installed package-lock.json; then
 fi
 
 if ! stamp_ok .venv/.installed requirements.txt; then
-  echo "setup: pip install -r requirements.txt (cfn-lint, openapi-spec-validator, cargo-lambda)" >&2
+  echo "setup: pip install -r requirements.txt (cfn-lint, openapi-spec-validator, cargo-lambda, schemathesis)" >&2
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt >&2
   touch .venv/.installed
