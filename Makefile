@@ -6,7 +6,7 @@ INFRA := infra
 VENV := $(INFRA)/.venv/bin
 EMAIL ?= admin@acme.test
 
-.PHONY: dev test token setup lint build-lambdas billing-event sync bench
+.PHONY: dev test token setup lint build-lambdas billing-event sync bench fuzz
 
 setup:
 	@$(INFRA)/scripts/setup.sh
@@ -35,6 +35,12 @@ BENCH_TARGET ?= target/bench
 bench: setup
 	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --bin get-org --bin lemonsqueezy-webhook --bin workos-sync
 	CARGO_TARGET_DIR=$(BENCH_TARGET) $(INFRA)/scripts/services.sh $(INFRA)/bench/run.sh
+
+## make fuzz: every fuzz target for FUZZ_RUNS executions (default 1,000,000) with libFuzzer
+## (cargo fuzz on nightly Rust), growing fuzz/corpus/ (figures: docs/reliability.md).
+FUZZ_RUNS ?= 1000000
+fuzz:
+	$(INFRA)/scripts/fuzz.sh $(FUZZ_RUNS)
 
 ## make lint: formatting, the SAM template and the OpenAPI document (as `make test` checks them).
 lint: setup

@@ -144,8 +144,9 @@ async fn mirror_membership_once(
                 changes.created += 1;
             }
         }
-        Some(member) if member.role == role && member.membership_id == membership.id => {}
-        Some(member) if !newer(&member) && !settle => {}
+        // Not newer: nothing to do (the full pass still puts back a role WorkOS never took).
+        Some(member)
+            if !newer(&member) && (!settle || (member.role == role && member.membership_id == membership.id)) => {}
         Some(member) => {
             let changed = MemberItem {
                 role,

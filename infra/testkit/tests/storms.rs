@@ -154,12 +154,12 @@ async fn a_thousand_concurrent_workos_deliveries_end_in_each_memberships_newest_
         assert_eq!(app.call(testkit::GET, "/me", Some(&member.token), None).await.status, 200);
         members.push(member);
     }
-    let sign = |body: &str, key: &[u8]| {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis().to_string();
-        format!(
-            "t={t}, v1={}",
-            shared::crypto::hex(&shared::crypto::hmac_sha256(key, format!("{t}.{body}").as_bytes()))
-        )
+    // Signed now, or (`skew_ms`) outside the 180 s tolerance, either way.
+    let sign = |body: &str, key: &[u8], skew_ms: i128| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i128;
+        let t = (now + skew_ms).to_string();
+        let tag = shared::crypto::hex(&shared::crypto::hmac_sha256(key, format!("{t}.{body}").as_bytes()));
+        format!("t={t}, v1={tag}")
     };
     let mut expected = HashMap::new();
     let mut bodies = Vec::new();
@@ -181,19 +181,27 @@ async fn a_thousand_concurrent_workos_deliveries_end_in_each_memberships_newest_
             }
         }
     }
-    let mut deliveries: Vec<(String, bool)> = Vec::new();
+    // (body, forgery): 0 valid, 1 another secret, 2 five minutes old, 3 five minutes ahead (the
+    // tolerance is 180 s; its edges are unit-tested in functions/workos-webhook).
+    let mut deliveries: Vec<(String, usize)> = Vec::new();
     while deliveries.len() < 1000 {
         let body = rng.pick(&bodies).clone();
-        let valid = rng.below(5) != 0;
-        deliveries.push((body, valid));
+        let forgery = if rng.below(5) == 0 { 1 + rng.below(3) } else { 0 };
+        deliveries.push((body, forgery));
     }
     // Every version at least once, validly.
-    deliveries.extend(bodies.iter().map(|b| (b.clone(), true)));
+    deliveries.extend(bodies.iter().map(|b| (b.clone(), 0)));
     rng.shuffle(&mut deliveries);
     let answers: Vec<(bool, u16)> = futures::stream::iter(deliveries)
-        .map(|(body, valid)| {
+        .map(|(body, forgery)| {
             let app = &app;
-            let signature = sign(&body, if valid { secret.as_bytes() } else { b"not-the-secret" });
+            let valid = forgery == 0;
+            let signature = match forgery {
+                0 => sign(&body, secret.as_bytes(), 0),
+                1 => sign(&body, b"not-the-secret", 0),
+                2 => sign(&body, secret.as_bytes(), -300_000),
+                _ => sign(&body, secret.as_bytes(), 300_000),
+            };
             async move {
                 let request = http::Request::builder()
                     .method(testkit::POST)

@@ -520,3 +520,43 @@ async fn the_full_pass_finishes_an_api_removal_in_workos() {
     assert!(left["data"].as_array().unwrap().iter().all(|m| m["status"] != "active"), "{left}");
     assert_eq!(changes(&sync(&app, json!({"mode": "full"})).await), (0, 0, 0), "settled");
 }
+
+/// Found by the WorkOS webhook storm: a newer event that keeps the stored role must still move
+/// the stored WorkOS time forward, or an older event with another role, arriving after it, is
+/// taken for newer. (v1 staff, v3 staff, then a late v2 admin: staff stays.)
+#[tokio::test]
+async fn a_newer_event_with_the_same_role_still_guards_against_older_news() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let membership = app
+        .emulator
+        .api(
+            reqwest::Method::GET,
+            &format!(
+                "/user_management/organization_memberships?user_id={}&organization_id={}",
+                org.staff.id(),
+                org.org_id
+            ),
+            None,
+        )
+        .await["data"][0]
+        .clone();
+    let event = |version: u32, role: &str| {
+        let mut data = membership.clone();
+        data["role"] = json!({"slug": role});
+        data["updated_at"] = json!(format!("2027-01-01T00:00:0{version}.000Z"));
+        serde_json::from_value::<shared::workos::Event>(json!({
+            "id": format!("event_v{version}"), "event": "organization_membership.updated", "data": data,
+            "created_at": format!("2027-01-01T00:00:0{version}.000Z"),
+        }))
+        .unwrap()
+    };
+    for (version, role) in [(1, "staff"), (3, "staff"), (2, "admin")] {
+        let mut changes = shared::sync::Changes::default();
+        shared::sync::apply_event(&app.deps, &event(version, role), &mut changes).await.unwrap();
+    }
+    let stored = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
+    assert_eq!(stored.role.slug(), "staff", "the late, older admin event changed nothing");
+    assert_eq!(stored.workos_updated_at.to_string(), "2027-01-01T00:00:03.000Z");
+    app.assert_counts_match(&org.org_id, "after the events").await;
+}

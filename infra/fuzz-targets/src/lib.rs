@@ -1,0 +1,123 @@
+//! The parsers that take bytes from outside, each behind one function of `&[u8]` that must never
+//! panic, whatever the bytes: the Lemon Squeezy signature check and event parser, the WorkOS
+//! signature header and event parser, token header and claims parsing, request bodies with their
+//! field errors, and cursor decoding. `fuzz/` (cargo fuzz, `make fuzz`) drives them with
+//! libFuzzer; `tests/corpus.rs` replays the kept corpora on stable Rust in `make test`.
+
+use shared::config::WorkosConfig;
+use shared::customers::{CustomerPatch, NewCustomer};
+use shared::lemonsqueezy::{CheckoutTag, Event as BillingEvent, Payment, Subscription, verify_signature};
+use shared::members::{MemberChange, parse_email};
+use shared::org::OrgNameBody;
+use shared::store::{CursorKey, CustomerFields};
+use shared::{billing, crypto, http};
+
+const SECRET: &str = "fuzz-secret";
+
+/// The input, split: the first byte chooses a case, the rest is the payload.
+fn split(data: &[u8]) -> (u8, &[u8]) {
+    match data.split_first() {
+        Some((first, rest)) => (*first, rest),
+        None => (0, &[]),
+    }
+}
+
+/// A Lemon Squeezy delivery: a signature (right for an even first byte, else taken from the
+/// input), then the event parser and what billing reads from an event.
+pub fn lemonsqueezy(data: &[u8]) {
+    let (case, rest) = split(data);
+    let (signature, body) = if case % 2 == 0 {
+        (crypto::hex(&crypto::hmac_sha256(SECRET.as_bytes(), rest)), rest)
+    } else {
+        let cut = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+        (String::from_utf8_lossy(&rest[..cut]).into_owned(), rest.get(cut + 1..).unwrap_or_default())
+    };
+    if verify_signature(SECRET, body, Some(&signature)).is_err() {
+        return;
+    }
+    let Ok(event) = http::parse_json::<BillingEvent>(body) else { return };
+    let _ = billing::subscription_of(&event);
+    let _ = Subscription::from_resource(&event.data);
+    let _ = Payment::from_event(&event.meta.event_name, &event.data);
+    let _ = CheckoutTag::new(SECRET).verified_org(&event.meta);
+}
+
+/// A WorkOS delivery: the `WorkOS-Signature` header (the first line; for an even first byte a
+/// right one is made instead, with the input's digits as `t`), then the event parser.
+pub fn workos(data: &[u8]) {
+    let (case, rest) = split(data);
+    let cut = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+    let (line, body) = (String::from_utf8_lossy(&rest[..cut]).into_owned(), rest.get(cut + 1..).unwrap_or_default());
+    let now = 1_764_615_600;
+    let header = if case % 2 == 0 {
+        let t = if line.is_empty() { now.to_string() } else { line.clone() };
+        let mut signed = format!("{t}.").into_bytes();
+        signed.extend_from_slice(body);
+        format!("t={t}, v1={}", crypto::hex(&crypto::hmac_sha256(SECRET.as_bytes(), &signed)))
+    } else {
+        line
+    };
+    if workos_webhook::verify_signature(SECRET, body, Some(&header), now).is_err() {
+        return;
+    }
+    if let Ok(event) = http::parse_json::<shared::workos::Event>(body) {
+        let _ = serde_json::from_value::<shared::workos::Membership>(event.data.clone());
+        let _ = serde_json::from_value::<shared::workos::User>(event.data);
+    }
+}
+
+/// A bearer token: its header (size, JSON, algorithm, key id), and claims as verified tokens
+/// carry them (issuer, audience, user, `iat`).
+pub fn token(data: &[u8]) {
+    let (case, rest) = split(data);
+    if case % 2 == 0 {
+        let _ = shared::auth::signing_key_id(&String::from_utf8_lossy(rest));
+        return;
+    }
+    let Ok(claims) = serde_json::from_slice::<serde_json::Value>(rest) else { return };
+    let config = WorkosConfig {
+        api_url: "https://api.workos.test".into(),
+        client_id: "client_fuzz".into(),
+        api_key: "sk_fuzz".into(),
+        extra_issuers: vec!["https://auth.fuzz.test".into()],
+        webhook_secret: None,
+    };
+    let verifier = shared::auth::TokenVerifier::new(Default::default(), &config);
+    let _ = verifier.check_claims(claims);
+}
+
+/// A request body of each kind the API takes, parsed and validated as the handlers do.
+pub fn body(data: &[u8]) {
+    let (case, rest) = split(data);
+    match case % 5 {
+        0 => {
+            if let Ok(new) = http::parse_json::<NewCustomer>(rest) {
+                let _ = new.into_fields();
+            }
+        }
+        1 => {
+            if let Ok(patch) = http::parse_json::<CustomerPatch>(rest) {
+                let current = CustomerFields { name: "Current".into(), ..CustomerFields::default() };
+                let _ = patch.apply(current);
+            }
+        }
+        2 => {
+            let _ = http::parse_json::<MemberChange>(rest);
+        }
+        3 => {
+            if let Ok(name) = http::parse_json::<OrgNameBody>(rest) {
+                let _ = name.into_name();
+            }
+        }
+        _ => {
+            let _ = parse_email("email", &String::from_utf8_lossy(rest));
+        }
+    }
+}
+
+/// A cursor from a query string, decoded for an org and a list (it must verify to decode).
+pub fn cursor(data: &[u8]) {
+    let key = CursorKey::derive(SECRET);
+    let text = String::from_utf8_lossy(data);
+    let _ = key.decode("org_fuzz", "customers", &text);
+}
