@@ -38,7 +38,10 @@ async fn random_requests_never_cross_an_organization() {
     let requests: usize = std::env::var("ISOLATION_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let mut rng = Seeded::from_env();
     let seed = rng.seed;
-    let app = TestApp::new().await;
+    // A WorkOS key of its own (infra/testkit/workos-seed.yaml): this suite's calls must not use
+    // up the allowance of the tests that run after it.
+    let app =
+        TestApp::with_workos_url(&testkit::env("WORKOS_API_URL"), &[("WORKOS_API_KEY", "sk_test_isolation")]).await;
     let mut tenants = Vec::new();
     let mut owner: HashMap<String, usize> = HashMap::new(); // id → tenant index
     for t in 0..3 {

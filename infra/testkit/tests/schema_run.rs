@@ -21,6 +21,8 @@ async fn every_operation_conforms_to_the_document_for_every_role() {
     let stub = LemonSqueezyStub::start().await;
     let mut vars: Vec<(&str, String)> = stub.env();
     vars.push(("WORKOS_WEBHOOK_SECRET", "schema-secret".to_owned()));
+    // A WorkOS key of its own (infra/testkit/workos-seed.yaml), as for the isolation suite.
+    vars.push(("WORKOS_API_KEY", "sk_test_contract".to_owned()));
     vars.push((
         "PLANS",
         r#"{"free":{"name":"Free","maxCustomers":1000,"maxStaff":1000,"maxClients":1000},"variants":{"500001":{"name":"Pro","maxCustomers":2000,"maxStaff":2000,"maxClients":2000}}}"#.to_owned(),
