@@ -87,6 +87,13 @@ impl Emulator {
         .await
     }
 
+    /// A user's memberships of an organization, as WorkOS lists them (every status).
+    pub async fn memberships(&self, user_id: &str, org_id: &str) -> Vec<Value> {
+        let path =
+            format!("/user_management/organization_memberships?user_id={user_id}&organization_id={org_id}&limit=100");
+        self.api(reqwest::Method::GET, &path, None).await["data"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Every organization the emulator holds with this name (all pages).
     pub async fn orgs_named(&self, name: &str) -> Vec<Value> {
         let mut found = Vec::new();

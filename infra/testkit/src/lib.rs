@@ -249,11 +249,8 @@ impl TestApp {
 
     /// A member's role in WorkOS (active memberships only), if any.
     pub async fn workos_role(&self, user_id: &str, org_id: &str) -> Option<String> {
-        let path =
-            format!("/user_management/organization_memberships?user_id={user_id}&organization_id={org_id}&limit=100");
-        let page = self.emulator.api(reqwest::Method::GET, &path, None).await;
-        page["data"]
-            .as_array()?
+        let memberships = self.emulator.memberships(user_id, org_id).await;
+        memberships
             .iter()
             .find(|m| m["status"] == "active")
             .map(|m| m["role"]["slug"].as_str().unwrap_or_default().to_owned())

@@ -141,15 +141,7 @@ async fn every_route_answers_as_deployed_as_in_process() {
             ("unassign", unassign),
         ]));
     }
-    let membership = app
-        .emulator
-        .api(
-            reqwest::Method::GET,
-            &format!("/user_management/organization_memberships?user_id={}&organization_id={}", staff.id(), org.org_id),
-            None,
-        )
-        .await["data"][0]
-        .clone();
+    let membership = app.emulator.memberships(staff.id(), &org.org_id).await[0].clone();
 
     type Case<'a> = (&'static str, Box<dyn Fn(usize) -> HttpEvent + 'a>);
     let t = |round: usize, key: &str| per_round[round][key].clone();

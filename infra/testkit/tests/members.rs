@@ -584,9 +584,7 @@ fn membership_event(kind: &str, membership: &Value) -> shared::workos::Event {
 }
 
 async fn workos_membership(app: &TestApp, user_id: &str, org_id: &str) -> Value {
-    let path =
-        format!("/user_management/organization_memberships?user_id={user_id}&organization_id={org_id}&limit=100");
-    app.emulator.api(reqwest::Method::GET, &path, None).await["data"][0].clone()
+    app.emulator.memberships(user_id, org_id).await[0].clone()
 }
 
 async fn apply(app: &TestApp, event: &shared::workos::Event) {

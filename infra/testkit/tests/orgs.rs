@@ -18,15 +18,7 @@ fn unique(name: &str) -> String {
 }
 
 async fn memberships(app: &TestApp, user_id: &str, org_id: &str) -> Vec<Value> {
-    let page = app
-        .emulator
-        .api(
-            reqwest::Method::GET,
-            &format!("/user_management/organization_memberships?user_id={user_id}&organization_id={org_id}&limit=100"),
-            None,
-        )
-        .await;
-    page["data"].as_array().cloned().unwrap_or_default()
+    app.emulator.memberships(user_id, org_id).await
 }
 
 fn assert_org_shape(body: &Value) {

@@ -164,9 +164,7 @@ async fn a_thousand_concurrent_workos_deliveries_end_in_each_memberships_newest_
     let mut expected = HashMap::new();
     let mut bodies = Vec::new();
     for member in &members {
-        let path =
-            format!("/user_management/organization_memberships?user_id={}&organization_id={}", member.id(), org.org_id);
-        let membership = app.emulator.api(reqwest::Method::GET, &path, None).await["data"][0].clone();
+        let membership = app.emulator.memberships(member.id(), &org.org_id).await[0].clone();
         for v in 0..40 {
             let role = *rng.pick(&["admin", "staff"]);
             let mut data = membership.clone();

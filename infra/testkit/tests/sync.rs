@@ -459,19 +459,7 @@ async fn times_with_fractions_of_other_lengths_order_as_times() {
         "2026-12-01T18:26:27.450Z",
         "stored with three fraction digits"
     );
-    let membership = app
-        .emulator
-        .api(
-            reqwest::Method::GET,
-            &format!(
-                "/user_management/organization_memberships?user_id={}&organization_id={}",
-                org.staff.id(),
-                org.org_id
-            ),
-            None,
-        )
-        .await["data"][0]
-        .clone();
+    let membership = app.emulator.memberships(org.staff.id(), &org.org_id).await[0].clone();
     let mut older = membership.clone();
     older["role"] = json!({"slug": "client"});
     older["updated_at"] = json!("2026-12-01T18:26:27.4Z");
@@ -528,19 +516,7 @@ async fn the_full_pass_finishes_an_api_removal_in_workos() {
 async fn a_newer_event_with_the_same_role_still_guards_against_older_news() {
     let app = TestApp::new().await;
     let org = app.org_fixture().await;
-    let membership = app
-        .emulator
-        .api(
-            reqwest::Method::GET,
-            &format!(
-                "/user_management/organization_memberships?user_id={}&organization_id={}",
-                org.staff.id(),
-                org.org_id
-            ),
-            None,
-        )
-        .await["data"][0]
-        .clone();
+    let membership = app.emulator.memberships(org.staff.id(), &org.org_id).await[0].clone();
     let event = |version: u32, role: &str| {
         let mut data = membership.clone();
         data["role"] = json!({"slug": role});
