@@ -40,8 +40,16 @@ async fn random_requests_never_cross_an_organization() {
     let seed = rng.seed;
     // A WorkOS key of its own (infra/testkit/workos-seed.yaml): this suite's calls must not use
     // up the allowance of the tests that run after it.
-    let app =
-        TestApp::with_workos_url(&testkit::env("WORKOS_API_URL"), &[("WORKOS_API_KEY", "sk_test_isolation")]).await;
+    let stub = testkit::lemonsqueezy::LemonSqueezyStub::start().await;
+    let mut vars: Vec<(&str, String)> = stub.env();
+    vars.push(("WORKOS_API_KEY", "sk_test_isolation".to_owned()));
+    vars.push(("WORKOS_WEBHOOK_SECRET", "isolation-secret".to_owned()));
+    vars.push((
+        "PLANS",
+        r#"{"free":{"name":"Free","maxCustomers":1000,"maxStaff":1000,"maxClients":1000},"variants":{"500001":{"name":"Pro","maxCustomers":2000,"maxStaff":2000,"maxClients":2000}}}"#.to_owned(),
+    ));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::with_workos_url(&testkit::env("WORKOS_API_URL"), &vars).await;
     let mut tenants = Vec::new();
     let mut owner: HashMap<String, usize> = HashMap::new(); // id → tenant index
     for t in 0..3 {
@@ -98,7 +106,8 @@ async fn random_requests_never_cross_an_organization() {
         let customer = rng.pick(&tt.customers).clone();
         let invitation = tt.invitations.last().cloned().unwrap_or_else(|| "inv_01jnone0000000000000000000".into());
         let own_staff = tenants[t].fixture.staff.id().to_owned();
-        let (method, route, query, body): (HttpMethod, &str, &str, Option<Value>) = match rng.below(22) {
+        let org_name = format!("Tenant {t}");
+        let (method, route, query, body): (HttpMethod, &str, &str, Option<Value>) = match rng.below(23) {
             0 => (GET, "/me", "", None),
             1 => (GET, "/org", "", None),
             2 => (GET, "/users", "?limit=3", None),
@@ -146,6 +155,15 @@ async fn random_requests_never_cross_an_organization() {
                 }
                 continue;
             }
+            21 => match rng.below(8) {
+                // The routes that touch no ids, rarely (they call WorkOS or Lemon Squeezy):
+                // rename to the same name, a checkout, a new organization, unsigned webhooks.
+                0..=3 => (PATCH, "/org", "", Some(json!({"name": org_name}))),
+                4 | 5 => (POST, "/billing/checkout", "", Some(json!({"variantId": "500001"}))),
+                6 if rng.below(10) == 0 => (POST, "/orgs", "", Some(json!({"name": format!("Spin-off {step}")}))),
+                6 => (POST, "/webhooks/workos", "", Some(json!({"id": "event_x", "event": "user.updated"}))),
+                _ => (POST, "/webhooks/lemon-squeezy", "", Some(json!({"meta": {"event_name": "order_created"}}))),
+            },
             _ => (GET, "/users/{userId}", "", None),
         };
         // PUT staff sometimes names the caller's own staff member with a foreign customer; members
