@@ -270,8 +270,12 @@ pub async fn reconcile_org(
         }
         mirror_membership(deps, membership, member, user.map(|u| UserProfileItem::new(u)), true, changes).await?;
     }
-    // Stored members without an active WorkOS membership are gone.
+    // Stored members without an active WorkOS membership are gone: asked again first, since one
+    // who joined after WorkOS's list was read is stored but not on it.
     for member in stored.values() {
+        if deps.workos.active_membership(&member.user_id, &member.org_id).await?.is_some() {
+            continue;
+        }
         remove_member(deps, member, Timestamp::now(), changes).await?;
     }
     Ok(())

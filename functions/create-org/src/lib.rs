@@ -37,7 +37,7 @@ async fn create_org(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let request_hash = crypto::sha256_hex(name.as_bytes());
     let claim = match deps.store.claim_idempotency(&auth.user_id, key, &request_hash, LEASE_SECONDS).await? {
         IdempotencyOutcome::Claimed(claim) => claim,
-        IdempotencyOutcome::Done { org_id } => return replay(deps, &org_id).await,
+        IdempotencyOutcome::Done { org_id } => return replay(deps, &auth, &org_id).await,
         IdempotencyOutcome::InProgress => {
             return Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress".into()));
         }
@@ -121,8 +121,11 @@ fn created(deps: &Deps, org: &OrgItem) -> Response<Body> {
 }
 
 /// The answer to a retry of a request that already succeeded: the same organization, 200.
-async fn replay(deps: &Deps, org_id: &str) -> Result<Response<Body>, ApiError> {
-    let org = deps.store.get_org(org_id).await?.ok_or(ApiError::NotFound)?;
+/// Only to a member of it: a creator removed since gets 404, like anyone else.
+async fn replay(deps: &Deps, auth: &AuthContext, org_id: &str) -> Result<Response<Body>, ApiError> {
+    let (org, member) = tokio::join!(deps.store.get_org(org_id), deps.store.get_member(org_id, &auth.user_id));
+    member?.ok_or(ApiError::NotFound)?;
+    let org = org?.ok_or(ApiError::NotFound)?;
     let mut response = http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now()));
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(response)

@@ -823,3 +823,30 @@ async fn a_non_members_requests_ask_workos_once_for_a_while() {
     }
     assert_eq!(lookups(), before + 1, "one WorkOS lookup for five requests");
 }
+
+/// Review of item 4: the undo of a client's change does not put them back on a customer whose
+/// delete began meanwhile (its client count had fallen to 0 with the change).
+#[tokio::test]
+async fn an_undo_does_not_attach_a_client_to_a_customer_being_deleted() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let created = app.call(POST, "/customers", Some(&org.admin.token), Some(json!({"name": "Leaving Co"}))).await;
+    let customer_id = created.body["id"].as_str().unwrap().to_owned();
+    let attach = json!({"customerId": customer_id});
+    let attached = app.call(PATCH, &format!("/users/{}", org.client.id()), Some(&org.admin.token), Some(attach)).await;
+    assert_eq!(attached.status, 200);
+    // The table's half of making the client staff; WorkOS is still to refuse it.
+    let old = app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().unwrap();
+    let new = shared::store::MemberItem { role: Role::Staff, customer_id: None, ..old.revised(Timestamp::now()) };
+    let limits = shared::config::Plans::default().free;
+    let change = UsageChange::role_change(Role::Client, Role::Staff).within(&limits);
+    app.deps.store.change_member(&old, &new, &change, org.admin.id()).await.unwrap();
+    // The customer has no client now: its delete begins.
+    assert!(app.deps.store.begin_customer_delete(&org.org_id, &customer_id).await.unwrap().is_some());
+    assert!(!app.deps.store.undo_member_change(&old, &new, &change).await.unwrap(), "not onto a deleting customer");
+    let deleted = app.call(DELETE, &format!("/customers/{customer_id}"), Some(&org.admin.token), None).await;
+    assert_eq!(deleted.status, 204);
+    let member = app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().unwrap();
+    assert_eq!((member.role, member.customer_id), (Role::Staff, None), "no client of a deleted customer");
+    app.assert_counts_match(&org.org_id, "after the delete").await;
+}

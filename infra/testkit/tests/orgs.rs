@@ -360,3 +360,24 @@ async fn a_key_used_after_its_record_lapsed_never_rejoins_the_old_org() {
     assert!(app.deps.store.get_member(&old_org, &creator.id).await.unwrap().is_none());
     assert!(memberships(&app, &creator.id, &old_org).await.iter().all(|m| m["status"] != "active"));
 }
+
+/// Review of item 2: a replay within the key's 24 hours shows the organization only to a member
+/// of it; a creator removed since gets 404.
+#[tokio::test]
+async fn a_replay_is_only_for_a_member() {
+    let app = TestApp::new().await;
+    let creator = app.emulator.create_user("creator").await;
+    let token = app.emulator.token(&creator, None).await;
+    let body = json!({"name": unique("Replayed Co")}).to_string();
+    let first = app.send(post_orgs(&token, Some("replayed-key"), &body)).await;
+    assert_eq!(first.status, 201);
+    let org_id = first.body["id"].as_str().unwrap().to_owned();
+    let replay = app.send(post_orgs(&token, Some("replayed-key"), &body)).await;
+    assert_eq!(replay.status, 200, "a member's replay");
+    let second = app.new_member(&org_id, "admin").await;
+    assert_eq!(app.call(GET, "/me", Some(&second.token), None).await.status, 200);
+    let removed = app.call(testkit::DELETE, &format!("/users/{}", creator.id), Some(&second.token), None).await;
+    assert_eq!(removed.status, 204);
+    let after = app.send(post_orgs(&token, Some("replayed-key"), &body)).await;
+    assert_eq!((after.status, after.code()), (404, "not_found"), "{:?}", after.body);
+}

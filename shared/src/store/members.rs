@@ -191,7 +191,8 @@ impl Store {
         let mut tx = self.tx();
         tx.put("member", to_item(old)?, Some(same_revision(wrote)))?;
         self.add_usage(&mut tx, &old.org_id, &change.undo())?;
-        self.client_links(&mut tx, &old.org_id, wrote.customer_id.as_deref(), old.customer_id.as_deref(), false)?;
+        // A customer being deleted meanwhile (its client count had fallen to 0) takes no client back.
+        self.client_links(&mut tx, &old.org_id, wrote.customer_id.as_deref(), old.customer_id.as_deref(), true)?;
         self.commit_undo(tx).await
     }
 
@@ -208,7 +209,7 @@ impl Store {
         let ours = Condition::new("removalId = :removal").value(":removal", s(&removal.removal_id));
         tx.delete("removed", key(removal.pk.clone(), removal.sk.clone()), Some(ours))?;
         self.add_usage(&mut tx, &member.org_id, &UsageChange::seat(member.role, 1))?;
-        self.client_links(&mut tx, &member.org_id, None, member.customer_id.as_deref(), false)?;
+        self.client_links(&mut tx, &member.org_id, None, member.customer_id.as_deref(), true)?;
         self.commit_undo(tx).await
     }
 
