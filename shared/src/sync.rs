@@ -102,17 +102,22 @@ async fn mirror_membership(
     changes: &mut Changes,
 ) -> Result<(), ApiError> {
     let mut stored = stored;
-    for _ in 0..MAX_CONFLICTS {
+    for attempt in 0..MAX_CONFLICTS {
         if mirror_membership_once(deps, membership, stored, profile.clone(), settle, changes).await? {
             return Ok(());
         }
+        // Concurrent writers of one member step apart a little before reading it again.
+        let jitter = u64::from(ulid::Ulid::new().random() as u8 % 8);
+        tokio::time::sleep(std::time::Duration::from_millis(jitter * (attempt as u64 + 1))).await;
         stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
     }
     Err(ApiError::Upstream("the member kept changing while the mirror wrote it".into()))
 }
 
-/// How often a mirror write is tried again after finding the member changed meanwhile.
-const MAX_CONFLICTS: usize = 5;
+/// How often a mirror write is tried again after finding the member changed meanwhile: each
+/// retry either settles (an event no longer newer stops at once) or lost to a newer write, so a
+/// burst of deliveries for one member settles well within this.
+const MAX_CONFLICTS: usize = 25;
 
 /// One attempt of [`mirror_membership`]: `Ok(false)` when the member changed meanwhile.
 async fn mirror_membership_once(
