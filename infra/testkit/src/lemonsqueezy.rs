@@ -15,6 +15,10 @@ pub const STORE_ID: &str = "12345";
 /// The org id the shared fixtures carry in `meta.custom_data.org_id`.
 pub const FIXTURE_ORG: &str = "org_01JEXAMPLE0000000000000000";
 
+/// Limits that no test meets by accident, with the Pro variant (`500001`) the fixtures name.
+pub const ROOMY_PLANS: &str = r#"{"free":{"name":"Free","maxCustomers":1000,"maxStaff":1000,"maxClients":1000},
+  "variants":{"500001":{"name":"Pro","maxCustomers":2000,"maxStaff":2000,"maxClients":2000}}}"#;
+
 /// A fixture's bytes, unchanged.
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/fixtures/lemonsqueezy/{name}.json", env!("CARGO_MANIFEST_DIR"));

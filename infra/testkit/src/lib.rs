@@ -93,6 +93,19 @@ impl TestApp {
         Self::build(workos_url, dynamodb_client(), extra).await
     }
 
+    /// An app whose WorkOS traffic goes to `workos_url` and whose Lemon Squeezy calls go to the
+    /// stand-in `stub`, with its test secrets; `extra` adds or overrides variables.
+    pub async fn with_lemonsqueezy(
+        workos_url: &str,
+        stub: &lemonsqueezy::LemonSqueezyStub,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        let stub_env = stub.env();
+        let mut vars: Vec<(&str, &str)> = stub_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        vars.extend_from_slice(extra);
+        Self::with_workos_url(workos_url, &vars).await
+    }
+
     /// An app on a DynamoDB of its own (for tests that stop and start it).
     pub async fn with_dynamodb(dynamodb: aws_sdk_dynamodb::Client, extra: &[(&str, &str)]) -> Self {
         Self::build(&env("WORKOS_API_URL"), dynamodb, extra).await

@@ -13,11 +13,9 @@ const PLANS: &str = r#"{"free":{"name":"Free","maxCustomers":2,"maxStaff":10,"ma
               "500002":{"name":"Scale","maxCustomers":50,"maxStaff":50,"maxClients":50}}}"#;
 
 async fn billing_app(stub: &LemonSqueezyStub, allow_test_mode: bool) -> TestApp {
-    let mut vars: Vec<(&str, String)> = stub.env();
-    vars.push(("PLANS", PLANS.to_owned()));
-    vars.push(("LEMONSQUEEZY_ALLOW_TEST_MODE", allow_test_mode.to_string()));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestApp::with_workos_url(&env("WORKOS_API_URL"), &vars).await
+    let allow = allow_test_mode.to_string();
+    let extra = [("PLANS", PLANS), ("LEMONSQUEEZY_ALLOW_TEST_MODE", allow.as_str())];
+    TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), stub, &extra).await
 }
 
 async fn billing(app: &TestApp, org: &OrgFixture) -> Value {

@@ -99,11 +99,8 @@ fn workos_signature(body: &str) -> String {
 #[tokio::test]
 async fn every_route_answers_as_deployed_as_in_process() {
     let stub = LemonSqueezyStub::start().await;
-    let mut vars: Vec<(&str, String)> = stub.env();
-    vars.push(("PLANS", PLANS.to_owned()));
-    vars.push(("WORKOS_WEBHOOK_SECRET", WORKOS_SECRET.to_owned()));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::with_workos_url(&env("WORKOS_API_URL"), &vars).await;
+    let extra = [("PLANS", PLANS), ("WORKOS_WEBHOOK_SECRET", WORKOS_SECRET)];
+    let app = TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &extra).await;
     let org = app.org_fixture().await;
     let (admin, staff) = (&org.admin, &org.staff);
     let customer = |name: String| {
@@ -373,10 +370,7 @@ async fn every_route_answers_as_deployed_as_in_process() {
 async fn the_scheduled_functions_take_an_eventbridge_event() {
     let stub = LemonSqueezyStub::start().await;
     let workos = testkit::PrivateEmulator::start().await;
-    let vars: Vec<(&str, String)> = stub.env();
-    let mut vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    vars.push(("WORKOS_ISSUERS", &workos.url));
-    let app = TestApp::with_workos_url(&workos.url, &vars).await;
+    let app = TestApp::with_lemonsqueezy(&workos.url, &stub, &[("WORKOS_ISSUERS", &workos.url)]).await;
     let emulator = workos.emulator();
     let org_id = emulator.create_org("Scheduled Co").await;
     let user = emulator.create_user("admin").await;

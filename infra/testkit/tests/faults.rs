@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::json;
-use testkit::lemonsqueezy::{LemonSqueezyStub, fixture_for};
+use testkit::lemonsqueezy::{LemonSqueezyStub, ROOMY_PLANS, fixture_for};
 use testkit::{GET, POST, TestApp, env};
 
 fn free_port() -> u16 {
@@ -98,13 +98,8 @@ async fn dynamodb_stopping_mid_writes_answers_503_and_leaves_no_partial_write() 
 #[tokio::test]
 async fn the_lemon_squeezy_api_down_fails_checkout_but_not_the_webhook() {
     let stub = LemonSqueezyStub::start().await;
-    let mut vars: Vec<(&str, String)> = stub.env();
-    let plans = r#"{"free":{"name":"Free","maxCustomers":5,"maxStaff":5,"maxClients":5},
-      "variants":{"500001":{"name":"Pro","maxCustomers":50,"maxStaff":50,"maxClients":50}}}"#;
-    vars.push(("PLANS", plans.to_owned()));
-    vars.push(("LEMONSQUEEZY_ALLOW_TEST_MODE", "true".to_owned()));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::with_workos_url(&env("WORKOS_API_URL"), &vars).await;
+    let extra = [("PLANS", ROOMY_PLANS), ("LEMONSQUEEZY_ALLOW_TEST_MODE", "true")];
+    let app = TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &extra).await;
     let org = app.org_fixture().await;
     drop(stub); // the API is gone: connections are refused
     let checkout =

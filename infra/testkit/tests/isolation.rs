@@ -41,15 +41,12 @@ async fn random_requests_never_cross_an_organization() {
     // A WorkOS key of its own (infra/testkit/workos-seed.yaml): this suite's calls must not use
     // up the allowance of the tests that run after it.
     let stub = testkit::lemonsqueezy::LemonSqueezyStub::start().await;
-    let mut vars: Vec<(&str, String)> = stub.env();
-    vars.push(("WORKOS_API_KEY", "sk_test_isolation".to_owned()));
-    vars.push(("WORKOS_WEBHOOK_SECRET", "isolation-secret".to_owned()));
-    vars.push((
-        "PLANS",
-        r#"{"free":{"name":"Free","maxCustomers":1000,"maxStaff":1000,"maxClients":1000},"variants":{"500001":{"name":"Pro","maxCustomers":2000,"maxStaff":2000,"maxClients":2000}}}"#.to_owned(),
-    ));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::with_workos_url(&testkit::env("WORKOS_API_URL"), &vars).await;
+    let extra = [
+        ("WORKOS_API_KEY", "sk_test_isolation"),
+        ("WORKOS_WEBHOOK_SECRET", "isolation-secret"),
+        ("PLANS", testkit::lemonsqueezy::ROOMY_PLANS),
+    ];
+    let app = TestApp::with_lemonsqueezy(&testkit::env("WORKOS_API_URL"), &stub, &extra).await;
     let mut tenants = Vec::new();
     let mut owner: HashMap<String, usize> = HashMap::new(); // id → tenant index
     for t in 0..3 {

@@ -19,16 +19,13 @@ const EXAMPLES_PER_OPERATION: &str = "6";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_conforms_to_the_document_for_every_role() {
     let stub = LemonSqueezyStub::start().await;
-    let mut vars: Vec<(&str, String)> = stub.env();
-    vars.push(("WORKOS_WEBHOOK_SECRET", "schema-secret".to_owned()));
     // A WorkOS key of its own (infra/testkit/workos-seed.yaml), as for the isolation suite.
-    vars.push(("WORKOS_API_KEY", "sk_test_contract".to_owned()));
-    vars.push((
-        "PLANS",
-        r#"{"free":{"name":"Free","maxCustomers":1000,"maxStaff":1000,"maxClients":1000},"variants":{"500001":{"name":"Pro","maxCustomers":2000,"maxStaff":2000,"maxClients":2000}}}"#.to_owned(),
-    ));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = Arc::new(TestApp::with_workos_url(&env("WORKOS_API_URL"), &vars).await);
+    let extra = [
+        ("WORKOS_WEBHOOK_SECRET", "schema-secret"),
+        ("WORKOS_API_KEY", "sk_test_contract"),
+        ("PLANS", testkit::lemonsqueezy::ROOMY_PLANS),
+    ];
+    let app = Arc::new(TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &extra).await);
     let org = app.org_fixture().await;
     let customer = app.call(POST, "/customers", Some(&org.admin.token), Some(json!({"name": "Schema Co"}))).await;
     assert_eq!(customer.status, 201);

@@ -25,10 +25,7 @@ async fn a_thousand_concurrent_billing_deliveries_end_as_each_valid_one_applied_
     let mut rng = Seeded::from_env();
     let seed = rng.seed;
     let stub = LemonSqueezyStub::start().await;
-    let mut vars: Vec<(&str, String)> = stub.env();
-    vars.push(("PLANS", PLANS.to_owned()));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::with_workos_url(&env("WORKOS_API_URL"), &vars).await;
+    let app = TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &[("PLANS", PLANS)]).await;
     let orgs = [app.org_fixture().await, app.org_fixture().await];
 
     // 8 subscriptions (4 per org), 30 versions each, one second apart, statuses and variants mixed.
