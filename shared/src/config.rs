@@ -1,11 +1,8 @@
 //! Configuration from the environment (API.md "Configuration"). Read once per cold start; a
 //! missing or malformed required variable stops the cold start with an error naming it.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
-
-use crate::lemonsqueezy::LemonSqueezyConfig;
+use crate::domain::plans::Plans;
+use crate::error::ApiError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -13,35 +10,6 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is malformed: {reason}")]
     Malformed { name: &'static str, reason: String },
-}
-
-/// Limits of one plan, as `PLANS` gives them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PlanLimits {
-    pub name: String,
-    pub max_customers: u64,
-    pub max_staff: u64,
-    pub max_clients: u64,
-}
-
-/// `PLANS`: the free plan and the plan of each Lemon Squeezy variant.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Plans {
-    pub free: PlanLimits,
-    #[serde(default)]
-    pub variants: BTreeMap<String, PlanLimits>,
-}
-
-impl Default for Plans {
-    /// Used when `PLANS` is not set: a small free plan and no paid variants.
-    fn default() -> Self {
-        Self {
-            free: PlanLimits { name: "Free".into(), max_customers: 10, max_staff: 3, max_clients: 5 },
-            variants: BTreeMap::new(),
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -63,6 +31,27 @@ impl std::fmt::Debug for WorkosConfig {
             .field("api_url", &self.api_url)
             .field("client_id", &self.client_id)
             .field("extra_issuers", &self.extra_issuers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the billing functions need from the environment.
+#[derive(Clone)]
+pub struct LemonSqueezyConfig {
+    pub api_url: String,
+    pub api_key: Option<String>,
+    pub store_id: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub allow_test_mode: bool,
+}
+
+impl std::fmt::Debug for LemonSqueezyConfig {
+    // Keys and secrets never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LemonSqueezyConfig")
+            .field("api_url", &self.api_url)
+            .field("store_id", &self.store_id)
+            .field("allow_test_mode", &self.allow_test_mode)
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +164,13 @@ impl Setting {
     }
 }
 
+impl From<ConfigError> for ApiError {
+    /// A setting missing at request time is the deployment's fault: 500, named in the log.
+    fn from(error: ConfigError) -> Self {
+        ApiError::Misconfigured(error.to_string())
+    }
+}
+
 /// Checks that a base URL is http(s) and drops a trailing slash.
 pub fn parse_base_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
     let trimmed = value.trim().trim_end_matches('/');
@@ -190,6 +186,8 @@ pub fn parse_base_url(name: &'static str, value: &str) -> Result<String, ConfigE
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {

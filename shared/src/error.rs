@@ -129,10 +129,3 @@ impl ApiError {
         body
     }
 }
-
-impl From<crate::config::ConfigError> for ApiError {
-    /// A setting missing at request time is the deployment's fault: 500, named in the log.
-    fn from(error: crate::config::ConfigError) -> Self {
-        ApiError::Misconfigured(error.to_string())
-    }
-}

@@ -1,80 +1,29 @@
-//! What every function shares. Organised by concern: `auth` (token checks), `access` (who the
-//! caller is in their organization), `store` (the DynamoDB table), `http` (requests, responses,
-//! problem+json), `config`, `workos` (the WorkOS client), `error` (statuses in one place).
+//! What every function shares, in layers. Each layer uses only the layers below it:
+//!
+//! 1. `timestamp`, `crypto`, `error`, `telemetry`: the vocabulary (one time type, digests, the
+//!    errors a client can meet and their statuses, structured logs).
+//! 2. `domain`: the rules (roles, usage and limits, plans and entitlement, billing states,
+//!    validation, ids, access decisions). No I/O, no clock, no SDK types.
+//! 3. `config`: settings from the environment, parsed into domain types.
+//! 4. `store` (the DynamoDB table, cut by entity) and `clients` (WorkOS, Lemon Squeezy, token
+//!    checks, the outbound policy) side by side; neither uses the other.
+//! 5. `flows`: operations that combine the store and the clients, run on [`Deps`].
+//! 6. `api`: request bodies, response views, HTTP parsing and problem+json, and the Lambda entry
+//!    points every function's `main` calls.
+//!
+//! `tests/layers.rs` fails the build of the tests when a module imports from a layer above it.
 
-pub mod access;
-pub mod auth;
-pub mod billing;
+pub mod api;
+pub mod clients;
 pub mod config;
 pub mod crypto;
-pub mod customers;
+pub mod domain;
 pub mod error;
-pub mod http;
-pub mod ids;
-pub mod lambda;
-pub mod lemonsqueezy;
-pub mod members;
-pub mod org;
-pub mod outbound;
+pub mod flows;
 pub mod store;
-pub mod sync;
 pub mod telemetry;
 pub mod timestamp;
-pub mod workos;
 
 pub use error::ApiError;
+pub use flows::Deps;
 pub use timestamp::Timestamp;
-
-use config::Config;
-use store::{CursorKey, Store};
-
-/// Clients and configuration, built once per cold start and shared by every invocation.
-pub struct Deps {
-    http: outbound::LazyHttp,
-    pub config: Config,
-    pub store: Store,
-    pub tokens: auth::TokenVerifier,
-    pub workos: workos::WorkosClient,
-    pub lemonsqueezy: lemonsqueezy::LemonSqueezyClient,
-    /// Users this warm function found not to be members, for a short while.
-    not_members: access::NotMemberCache,
-}
-
-impl Deps {
-    /// Reads the environment and builds the clients; an error names what is missing.
-    pub async fn from_env() -> Result<Self, config::ConfigError> {
-        let config = Config::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
-    }
-
-    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
-        // One HTTP client (one TLS setup, one connection pool) for the JWKS, WorkOS and Lemon
-        // Squeezy, built on first use.
-        let http = outbound::LazyHttp::default();
-        let cursor_key = CursorKey::derive(&config.workos.api_key);
-        Self {
-            store: Store::new(dynamodb, config.table_name.clone(), cursor_key),
-            tokens: auth::TokenVerifier::new(http.clone(), &config.workos),
-            workos: workos::WorkosClient::new(http.clone(), &config.workos),
-            lemonsqueezy: lemonsqueezy::LemonSqueezyClient::new(http.clone(), config.lemonsqueezy.clone()),
-            not_members: access::NotMemberCache::default(),
-            http,
-            config,
-        }
-    }
-
-    /// The same dependencies with a WorkOS client that retries as `patience` says (jobs wait
-    /// out rate limits that a request would not).
-    pub fn with_workos_patience(&self, patience: outbound::Patience) -> Self {
-        Self {
-            http: self.http.clone(),
-            config: self.config.clone(),
-            store: self.store.clone(),
-            tokens: auth::TokenVerifier::new(self.http.clone(), &self.config.workos),
-            workos: self.workos.with_patience(patience),
-            lemonsqueezy: self.lemonsqueezy.clone(),
-            not_members: self.not_members.clone(),
-        }
-    }
-}

@@ -3,15 +3,12 @@
 //! (an admin or client is 409 `conflict`), checked again inside the write.
 
 use lambda_http::{Body, Request, Response};
-use shared::members::MemberView;
-use shared::store::Role;
-use shared::{ApiError, Deps, Timestamp, http};
+use shared::api::http;
+use shared::api::views::MemberView;
+use shared::domain::Role;
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, assign_staff(deps, &req)).await
-}
-
-async fn assign_staff(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let customer_id = http::path_param(req, "customerId")?;
     let user_id = http::path_param(req, "userId")?;

@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
-use shared::billing::{self, Outcome};
-use shared::lemonsqueezy::{Event, Subscription, SubscriptionStatus};
+use shared::domain::billing::BillingOutcome as Outcome;
+use shared::domain::billing::{Subscription, SubscriptionStatus};
+use shared::domain::lemonsqueezy::Event;
+use shared::flows::billing;
 use shared::store::keys::UNMATCHED_SHARDS;
 use shared::store::{BillingEventItem, SubscriptionOwnerItem};
 use shared::{ApiError, Deps, crypto};

@@ -4,9 +4,10 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use shared::api::http;
 use shared::config::Setting;
-use shared::lemonsqueezy::CheckoutTag;
-use shared::{ApiError, Deps, Timestamp, http};
+use shared::domain::billing::CheckoutTag;
+use shared::{ApiError, Deps, Timestamp};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -14,11 +15,7 @@ struct CheckoutRequest {
     variant_id: String,
 }
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, create_checkout(deps, &req)).await
-}
-
-async fn create_checkout(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let body: CheckoutRequest = http::json_body(req)?;
     let variant_id = body.variant_id.trim();

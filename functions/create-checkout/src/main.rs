@@ -2,7 +2,7 @@ use shared::config::Setting;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(
+    shared::api::lambda::serve_http(
         &[Setting::LemonSqueezyApiKey, Setting::LemonSqueezyStoreId, Setting::LemonSqueezyWebhookSecret],
         |deps, req| Box::pin(create_checkout::handle(deps, req)),
     )

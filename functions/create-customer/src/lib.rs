@@ -3,20 +3,18 @@
 
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
-use shared::customers::{CustomerView, NewCustomer};
+use shared::api::bodies::NewCustomer;
+use shared::api::http;
+use shared::api::views::CustomerView;
 use shared::store::CustomerItem;
-use shared::{ApiError, Deps, Timestamp, billing, http};
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, create_customer(deps, &req)).await
-}
-
-async fn create_customer(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let fields = http::json_body::<NewCustomer>(req)?.into_fields()?;
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
     let now = Timestamp::now();
-    let limits = billing::entitlement(&org, &deps.config.plans, now).limits;
+    let limits = org.entitlement(&deps.config.plans, now).limits;
     let customer = CustomerItem::new(caller.org_id(), fields, caller.user_id(), now);
     deps.store.create_customer(&customer, &limits).await?;
     let location = HeaderValue::from_str(&format!("/customers/{}", customer.id)).ok();

@@ -5,9 +5,13 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::members::{InvitationView, check_customer, parse_email};
-use shared::store::{InvitationItem, InvitationState, Role};
-use shared::{ApiError, Deps, Timestamp, billing, http};
+use shared::api::http;
+use shared::api::views::InvitationView;
+use shared::domain::Role;
+use shared::domain::validation::parse_email;
+use shared::flows::customers::check_customer;
+use shared::store::{InvitationItem, InvitationState};
+use shared::{ApiError, Deps, Timestamp};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -18,11 +22,7 @@ struct NewInvitation {
     customer_id: Option<String>,
 }
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, create_invitation(deps, &req)).await
-}
-
-async fn create_invitation(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let body: NewInvitation = http::json_body(req)?;
     let email = parse_email("email", &body.email)?;
@@ -30,7 +30,7 @@ async fn create_invitation(deps: &Deps, req: &Request) -> Result<Response<Body>,
 
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
     let now = Timestamp::now();
-    let limits = billing::entitlement(&org, &deps.config.plans, now).limits;
+    let limits = org.entitlement(&deps.config.plans, now).limits;
     let mut invitation =
         InvitationItem::new(caller.org_id(), &email, body.role, body.customer_id, caller.user_id(), now);
     deps.store.create_invitation(&invitation, &limits).await?;

@@ -11,20 +11,19 @@
 
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
-use shared::auth::AuthContext;
-use shared::org::{OrgNameBody, OrganizationView};
-use shared::store::{IdempotencyClaim, IdempotencyOutcome, MemberItem, NewMember, OrgItem, Role, StoreError};
-use shared::{ApiError, Deps, Timestamp, crypto, http};
+use shared::api::bodies::OrgNameBody;
+use shared::api::http;
+use shared::api::views::OrganizationView;
+use shared::clients::tokens::AuthContext;
+use shared::domain::Role;
+use shared::store::{IdempotencyClaim, IdempotencyOutcome, MemberItem, NewMember, OrgItem, StoreError};
+use shared::{ApiError, Deps, Timestamp, crypto};
 
 /// How long one attempt holds its idempotency key before a retry may take over.
 const LEASE_SECONDS: i64 = 30;
 const MAX_KEY_CHARS: usize = 255;
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, create_org(deps, &req)).await
-}
-
-async fn create_org(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let auth = deps.tokens.authenticate(req).await?;
     let name = http::json_body::<OrgNameBody>(req)?.into_name()?;
     let key = idempotency_key(req)?;

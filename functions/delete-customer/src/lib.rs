@@ -4,13 +4,10 @@
 //! stops half way is finished by running it again.
 
 use lambda_http::{Body, Request, Response};
-use shared::{ApiError, Deps, http};
+use shared::api::http;
+use shared::{ApiError, Deps};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, delete_customer(deps, &req)).await
-}
-
-async fn delete_customer(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let customer_id = http::path_param(req, "customerId")?;
     let customer = deps.store.begin_customer_delete(caller.org_id(), &customer_id).await?.ok_or(ApiError::NotFound)?;

@@ -6,13 +6,10 @@
 //! revoked already is deleted, and its seat given back.
 
 use lambda_http::{Body, Request, Response};
-use shared::{ApiError, Deps, http};
+use shared::api::http;
+use shared::{ApiError, Deps};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, delete_invitation(deps, &req)).await
-}
-
-async fn delete_invitation(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let invitation_id = http::path_param(req, "invitationId")?;
     let invitation = deps.store.get_invitation(caller.org_id(), &invitation_id).await?.ok_or(ApiError::NotFound)?;

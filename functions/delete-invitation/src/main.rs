@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(&[], |deps, req| Box::pin(delete_invitation::handle(deps, req))).await
+    shared::api::lambda::serve_http(&[], |deps, req| Box::pin(delete_invitation::handle(deps, req))).await
 }

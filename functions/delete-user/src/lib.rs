@@ -11,14 +11,12 @@
 //! and a retry removes them.
 
 use lambda_http::{Body, Request, Response};
-use shared::store::{RemovalOrigin, RemovedMemberItem, Role};
-use shared::{ApiError, Deps, Timestamp, http};
+use shared::api::http;
+use shared::domain::Role;
+use shared::store::{RemovalOrigin, RemovedMemberItem};
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, delete_user(deps, &req)).await
-}
-
-async fn delete_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let user_id = http::path_param(req, "userId")?;
     let Some(member) = deps.store.get_member(caller.org_id(), &user_id).await? else {

@@ -1,14 +1,11 @@
 //! `GET /billing` (admin): the subscription and the plan it gives, or the free plan.
 
 use lambda_http::{Body, Request, Response};
-use shared::billing::BillingView;
-use shared::{ApiError, Deps, Timestamp, http};
+use shared::api::http;
+use shared::api::views::BillingView;
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, get_billing(deps, &req)).await
-}
-
-async fn get_billing(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
     Ok(http::json(200, &BillingView::new(&org, &deps.config.plans, Timestamp::now())))

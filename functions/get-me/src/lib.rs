@@ -2,7 +2,8 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use shared::{ApiError, Deps, http};
+use shared::api::http;
+use shared::{ApiError, Deps};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,11 +29,7 @@ struct OrgRef {
     name: String,
 }
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, me(deps, &req)).await
-}
-
-async fn me(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let auth = deps.tokens.authenticate(req).await?;
     // No organization selected, or not an active member of it: the user alone, with nulls.
     let membership = async {

@@ -1,14 +1,11 @@
 //! `GET /org`: the caller's organization with its plan, limits and usage (any member).
 
 use lambda_http::{Body, Request, Response};
-use shared::org::OrganizationView;
-use shared::{ApiError, Deps, Timestamp, http};
+use shared::api::http;
+use shared::api::views::OrganizationView;
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, get_org(deps, &req)).await
-}
-
-async fn get_org(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.caller(req).await?;
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
     Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now())))

@@ -2,15 +2,12 @@
 //! themselves (anyone else is 404, as for a user of another organization).
 
 use lambda_http::{Body, Request, Response};
-use shared::members::MemberView;
-use shared::store::Role;
-use shared::{ApiError, Deps, http};
+use shared::api::http;
+use shared::api::views::MemberView;
+use shared::domain::Role;
+use shared::{ApiError, Deps};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, get_user(deps, &req)).await
-}
-
-async fn get_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.caller(req).await?;
     let user_id = http::path_param(req, "userId")?;
     if caller.role() == Role::Client && user_id != caller.user_id() {

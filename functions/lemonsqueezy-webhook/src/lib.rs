@@ -4,14 +4,12 @@
 //! answers 5xx. A bad or missing signature is 401 with nothing written.
 
 use lambda_http::{Body, Request, Response};
-use shared::lemonsqueezy::{Event, verify_signature};
-use shared::{ApiError, Deps, billing, crypto, http};
+use shared::api::http;
+use shared::domain::lemonsqueezy::{Event, verify_signature};
+use shared::flows::billing;
+use shared::{ApiError, Deps, crypto};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, webhook(deps, &req)).await
-}
-
-async fn webhook(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let secret = deps.config.require(shared::config::Setting::LemonSqueezyWebhookSecret)?;
     let body = http::body_bytes(req)?;
     verify_signature(secret, body, http::header_str(req, "x-signature"))?;

@@ -2,15 +2,12 @@
 //! the customer, paged.
 
 use lambda_http::{Body, Request, Response};
-use shared::customers::managed_customer;
-use shared::members::MemberView;
-use shared::{ApiError, Deps, http};
+use shared::api::http;
+use shared::api::views::MemberView;
+use shared::flows::customers::managed_customer;
+use shared::{ApiError, Deps};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, list_customer_staff(deps, &req)).await
-}
-
-async fn list_customer_staff(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.caller(req).await?;
     let customer = managed_customer(deps, &caller, &http::path_param(req, "customerId")?).await?;
     let limit = http::page_limit(req)?;

@@ -2,15 +2,13 @@
 //! a client only their own.
 
 use lambda_http::{Body, Request, Response};
-use shared::customers::CustomerView;
-use shared::store::{Page, Role};
-use shared::{ApiError, Deps, http};
+use shared::api::http;
+use shared::api::views::CustomerView;
+use shared::domain::Role;
+use shared::store::Page;
+use shared::{ApiError, Deps};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, list_customers(deps, &req)).await
-}
-
-async fn list_customers(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.caller(req).await?;
     let limit = http::page_limit(req)?;
     let cursor = http::query_param(req, "cursor");

@@ -1,14 +1,11 @@
 //! `GET /invitations` (admin): the organization's pending invitations, paged.
 
 use lambda_http::{Body, Request, Response};
-use shared::members::InvitationView;
-use shared::{ApiError, Deps, Timestamp, http};
+use shared::api::http;
+use shared::api::views::InvitationView;
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, list_invitations(deps, &req)).await
-}
-
-async fn list_invitations(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let limit = http::page_limit(req)?;
     let cursor = http::query_param(req, "cursor");

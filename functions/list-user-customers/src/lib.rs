@@ -2,15 +2,12 @@
 //! staff member, by name, paged.
 
 use lambda_http::{Body, Request, Response};
-use shared::customers::CustomerView;
-use shared::store::Role;
-use shared::{ApiError, Deps, http};
+use shared::api::http;
+use shared::api::views::CustomerView;
+use shared::domain::Role;
+use shared::{ApiError, Deps};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, list_user_customers(deps, &req)).await
-}
-
-async fn list_user_customers(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.caller(req).await?;
     let user_id = http::path_param(req, "userId")?;
     match caller.role() {

@@ -2,13 +2,10 @@
 //! was none.
 
 use lambda_http::{Body, Request, Response};
-use shared::{ApiError, Deps, http};
+use shared::api::http;
+use shared::{ApiError, Deps};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, unassign_staff(deps, &req)).await
-}
-
-async fn unassign_staff(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let customer_id = http::path_param(req, "customerId")?;
     let user_id = http::path_param(req, "userId")?;

@@ -2,14 +2,13 @@
 //! optional field.
 
 use lambda_http::{Body, Request, Response};
-use shared::customers::{CustomerPatch, CustomerView, managed_customer};
-use shared::{ApiError, Deps, Timestamp, http};
+use shared::api::bodies::CustomerPatch;
+use shared::api::http;
+use shared::api::views::CustomerView;
+use shared::flows::customers::managed_customer;
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, update_customer(deps, &req)).await
-}
-
-async fn update_customer(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.caller(req).await?;
     let customer = managed_customer(deps, &caller, &http::path_param(req, "customerId")?).await?;
     let fields = http::json_body::<CustomerPatch>(req)?.apply(customer.fields())?;

@@ -2,14 +2,12 @@
 //! failure at either step leaves the stored name unchanged and a retry converges.
 
 use lambda_http::{Body, Request, Response};
-use shared::org::{OrgNameBody, OrganizationView};
-use shared::{ApiError, Deps, Timestamp, http};
+use shared::api::bodies::OrgNameBody;
+use shared::api::http;
+use shared::api::views::OrganizationView;
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, update_org(deps, &req)).await
-}
-
-async fn update_org(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let name = http::json_body::<OrgNameBody>(req)?.into_name()?;
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;

@@ -10,15 +10,15 @@
 //! who is no longer staff loses their customer assignments.
 
 use lambda_http::{Body, Request, Response};
-use shared::members::{MemberChange, MemberView, check_customer};
-use shared::store::{MemberItem, Role, UsageChange};
-use shared::{ApiError, Deps, Timestamp, billing, http};
+use shared::api::bodies::MemberChange;
+use shared::api::http;
+use shared::api::views::MemberView;
+use shared::domain::{Role, UsageChange};
+use shared::flows::customers::check_customer;
+use shared::store::MemberItem;
+use shared::{ApiError, Deps, Timestamp};
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, update_user(deps, &req)).await
-}
-
-async fn update_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let user_id = http::path_param(req, "userId")?;
     let body: MemberChange = http::json_body(req)?;
@@ -46,7 +46,7 @@ async fn update_user(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
 
     let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
     let now = Timestamp::now();
-    let limits = billing::entitlement(&org, &deps.config.plans, now).limits;
+    let limits = org.entitlement(&deps.config.plans, now).limits;
     let change = if role == old.role {
         UsageChange::default()
     } else {

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
-use shared::outbound::Patience;
+use shared::clients::outbound::Patience;
+use shared::flows::sync;
+use shared::flows::sync::{Changes, EVENT_TYPES, Reads};
 use shared::store::SyncState;
-use shared::sync::{self, Changes, EVENT_TYPES, Reads};
 use shared::{ApiError, Deps, Timestamp};
 
 /// Under the function's 900 s timeout.

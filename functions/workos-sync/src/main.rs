@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_events(&[], |deps, event| Box::pin(workos_sync::handle(deps, event))).await
+    shared::api::lambda::serve_events(&[], |deps, event| Box::pin(workos_sync::handle(deps, event))).await
 }

@@ -5,18 +5,16 @@
 //! written; stale or duplicate events answer 200 and change nothing.
 
 use lambda_http::{Body, Request, Response};
-use shared::sync::{self, Changes};
-use shared::workos::Event;
-use shared::{ApiError, Deps, crypto, http};
+use shared::api::http;
+use shared::clients::workos::Event;
+use shared::flows::sync;
+use shared::flows::sync::Changes;
+use shared::{ApiError, Deps, crypto};
 
 /// How far the signature's timestamp may be from now, either way.
 const TOLERANCE_SECONDS: i64 = 180;
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    http::serve(&req, webhook(deps, &req)).await
-}
-
-async fn webhook(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let secret = deps.config.require(shared::config::Setting::WorkosWebhookSecret)?;
     let body = http::body_bytes(req)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

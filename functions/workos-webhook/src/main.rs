@@ -2,6 +2,8 @@ use shared::config::Setting;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(&[Setting::WorkosWebhookSecret], |deps, req| Box::pin(workos_webhook::handle(deps, req)))
-        .await
+    shared::api::lambda::serve_http(&[Setting::WorkosWebhookSecret], |deps, req| {
+        Box::pin(workos_webhook::handle(deps, req))
+    })
+    .await
 }

@@ -1,5 +1,5 @@
 //! The local gateway: every function's handler behind one HTTP server, routed as API Gateway
-//! routes them (the route table is checked against `template.yaml` by a test), with CORS and
+//! routes them (the route table is generated from `template.yaml` by `build.rs`), with CORS and
 //! `POST /_local/invoke/{function}` for functions that are not HTTP routes.
 
 use std::collections::HashMap;
@@ -11,7 +11,8 @@ use lambda_http::aws_lambda_events::apigw::{
 };
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, Response};
-use shared::lambda::HttpHandler as Handler;
+use shared::api::http::Handler;
+use shared::api::lambda::EventHandler;
 use shared::{ApiError, Deps};
 
 pub mod table;
@@ -24,163 +25,7 @@ pub struct Route {
     pub handler: Handler,
 }
 
-/// Every HTTP route of the API.
-pub fn routes() -> Vec<Route> {
-    vec![
-        Route { method: Method::GET, path: "/me", function: "get-me", handler: |d, r| Box::pin(get_me::handle(d, r)) },
-        Route {
-            method: Method::POST,
-            path: "/orgs",
-            function: "create-org",
-            handler: |d, r| Box::pin(create_org::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/org",
-            function: "get-org",
-            handler: |d, r| Box::pin(get_org::handle(d, r)),
-        },
-        Route {
-            method: Method::PATCH,
-            path: "/org",
-            function: "update-org",
-            handler: |d, r| Box::pin(update_org::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/users",
-            function: "list-users",
-            handler: |d, r| Box::pin(list_users::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/users/{userId}",
-            function: "get-user",
-            handler: |d, r| Box::pin(get_user::handle(d, r)),
-        },
-        Route {
-            method: Method::PATCH,
-            path: "/users/{userId}",
-            function: "update-user",
-            handler: |d, r| Box::pin(update_user::handle(d, r)),
-        },
-        Route {
-            method: Method::DELETE,
-            path: "/users/{userId}",
-            function: "delete-user",
-            handler: |d, r| Box::pin(delete_user::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/invitations",
-            function: "list-invitations",
-            handler: |d, r| Box::pin(list_invitations::handle(d, r)),
-        },
-        Route {
-            method: Method::POST,
-            path: "/invitations",
-            function: "create-invitation",
-            handler: |d, r| Box::pin(create_invitation::handle(d, r)),
-        },
-        Route {
-            method: Method::DELETE,
-            path: "/invitations/{invitationId}",
-            function: "delete-invitation",
-            handler: |d, r| Box::pin(delete_invitation::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/customers",
-            function: "list-customers",
-            handler: |d, r| Box::pin(list_customers::handle(d, r)),
-        },
-        Route {
-            method: Method::POST,
-            path: "/customers",
-            function: "create-customer",
-            handler: |d, r| Box::pin(create_customer::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/customers/{customerId}",
-            function: "get-customer",
-            handler: |d, r| Box::pin(get_customer::handle(d, r)),
-        },
-        Route {
-            method: Method::PATCH,
-            path: "/customers/{customerId}",
-            function: "update-customer",
-            handler: |d, r| Box::pin(update_customer::handle(d, r)),
-        },
-        Route {
-            method: Method::DELETE,
-            path: "/customers/{customerId}",
-            function: "delete-customer",
-            handler: |d, r| Box::pin(delete_customer::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/customers/{customerId}/staff",
-            function: "list-customer-staff",
-            handler: |d, r| Box::pin(list_customer_staff::handle(d, r)),
-        },
-        Route {
-            method: Method::PUT,
-            path: "/customers/{customerId}/staff/{userId}",
-            function: "assign-staff",
-            handler: |d, r| Box::pin(assign_staff::handle(d, r)),
-        },
-        Route {
-            method: Method::DELETE,
-            path: "/customers/{customerId}/staff/{userId}",
-            function: "unassign-staff",
-            handler: |d, r| Box::pin(unassign_staff::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/users/{userId}/customers",
-            function: "list-user-customers",
-            handler: |d, r| Box::pin(list_user_customers::handle(d, r)),
-        },
-        Route {
-            method: Method::GET,
-            path: "/billing",
-            function: "get-billing",
-            handler: |d, r| Box::pin(get_billing::handle(d, r)),
-        },
-        Route {
-            method: Method::POST,
-            path: "/billing/checkout",
-            function: "create-checkout",
-            handler: |d, r| Box::pin(create_checkout::handle(d, r)),
-        },
-        Route {
-            method: Method::POST,
-            path: "/webhooks/lemon-squeezy",
-            function: "lemonsqueezy-webhook",
-            handler: |d, r| Box::pin(lemonsqueezy_webhook::handle(d, r)),
-        },
-        Route {
-            method: Method::POST,
-            path: "/webhooks/workos",
-            function: "workos-webhook",
-            handler: |d, r| Box::pin(workos_webhook::handle(d, r)),
-        },
-    ]
-}
-
-/// A function invoked with a JSON event rather than an HTTP route (scheduled jobs).
-pub type EventHandler =
-    for<'a> fn(&'a Deps, serde_json::Value) -> futures::future::BoxFuture<'a, Result<serde_json::Value, ApiError>>;
-
-/// Functions that `POST /_local/invoke/{function}` can run: the scheduled jobs.
-pub fn invokable(function: &str) -> Option<EventHandler> {
-    match function {
-        "billing-reconcile" => Some(|d, e| Box::pin(billing_reconcile::handle(d, e))),
-        "workos-sync" => Some(|d, e| Box::pin(workos_sync::handle(d, e))),
-        _ => None,
-    }
-}
+include!(concat!(env!("OUT_DIR"), "/routes.rs"));
 
 /// Matches `path` against a route pattern such as `/users/{userId}`, giving its parameters.
 fn match_path(pattern: &str, path: &str) -> Option<HashMap<String, String>> {
@@ -236,7 +81,7 @@ pub async fn dispatch(deps: &Deps, request: http::Request<Bytes>) -> Response<Bo
         }
     }
     let Some((route, params)) = matched else {
-        return shared::http::problem(&ApiError::NotFound);
+        return shared::api::http::problem(&ApiError::NotFound);
     };
     let query: HashMap<String, Vec<String>> = request
         .uri()
@@ -271,7 +116,7 @@ pub async fn dispatch(deps: &Deps, request: http::Request<Bytes>) -> Response<Bo
         .with_path_parameters(params)
         .with_query_string_parameters(query)
         .with_request_context(RequestContext::ApiGatewayV2(context));
-    (route.handler)(deps, request).await
+    shared::api::http::run(deps, &request, route.handler).await
 }
 
 /// The bytes of a handler's response body.

@@ -49,7 +49,7 @@ async fn serve(State(app): State<Arc<App>>, request: Request) -> Response {
     }
     let headers = parts.headers.clone();
     let mut response = match axum::body::to_bytes(body, MAX_GATEWAY_BODY).await {
-        Err(_) => shared::http::problem(&ApiError::PayloadTooLarge(shared::http::MAX_BODY_BYTES)),
+        Err(_) => shared::api::http::problem(&ApiError::PayloadTooLarge(shared::api::http::MAX_BODY_BYTES)),
         Ok(bytes) => match parts.uri.path().strip_prefix("/_local/invoke/") {
             Some(function) if parts.method == http::Method::POST => invoke(&app.deps, function, &bytes).await,
             _ => dispatch(&app.deps, http::Request::from_parts(parts, bytes)).await,
@@ -62,15 +62,15 @@ async fn serve(State(app): State<Arc<App>>, request: Request) -> Response {
 /// `POST /_local/invoke/{function}`: runs a non-HTTP function with the body as its event.
 async fn invoke(deps: &Deps, function: &str, body: &[u8]) -> lambda_http::Response<Body> {
     let Some(handler) = invokable(function) else {
-        return shared::http::problem(&ApiError::NotFound);
+        return shared::api::http::problem(&ApiError::NotFound);
     };
-    let event = if body.is_empty() { Ok(serde_json::json!({})) } else { shared::http::parse_json(body) };
+    let event = if body.is_empty() { Ok(serde_json::json!({})) } else { shared::api::http::parse_json(body) };
     match event {
         Ok(event) => match handler(deps, event).await {
-            Ok(output) => shared::http::json(200, &output),
-            Err(error) => shared::http::problem(&error),
+            Ok(output) => shared::api::http::json(200, &output),
+            Err(error) => shared::api::http::problem(&error),
         },
-        Err(error) => shared::http::problem(&error),
+        Err(error) => shared::api::http::problem(&error),
     }
 }
 

@@ -4,13 +4,18 @@
 //! field errors, and cursor decoding. `fuzz/` (cargo fuzz, `make fuzz`) drives them with
 //! libFuzzer; `tests/corpus.rs` replays the kept corpora on stable Rust in `make test`.
 
+use shared::api::bodies::MemberChange;
+use shared::api::bodies::OrgNameBody;
+use shared::api::bodies::{CustomerPatch, NewCustomer};
+use shared::api::http;
 use shared::config::WorkosConfig;
-use shared::customers::{CustomerPatch, NewCustomer};
-use shared::lemonsqueezy::{CheckoutTag, Event as BillingEvent, Payment, Subscription, verify_signature};
-use shared::members::{MemberChange, parse_email};
-use shared::org::OrgNameBody;
-use shared::store::{CursorKey, CustomerFields};
-use shared::{billing, crypto, http};
+use shared::crypto;
+use shared::domain::billing::{CheckoutTag, Payment, Subscription};
+use shared::domain::lemonsqueezy::{Event as BillingEvent, verify_signature};
+use shared::domain::validation::CustomerFields;
+use shared::domain::validation::parse_email;
+use shared::flows::billing;
+use shared::store::CursorKey;
 
 const SECRET: &str = "fuzz-secret";
 
@@ -60,9 +65,9 @@ pub fn workos(data: &[u8]) {
     if workos_webhook::verify_signature(SECRET, body, Some(&header), now).is_err() {
         return;
     }
-    if let Ok(event) = http::parse_json::<shared::workos::Event>(body) {
-        let _ = serde_json::from_value::<shared::workos::Membership>(event.data.clone());
-        let _ = serde_json::from_value::<shared::workos::User>(event.data);
+    if let Ok(event) = http::parse_json::<shared::clients::workos::Event>(body) {
+        let _ = serde_json::from_value::<shared::clients::workos::Membership>(event.data.clone());
+        let _ = serde_json::from_value::<shared::clients::workos::User>(event.data);
     }
 }
 
@@ -71,7 +76,7 @@ pub fn workos(data: &[u8]) {
 pub fn token(data: &[u8]) {
     let (case, rest) = split(data);
     if case % 2 == 0 {
-        let _ = shared::auth::signing_key_id(&String::from_utf8_lossy(rest));
+        let _ = shared::clients::tokens::signing_key_id(&String::from_utf8_lossy(rest));
         return;
     }
     let Ok(claims) = serde_json::from_slice::<serde_json::Value>(rest) else { return };
@@ -82,7 +87,7 @@ pub fn token(data: &[u8]) {
         extra_issuers: vec!["https://auth.fuzz.test".into()],
         webhook_secret: None,
     };
-    let verifier = shared::auth::TokenVerifier::new(Default::default(), &config);
+    let verifier = shared::clients::tokens::TokenVerifier::new(Default::default(), &config);
     let _ = verifier.check_claims(claims);
 }
 

@@ -30,7 +30,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
 pub fn fixture_for(name: &str, org_id: &str) -> Vec<u8> {
     // A fixed checkout time: the same fixture for the same org is the same bytes (a redelivery).
     let issued = shared::Timestamp::parse("2025-01-15T10:00:00Z").expect("a time");
-    let custom = shared::lemonsqueezy::CheckoutTag::new(WEBHOOK_SECRET).custom_data(org_id, issued);
+    let custom = shared::domain::billing::CheckoutTag::new(WEBHOOK_SECRET).custom_data(org_id, issued);
     let tagged = format!(
         "\"org_id\": \"{org_id}\", \"org_issued_at\": {}, \"org_tag\": {}",
         custom["org_issued_at"], custom["org_tag"]

@@ -402,7 +402,7 @@ impl TestApp {
     /// Replaces the app's token verifier with one that refetches the JWKS at most every
     /// `interval` (tests reach the end of the window without waiting a minute).
     pub fn with_jwks_refetch_interval(mut self, interval: std::time::Duration) -> Self {
-        let verifier = shared::auth::TokenVerifier::new(Default::default(), &self.deps.config.workos);
+        let verifier = shared::clients::tokens::TokenVerifier::new(Default::default(), &self.deps.config.workos);
         self.deps.tokens = verifier.with_refetch_interval(interval);
         self
     }

@@ -24,6 +24,9 @@ pub enum Fault {
     Delay(std::time::Duration),
     /// Answer 200 with a body that is not JSON, without forwarding.
     Garbage,
+    /// Answer 429 with `Retry-After` of this many whole seconds, without forwarding (a rate
+    /// limit a test need not spend a minute of requests to meet).
+    RateLimited(std::time::Duration),
 }
 
 struct Rule {
@@ -115,15 +118,8 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         (fault, state.extra_jwk.clone())
     };
     match fault {
-        Some(Fault::Status(status)) => {
-            let mut response = Response::new(Body::from(r#"{"message":"injected failure","code":"injected"}"#));
-            *response.status_mut() = StatusCode::from_u16(status).expect("status");
-            response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
-            if status == 429 {
-                response.headers_mut().insert("retry-after", "1".parse().expect("header"));
-            }
-            return response;
-        }
+        Some(Fault::Status(status)) => return injected(status, (status == 429).then_some(1)),
+        Some(Fault::RateLimited(wait)) => return injected(429, Some(wait.as_secs())),
         Some(Fault::Drop) => return Response::new(broken_body()),
         Some(Fault::Delay(wait)) => tokio::time::sleep(wait).await,
         Some(Fault::Garbage) => return Response::new(Body::from("<html>\u{0}not json")),
@@ -160,6 +156,17 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {
             response.headers_mut().insert(name, value.clone());
         }
+    }
+    response
+}
+
+/// An injected error answer, with `Retry-After` when given.
+fn injected(status: u16, retry_after: Option<u64>) -> Response<Body> {
+    let mut response = Response::new(Body::from(r#"{"message":"injected failure","code":"injected"}"#));
+    *response.status_mut() = StatusCode::from_u16(status).expect("status");
+    response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert("retry-after", seconds.to_string().parse().expect("header"));
     }
     response
 }

@@ -164,7 +164,7 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_a_minute() {
 /// refused; and it is within API.md's 60 s.
 #[tokio::test]
 async fn the_leeway_is_exactly_the_configured_one() {
-    let leeway = shared::auth::LEEWAY_SECONDS as i64;
+    let leeway = shared::clients::tokens::LEEWAY_SECONDS as i64;
     assert!(leeway <= 60, "API.md allows 60 s at most");
     let s = setup(&[]).await;
     let t = now();
@@ -249,7 +249,7 @@ async fn forged_and_malformed_tokens_are_refused() {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let s = setup(&[]).await;
     let t = now();
-    let leeway = shared::auth::LEEWAY_SECONDS as i64;
+    let leeway = shared::clients::tokens::LEEWAY_SECONDS as i64;
     let claims = s.claims();
     let header = |kid: &str| json!({"alg": "RS256", "typ": "JWT", "kid": kid}).to_string();
     let good = TestKey::sign(&claims, None);

@@ -365,10 +365,11 @@ async fn a_base64_encoded_body_is_decoded_before_the_signature_check() {
         .to_string()
     };
     let forged = lambda_http::request::from_str(&event(&"0".repeat(64))).unwrap();
-    let response = lemonsqueezy_webhook::handle(&app.deps, forged).await;
+    let webhook: shared::api::http::Handler = |d, r| Box::pin(lemonsqueezy_webhook::handle(d, r));
+    let response = shared::api::http::run(&app.deps, &forged, webhook).await;
     assert_eq!(response.status(), 401);
     let request = lambda_http::request::from_str(&event(&sign(&bytes))).unwrap();
-    let response = lemonsqueezy_webhook::handle(&app.deps, request).await;
+    let response = shared::api::http::run(&app.deps, &request, webhook).await;
     assert_eq!(response.status(), 200);
     assert_eq!(billing(&app, &org).await["status"], "active");
 }

@@ -421,7 +421,7 @@ async fn a_patch_keeps_a_client_count_it_did_not_change() {
     let read = app.deps.store.get_customer(&org.org_id, &customer_id).await.unwrap().unwrap();
     attach(&app, &org.admin, &org.client, &customer_id).await;
     let renamed = read.with_fields(
-        shared::store::CustomerFields { name: "Counted Co (renamed)".into(), ..read.fields() },
+        shared::domain::validation::CustomerFields { name: "Counted Co (renamed)".into(), ..read.fields() },
         shared::Timestamp::now(),
     );
     app.deps.store.update_customer(&read, &renamed).await.unwrap();

@@ -75,13 +75,13 @@ async fn the_registered_webhook_brings_emulator_changes_to_the_mirror() {
 #[test]
 fn the_registered_events_are_the_mirrors() {
     let text = std::fs::read_to_string(script("workos-webhook.sh")).unwrap();
-    for event in shared::sync::EVENT_TYPES {
+    for event in shared::flows::sync::EVENT_TYPES {
         assert!(text.contains(&format!("\"{event}\"")), "{event} is not registered");
     }
     assert_eq!(
         text.matches("\"user.").count()
             + text.matches("\"organization").count()
             + text.matches("\"invitation.").count(),
-        shared::sync::EVENT_TYPES.len()
+        shared::flows::sync::EVENT_TYPES.len()
     );
 }

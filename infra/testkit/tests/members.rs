@@ -518,8 +518,8 @@ async fn retrying_a_half_done_role_change_reaches_workos() {
     let org = app.org_fixture().await;
     let old = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
     let promoted =
-        shared::store::MemberItem { role: shared::store::Role::Admin, ..old.revised(shared::Timestamp::now()) };
-    let change = shared::store::UsageChange::role_change(old.role, promoted.role);
+        shared::store::MemberItem { role: shared::domain::Role::Admin, ..old.revised(shared::Timestamp::now()) };
+    let change = shared::domain::UsageChange::role_change(old.role, promoted.role);
     app.deps.store.change_member(&old, &promoted, &change, org.admin.id()).await.unwrap();
     assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await.as_deref(), Some("staff"), "WorkOS missed it");
 
@@ -539,12 +539,12 @@ async fn revoking_a_half_sent_invitation_finds_it_in_workos() {
     let invitation = shared::store::InvitationItem::new(
         &org.org_id,
         &email,
-        shared::store::Role::Staff,
+        shared::domain::Role::Staff,
         None,
         org.admin.id(),
         shared::Timestamp::now(),
     );
-    let limits = shared::config::Plans::default().free;
+    let limits = shared::domain::plans::Plans::default().free;
     app.deps.store.create_invitation(&invitation, &limits).await.unwrap();
     // WorkOS sent it; the function stopped before storing its id.
     app.emulator
@@ -570,10 +570,11 @@ async fn revoking_a_half_sent_invitation_finds_it_in_workos() {
 // --- removals that stick, undo that is conditional, seats that hold (issue 9, items 3, 4, 6) ---
 
 use shared::Timestamp;
-use shared::store::{RemovalOrigin, RemovedMemberItem, Role, UsageChange};
+use shared::domain::{Role, UsageChange};
+use shared::store::{RemovalOrigin, RemovedMemberItem};
 
 /// A WorkOS event of `kind` about `membership` (as the emulator lists it), edited by `edit`.
-fn membership_event(kind: &str, membership: &Value) -> shared::workos::Event {
+fn membership_event(kind: &str, membership: &Value) -> shared::clients::workos::Event {
     serde_json::from_value(json!({
         "id": format!("event_{}", ulid::Ulid::new()),
         "event": kind,
@@ -587,9 +588,9 @@ async fn workos_membership(app: &TestApp, user_id: &str, org_id: &str) -> Value 
     app.emulator.memberships(user_id, org_id).await[0].clone()
 }
 
-async fn apply(app: &TestApp, event: &shared::workos::Event) {
-    let mut changes = shared::sync::Changes::default();
-    shared::sync::apply_event(&app.deps, event, &mut changes).await.unwrap();
+async fn apply(app: &TestApp, event: &shared::clients::workos::Event) {
+    let mut changes = shared::flows::sync::Changes::default();
+    shared::flows::sync::apply_event(&app.deps, event, &mut changes).await.unwrap();
 }
 
 /// Item 3 (a): between the table's half of `DELETE /users/{id}` and WorkOS's (whose retries
@@ -680,7 +681,7 @@ async fn an_undo_leaves_a_later_change_alone() {
         customer_id: Some(customer_id.clone()),
         ..old.revised(Timestamp::now())
     };
-    let limits = shared::config::Plans::default().free;
+    let limits = shared::domain::plans::Plans::default().free;
     let change = UsageChange::role_change(Role::Staff, Role::Client).within(&limits);
     app.deps.store.change_member(&old, &new, &change, org.admin.id()).await.unwrap();
     // Admin B removes the member meanwhile.
@@ -838,7 +839,7 @@ async fn an_undo_does_not_attach_a_client_to_a_customer_being_deleted() {
     // The table's half of making the client staff; WorkOS is still to refuse it.
     let old = app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().unwrap();
     let new = shared::store::MemberItem { role: Role::Staff, customer_id: None, ..old.revised(Timestamp::now()) };
-    let limits = shared::config::Plans::default().free;
+    let limits = shared::domain::plans::Plans::default().free;
     let change = UsageChange::role_change(Role::Client, Role::Staff).within(&limits);
     app.deps.store.change_member(&old, &new, &change, org.admin.id()).await.unwrap();
     // The customer has no client now: its delete begins.

@@ -1,16 +1,48 @@
-//! Billing state: each owned subscription (and its last payment) on the org item, the
-//! subscription → org map, and the record of every verified Lemon Squeezy event.
+//! Lemon Squeezy subscriptions: which organization owns each (`LSSUB#s` / `LSSUB`), and the
+//! subscription and payment state on the org item, each applied in one transaction with the
+//! record of the event that brought it.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodb::types::Update;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
+use serde::{Deserialize, Serialize};
 
 use super::tx::Condition;
-use super::{
-    BillingEventItem, BillingOutcome, Item, Store, StoreError, SubscriptionOwnerItem, from_item, key, keys, n, s,
-    sdk_error, to_item,
-};
-use crate::lemonsqueezy::{Payment, Subscription};
+use super::{BillingEventItem, Item, Store, StoreError, from_item, key, keys, s, sdk_error, to_item};
+use crate::domain::billing::{BillingOutcome, Payment, Subscription};
+
+/// `LSSUB#s` / `LSSUB`: which organization a Lemon Squeezy subscription belongs to; in GSI1
+/// `LSSUBS` / `LSSUB#s`, the list of subscriptions the reconcile job walks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionOwnerItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    pub entity: String,
+    pub subscription_id: String,
+    pub org_id: String,
+}
+
+impl SubscriptionOwnerItem {
+    pub const ENTITY: &'static str = "subscription_owner";
+
+    pub fn new(subscription_id: &str, org_id: &str) -> Self {
+        Self {
+            pk: keys::subscription_owner_pk(subscription_id),
+            sk: keys::SUBSCRIPTION_OWNER_SK.to_owned(),
+            gsi1pk: keys::SUBSCRIPTIONS_GSI1PK.to_owned(),
+            gsi1sk: keys::subscription_owner_pk(subscription_id),
+            entity: Self::ENTITY.to_owned(),
+            subscription_id: subscription_id.to_owned(),
+            org_id: org_id.to_owned(),
+        }
+    }
+}
 
 /// What applying a billing event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,11 +86,6 @@ impl Store {
         let owner: Option<SubscriptionOwnerItem> =
             self.get(keys::subscription_owner_pk(subscription_id), keys::SUBSCRIPTION_OWNER_SK.to_owned()).await?;
         Ok(owner.map(|o| o.org_id))
-    }
-
-    /// Stores an event record unless one with the same body is stored; `false` for a duplicate.
-    pub async fn record_billing_event(&self, record: &BillingEventItem) -> Result<bool, StoreError> {
-        self.put_if(to_item(record)?, "attribute_not_exists(PK)", vec![]).await
     }
 
     /// Sets one subscription's state on its organization unless the stored state of that
@@ -185,71 +212,5 @@ impl Store {
             .map_err(sdk_error)?;
         let owners = page.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
         Ok((owners, page.last_evaluated_key))
-    }
-
-    /// A page of one shard's unmatched events that are still to be retried (jobs only: GSI1
-    /// `LS#RETRY#<shard>`; every change to a record is conditioned on its base item).
-    pub async fn retryable_billing_events(
-        &self,
-        shard: u32,
-        start: Option<Item>,
-        limit: i32,
-    ) -> Result<(Vec<BillingEventItem>, Option<Item>), StoreError> {
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :shard")
-            .expression_attribute_values(":shard", s(keys::retry_shard_gsi1pk(shard)))
-            .set_exclusive_start_key(start)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let records = page.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok((records, page.last_evaluated_key))
-    }
-
-    /// Counts a retry that still found no organization; the `max_attempts`-th abandons the
-    /// event (it leaves the retry index, and stays on record). Answers what the record is now;
-    /// a record changed meanwhile (another run) is left alone.
-    pub async fn note_unmatched_retry(
-        &self,
-        record: &BillingEventItem,
-        max_attempts: u32,
-    ) -> Result<BillingOutcome, StoreError> {
-        let attempts = record.attempts + 1;
-        let abandon = attempts >= max_attempts;
-        let expression = if abandon {
-            "SET attempts = :attempts, #outcome = :abandoned REMOVE GSI1PK, GSI1SK"
-        } else {
-            "SET attempts = :attempts"
-        };
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(record.pk.clone(), record.sk.clone())))
-            .update_expression(expression)
-            .condition_expression("#outcome = :unmatched AND attempts = :seen")
-            .expression_attribute_names("#outcome", "outcome")
-            .expression_attribute_values(":attempts", n(attempts))
-            .expression_attribute_values(":seen", n(record.attempts))
-            .expression_attribute_values(":unmatched", s(BillingOutcome::Unmatched.as_str()));
-        if abandon {
-            request = request.expression_attribute_values(":abandoned", s(BillingOutcome::Abandoned.as_str()));
-        }
-        let held = super::condition_held(request.send().await.map_err(sdk_error))?;
-        Ok(if held && abandon { BillingOutcome::Abandoned } else { BillingOutcome::Unmatched })
-    }
-
-    /// Drops an unmatched event's record once it has been matched and recorded under its org.
-    pub async fn forget_unmatched(&self, record: &BillingEventItem) -> Result<(), StoreError> {
-        let values = vec![(":unmatched", s(BillingOutcome::Unmatched.as_str()))];
-        let condition = Some("#outcome = :unmatched");
-        self.delete_if(key(record.pk.clone(), record.sk.clone()), condition, vec![("#outcome", "outcome")], values)
-            .await
-            .map(drop)
     }
 }

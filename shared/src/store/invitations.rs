@@ -1,9 +1,104 @@
-//! Invitations: one item per invitation plus an `INVITEE#<email>` item that makes a second
-//! pending invitation of the same address fail atomically, with the seat counted meanwhile.
+//! Invitations: `ORG#o` / `INVITE#i`, and `ORG#o` / `INVITEE#<email>` pointing at the pending
+//! invitation of an address. Each holds a seat from creation until accepted or revoked.
+
+use serde::{Deserialize, Serialize};
 
 use super::tx::Condition;
-use super::{InvitationItem, InviteeItem, ListQuery, Page, Store, StoreError, UsageChange, key, keys, to_item};
-use crate::config::PlanLimits;
+use super::{ListQuery, Page, Store, StoreError, key, keys, to_item};
+use crate::Timestamp;
+use crate::domain::plans::PlanLimits;
+use crate::domain::{Role, UsageChange};
+
+/// A pending invitation: `ORG#o` / `INVITE#i`. Its seat is counted from creation until it is
+/// accepted (the member takes the seat over) or revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub id: String,
+    pub org_id: String,
+    /// Lowercased.
+    pub email: String,
+    pub role: Role,
+    pub customer_id: Option<String>,
+    pub state: InvitationState,
+    pub workos_invitation_id: Option<String>,
+    /// When WorkOS lets it lapse; not the table's TTL attribute, since a lapsed invitation's
+    /// seat must be given back by a write, not vanish with it.
+    pub valid_until: Option<Timestamp>,
+    pub invited_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A stored invitation's state. (The API also shows `expired`, which is derived from
+/// `validUntil`, not stored.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationState {
+    /// Stored with its seat; WorkOS has not confirmed it yet.
+    Sending,
+    /// WorkOS sent it.
+    Pending,
+}
+
+impl InvitationItem {
+    pub const ENTITY: &'static str = "invitation";
+
+    pub fn new(
+        org_id: &str,
+        email: &str,
+        role: Role,
+        customer_id: Option<String>,
+        invited_by: &str,
+        now: Timestamp,
+    ) -> Self {
+        let id = format!("inv_{}", ulid::Ulid::new().to_string().to_lowercase());
+        Self {
+            pk: keys::org_pk(org_id),
+            sk: keys::invitation_sk(&id),
+            entity: Self::ENTITY.to_owned(),
+            id,
+            org_id: org_id.to_owned(),
+            email: email.to_lowercase(),
+            role,
+            customer_id,
+            state: InvitationState::Sending,
+            workos_invitation_id: None,
+            valid_until: None,
+            invited_by: invited_by.to_owned(),
+            created_at: now,
+        }
+    }
+}
+
+/// `ORG#o` / `INVITEE#<email>`: points at the pending invitation of an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteeItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub invitation_id: String,
+}
+
+impl InviteeItem {
+    pub const ENTITY: &'static str = "invitee";
+
+    pub fn of(invitation: &InvitationItem) -> Self {
+        Self {
+            pk: invitation.pk.clone(),
+            sk: keys::invitee_sk(&invitation.email),
+            entity: Self::ENTITY.to_owned(),
+            invitation_id: invitation.id.clone(),
+        }
+    }
+}
 
 impl Store {
     /// Stores a new invitation (state `sending`) and takes its seat within `limits`. An address

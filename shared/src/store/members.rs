@@ -1,13 +1,97 @@
-//! Members: listing, arrivals, role changes and removals, each one transaction with the usage
-//! counters, and the undo of a change that WorkOS refused, which applies only to what is still
-//! the change's own.
+//! Members: `ORG#o` / `USER#u` (in GSI1 `USER#u` / `ORG#o`, a user's organizations), and the
+//! records of removed members. Listing, arrivals, role changes and removals, each one
+//! transaction with the usage counters, and the undo of a change that WorkOS refused, which
+//! applies only to what is still the change's own.
+
+use serde::{Deserialize, Serialize};
 
 use super::tx::{Condition, Tx};
 use super::{
-    InvitationItem, InviteeItem, ListQuery, MemberItem, OrgItem, Page, RemovedMemberItem, Role, Store, StoreError,
-    UsageChange, key, keys, s, to_item,
+    InvitationItem, InviteeItem, ListQuery, OrgItem, Page, RemovedMemberItem, Store, StoreError, UserProfileItem, key,
+    keys, s, to_item,
 };
-use crate::config::PlanLimits;
+use crate::Timestamp;
+use crate::domain::plans::PlanLimits;
+use crate::domain::{Role, UsageChange};
+
+/// A member of an organization: `ORG#o` / `USER#u`, and in GSI1 `USER#u` / `ORG#o` (a user's orgs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    pub entity: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub role: Role,
+    /// The customer a `client` belongs to; none for other roles.
+    pub customer_id: Option<String>,
+    /// The WorkOS organization membership id (`om_…`).
+    pub membership_id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// WorkOS `updated_at` of the membership, so older WorkOS news never overwrites newer.
+    pub workos_updated_at: Timestamp,
+    /// New on every write of this item: a change, and the undo of one, is conditioned on the
+    /// item still being the revision it read (or wrote).
+    pub revision: String,
+}
+
+/// What a new member item is made of.
+pub struct NewMember<'a> {
+    pub org_id: &'a str,
+    pub user_id: &'a str,
+    pub role: Role,
+    pub customer_id: Option<String>,
+    pub membership_id: &'a str,
+    pub profile: &'a UserProfileItem,
+    pub workos_updated_at: Timestamp,
+    pub now: Timestamp,
+}
+
+impl MemberItem {
+    pub const ENTITY: &'static str = "member";
+
+    pub fn new(new: NewMember<'_>) -> Self {
+        Self {
+            pk: keys::org_pk(new.org_id),
+            sk: keys::member_sk(new.user_id),
+            gsi1pk: keys::user_pk(new.user_id),
+            gsi1sk: keys::org_pk(new.org_id),
+            entity: Self::ENTITY.to_owned(),
+            org_id: new.org_id.to_owned(),
+            user_id: new.user_id.to_owned(),
+            role: new.role,
+            customer_id: new.customer_id,
+            membership_id: new.membership_id.to_owned(),
+            email: new.profile.email.clone(),
+            first_name: new.profile.first_name.clone(),
+            last_name: new.profile.last_name.clone(),
+            created_at: new.now,
+            updated_at: new.now,
+            workos_updated_at: new.workos_updated_at,
+            revision: new_revision(),
+        }
+    }
+
+    /// This member as a new revision of itself, written `now`.
+    pub fn revised(&self, now: Timestamp) -> Self {
+        Self { updated_at: now, revision: new_revision(), ..self.clone() }
+    }
+}
+
+pub(super) fn new_revision() -> String {
+    ulid::Ulid::new().to_string()
+}
 
 /// What storing an arriving WorkOS membership came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +117,10 @@ fn same_revision(member: &MemberItem) -> Condition {
 }
 
 impl Store {
+    pub async fn get_member(&self, org_id: &str, user_id: &str) -> Result<Option<MemberItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::member_sk(user_id)).await
+    }
+
     /// A check, inside a transaction, that the acting admin still is one.
     fn still_admin(&self, tx: &mut Tx, org_id: &str, user_id: &str) -> Result<(), StoreError> {
         let condition = Condition::new("#role = :admin").name("#role", "role").value(":admin", s(Role::Admin.slug()));
@@ -55,11 +143,6 @@ impl Store {
             query.values.push((":role", s(role.slug())));
         }
         self.list(query, limit, cursor).await
-    }
-
-    /// The record of a removed member, if any.
-    pub async fn removed_member(&self, org_id: &str, user_id: &str) -> Result<Option<RemovedMemberItem>, StoreError> {
-        self.get(keys::org_pk(org_id), keys::removed_member_sk(user_id)).await
     }
 
     /// Stores a member that WorkOS holds (just-in-time provisioning, the sync, the webhook).

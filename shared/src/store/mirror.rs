@@ -5,10 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::tx::Condition;
-use super::{
-    MemberItem, RemovedMemberItem, Store, StoreError, UsageChange, UserProfileItem, key, keys, s, sdk_error, to_item,
-};
+use super::{MemberItem, RemovedMemberItem, Store, StoreError, UserProfileItem, key, keys, s, sdk_error, to_item};
 use crate::Timestamp;
+use crate::domain::UsageChange;
 
 /// Where the WorkOS sync got to: `JOB#workos-sync` / `STATE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

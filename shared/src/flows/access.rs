@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use lambda_http::Request;
 
-use crate::auth::AuthContext;
-use crate::billing;
+use crate::clients::tokens::AuthContext;
+use crate::clients::workos::{Membership, User};
+use crate::domain::Role;
+use crate::domain::access::NotMember;
 use crate::error::ApiError;
-use crate::store::{Arrival, MemberItem, NewMember, OrgItem, Role, UserProfileItem};
-use crate::workos::Membership;
+use crate::store::{Arrival, MemberItem, NewMember, OrgItem, Profile, UserProfileItem};
 use crate::{Deps, Timestamp};
 
 /// An authenticated, active member of the organization the token selects.
@@ -39,37 +40,7 @@ impl Caller {
 
     /// Refuses with 403 `forbidden` unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.member.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("the {} role may not do this", self.member.role.slug())))
-        }
-    }
-}
-
-/// Why a WorkOS membership is not (or cannot be) a stored member.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotMember {
-    /// WorkOS holds no active membership.
-    Inactive,
-    /// A role slug this application does not know.
-    UnknownRole,
-    /// The user was removed, and this is the removed membership.
-    Removed,
-    /// The membership came with no pending invitation, and the plan has no free seat for it.
-    PlanFull { resource: &'static str, limit: u64 },
-}
-
-impl NotMember {
-    /// The 403 `no_organization` a request meets.
-    pub fn refusal(&self) -> ApiError {
-        ApiError::NoOrganization(match self {
-            Self::PlanFull { resource, limit } => format!(
-                "the organization's plan has no free {resource} seat for your membership (limit {limit}); \
-                 an admin can free a seat or upgrade the plan"
-            ),
-            _ => "you are not an active member of the selected organization".to_owned(),
-        })
+        self.member.role.require(roles)
     }
 }
 
@@ -82,7 +53,10 @@ const NOT_MEMBER_CAPACITY: usize = 4096;
 
 /// The refusals remembered by a warm function (see [`NOT_MEMBER_TTL`]).
 #[derive(Clone, Default)]
-pub struct NotMemberCache(Arc<Mutex<HashMap<(String, String), (Instant, NotMember)>>>);
+pub struct NotMemberCache(Arc<Mutex<Refusals>>);
+
+/// When each `(org, user)` was refused, and why.
+type Refusals = HashMap<(String, String), (Instant, NotMember)>;
 
 impl NotMemberCache {
     fn get(&self, org_id: &str, user_id: &str) -> Option<NotMember> {
@@ -177,7 +151,7 @@ impl Deps {
             let now = Timestamp::now();
             // An organization made in WorkOS directly (not through POST /orgs) is stored on first use.
             let (new_org, limits) = match org? {
-                Some(org) => (None, billing::entitlement(&org, &self.config.plans, now).limits),
+                Some(org) => (None, org.entitlement(&self.config.plans, now).limits),
                 None => {
                     let org = OrgItem::new(org_id, &self.workos.get_organization(org_id).await?.name, now);
                     (Some(org), self.config.plans.free.clone())
@@ -229,8 +203,19 @@ impl Deps {
         if let Some(profile) = self.store.get_profile(user_id).await? {
             return Ok(profile);
         }
-        let profile = UserProfileItem::new(&self.workos.get_user(user_id).await?);
+        let profile = profile_of(&self.workos.get_user(user_id).await?);
         self.store.put_profile(&profile).await?;
         Ok(profile)
     }
+}
+
+/// The profile item of a WorkOS user.
+pub fn profile_of(user: &User) -> UserProfileItem {
+    UserProfileItem::new(Profile {
+        user_id: &user.id,
+        email: &user.email,
+        first_name: user.first_name.as_deref(),
+        last_name: user.last_name.as_deref(),
+        workos_updated_at: user.updated_at,
+    })
 }

@@ -1,13 +1,14 @@
 //! Request parsing and responses: JSON bodies, problem+json errors, paging parameters.
 
-use std::future::Future;
-
+use futures::future::BoxFuture;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::Deps;
+use crate::domain::ids::IdKind;
 use crate::error::{ApiError, FieldError};
 
 /// Request bodies over this size answer 413 (API.md "Conventions").
@@ -15,12 +16,14 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
+/// An HTTP function's handler: what its `lib.rs` exports, boxed so the Lambda runtime and the
+/// local gateway can hold any of them.
+pub type Handler = for<'a> fn(&'a Deps, &'a Request) -> BoxFuture<'a, Result<Response<Body>, ApiError>>;
+
 /// Runs a handler inside a span that carries the request id (auth adds org and user), and turns
-/// its error into a problem+json response. Every function's `handle` goes through here.
-pub async fn serve<F>(req: &Request, handler: F) -> Response<Body>
-where
-    F: Future<Output = Result<Response<Body>, ApiError>>,
-{
+/// its error into a problem+json response: the one place where that happens, for the Lambda
+/// runtime and the local gateway alike.
+pub async fn run(deps: &Deps, req: &Request, handler: Handler) -> Response<Body> {
     let request_id = req
         .request_context_ref()
         .and_then(|ctx| match ctx {
@@ -38,7 +41,7 @@ where
         user_id = tracing::field::Empty,
     );
     async move {
-        match handler.await {
+        match handler(deps, req).await {
             Ok(response) => {
                 tracing::info!(status = response.status().as_u16(), "answered");
                 response
@@ -173,7 +176,7 @@ fn strip_position(message: &str) -> String {
 /// its kind (length, alphabet, prefix) is 404 at once, like an id that exists nowhere.
 pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
     let value = req.path_parameters_ref().and_then(|params| params.first(name)).ok_or(ApiError::NotFound)?;
-    match crate::ids::IdKind::of_param(name) {
+    match IdKind::of_param(name) {
         Some(kind) if !kind.admits(value) => Err(ApiError::NotFound),
         _ => Ok(value.to_owned()),
     }

@@ -8,22 +8,20 @@ use lambda_http::lambda_runtime::LambdaEvent;
 use lambda_http::{Request, service_fn};
 use serde_json::Value;
 
+use super::http::{self, Handler};
 use crate::config::Setting;
 use crate::error::ApiError;
 use crate::{Deps, telemetry};
-
-/// An HTTP function's handler, boxed so the Lambda runtime and the local gateway can hold any.
-pub type HttpHandler = for<'a> fn(&'a Deps, Request) -> BoxFuture<'a, lambda_http::Response<lambda_http::Body>>;
 
 /// A scheduled function's handler: the event in, a JSON report out.
 pub type EventHandler = for<'a> fn(&'a Deps, Value) -> BoxFuture<'a, Result<Value, ApiError>>;
 
 /// Serves an HTTP function (API Gateway HTTP API events, payload format 2.0).
-pub async fn serve_http(required: &[Setting], handler: HttpHandler) -> Result<(), lambda_http::Error> {
+pub async fn serve_http(required: &[Setting], handler: Handler) -> Result<(), lambda_http::Error> {
     let deps = start(required).await?;
     let deps = &deps;
     lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(handler(deps, req).await)
+        Ok::<_, std::convert::Infallible>(http::run(deps, &req, handler).await)
     }))
     .await
 }

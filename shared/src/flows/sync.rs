@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::access::profile_of;
+use crate::clients::workos::{Event, Membership, Organization, User};
+use crate::domain::Role;
 use crate::error::ApiError;
-use crate::store::{MemberItem, RemovalOrigin, RemovedMemberItem, Role, UserProfileItem};
-use crate::workos::{Event, Membership, Organization, User};
+use crate::store::{MemberItem, RemovalOrigin, RemovedMemberItem, UserProfileItem};
 use crate::{Deps, Timestamp};
 
 /// The event types the mirror applies; others are skipped.
@@ -198,7 +200,7 @@ async fn mirror_profile(deps: &Deps, user: &User, changes: &mut Changes) -> Resu
     if same || stored.workos_updated_at >= user.updated_at {
         return Ok(());
     }
-    let profile = UserProfileItem::new(user);
+    let profile = profile_of(user);
     if deps.store.put_profile(&profile).await? {
         for member in deps.store.members_of_user(&user.id).await? {
             deps.store.mirror_member_profile(&member, &profile).await?;
@@ -236,7 +238,7 @@ pub async fn reconcile_org(
     changes: &mut Changes,
     reads: &mut Reads,
 ) -> Result<(), ApiError> {
-    let filter = crate::workos::MembershipFilter {
+    let filter = crate::clients::workos::MembershipFilter {
         user_id: None,
         organization_id: Some(&org.id),
         statuses: &["active", "inactive", "pending"],
@@ -267,13 +269,13 @@ pub async fn reconcile_org(
                 && member.first_name == user.first_name
                 && member.last_name == user.last_name;
             if !same {
-                let profile = UserProfileItem::new(user);
+                let profile = profile_of(user);
                 deps.store.put_profile(&profile).await?;
                 deps.store.mirror_member_profile(member, &profile).await?;
                 changes.updated += 1;
             }
         }
-        mirror_membership(deps, membership, member, user.map(|u| UserProfileItem::new(u)), true, changes).await?;
+        mirror_membership(deps, membership, member, user.map(|user| profile_of(user)), true, changes).await?;
     }
     // Stored members without an active WorkOS membership are gone: asked again first, since one
     // who joined after WorkOS's list was read is stored but not on it.

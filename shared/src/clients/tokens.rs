@@ -69,7 +69,7 @@ struct KeyCache {
 
 /// Verifies bearer tokens. Built once per cold start; the key cache lives as long as it does.
 pub struct TokenVerifier {
-    http: crate::outbound::LazyHttp,
+    http: super::outbound::LazyHttp,
     jwks_url: String,
     client_id: String,
     issuers: Vec<String>,
@@ -84,7 +84,7 @@ fn unauthenticated(reason: &str) -> ApiError {
 }
 
 impl TokenVerifier {
-    pub fn new(http: crate::outbound::LazyHttp, config: &WorkosConfig) -> Self {
+    pub fn new(http: super::outbound::LazyHttp, config: &WorkosConfig) -> Self {
         let base = &config.api_url;
         let mut issuers = vec![base.clone(), format!("{base}/user_management/{}", config.client_id)];
         issuers.extend(config.extra_issuers.iter().map(|issuer| issuer.trim_end_matches('/').to_owned()));

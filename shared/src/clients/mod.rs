@@ -1,0 +1,8 @@
+//! The services this backend calls: WorkOS (its API, and the JWKS that tokens are checked
+//! against), Lemon Squeezy, and the outbound policy they share (one HTTP client, timeouts,
+//! retries, logs without bodies). None of them knows the table.
+
+pub mod lemonsqueezy;
+pub mod outbound;
+pub mod tokens;
+pub mod workos;

@@ -1,0 +1,48 @@
+//! The customers a caller may see or manage, and the customer a client member belongs to.
+
+use crate::Deps;
+use crate::domain::Role;
+use crate::domain::access::{CUSTOMER_MANAGERS, CustomerAccess, check_customer_rule, customer_access};
+use crate::error::ApiError;
+use crate::flows::access::Caller;
+use crate::store::CustomerItem;
+
+/// A customer the caller may see: any for an admin, an assigned one for staff, their own for a
+/// client. Anything else is 404, like a customer that does not exist.
+pub async fn visible_customer(deps: &Deps, caller: &Caller, customer_id: &str) -> Result<CustomerItem, ApiError> {
+    let org_id = caller.org_id();
+    let customer = match customer_access(caller.role(), caller.member.customer_id.as_deref(), customer_id) {
+        CustomerAccess::Granted => deps.store.get_customer(org_id, customer_id).await?,
+        // The assignment and the customer are read together: one round trip, not two.
+        CustomerAccess::IfAssigned => {
+            let (assignment, customer) = tokio::join!(
+                deps.store.get_assignment(org_id, customer_id, caller.user_id()),
+                deps.store.get_customer(org_id, customer_id),
+            );
+            let assigned = assignment?.is_some();
+            customer?.filter(|_| assigned)
+        }
+        CustomerAccess::Denied => None,
+    };
+    customer.ok_or(ApiError::NotFound)
+}
+
+/// A customer the caller manages (may change, and see the staff of): any for an admin, an
+/// assigned one for staff. A client's own customer is read-only to them (403); others stay 404.
+pub async fn managed_customer(deps: &Deps, caller: &Caller, customer_id: &str) -> Result<CustomerItem, ApiError> {
+    let customer = visible_customer(deps, caller, customer_id).await?;
+    caller.require(CUSTOMER_MANAGERS)?;
+    Ok(customer)
+}
+
+/// Checks the rule that a `client` belongs to exactly one customer of the organization and
+/// other roles to none.
+pub async fn check_customer(deps: &Deps, org_id: &str, role: Role, customer_id: Option<&str>) -> Result<(), ApiError> {
+    check_customer_rule(role, customer_id)?;
+    match customer_id {
+        Some(id) if role == Role::Client && deps.store.get_customer(org_id, id).await?.is_none() => {
+            Err(ApiError::validation("customerId", "no customer of this organization has this id"))
+        }
+        _ => Ok(()),
+    }
+}

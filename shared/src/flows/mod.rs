@@ -1,0 +1,66 @@
+//! The operations that combine the store and the clients: who the caller is (with just-in-time
+//! provisioning), the customers a caller may see, billing event processing, and the WorkOS
+//! mirror. They run on [`Deps`], built once per cold start.
+
+pub mod access;
+pub mod billing;
+pub mod customers;
+pub mod sync;
+
+use crate::clients::lemonsqueezy::LemonSqueezyClient;
+use crate::clients::outbound::{LazyHttp, Patience};
+use crate::clients::tokens::TokenVerifier;
+use crate::clients::workos::WorkosClient;
+use crate::config::{Config, ConfigError};
+use crate::store::{CursorKey, Store};
+
+/// Clients and configuration, built once per cold start and shared by every invocation.
+pub struct Deps {
+    http: LazyHttp,
+    pub config: Config,
+    pub store: Store,
+    pub tokens: TokenVerifier,
+    pub workos: WorkosClient,
+    pub lemonsqueezy: LemonSqueezyClient,
+    /// Users this warm function found not to be members, for a short while.
+    not_members: access::NotMemberCache,
+}
+
+impl Deps {
+    /// Reads the environment and builds the clients; an error names what is missing.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
+    }
+
+    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
+        // One HTTP client (one TLS setup, one connection pool) for the JWKS, WorkOS and Lemon
+        // Squeezy, built on first use.
+        let http = LazyHttp::default();
+        let cursor_key = CursorKey::derive(&config.workos.api_key);
+        Self {
+            store: Store::new(dynamodb, config.table_name.clone(), cursor_key),
+            tokens: TokenVerifier::new(http.clone(), &config.workos),
+            workos: WorkosClient::new(http.clone(), &config.workos),
+            lemonsqueezy: LemonSqueezyClient::new(http.clone(), config.lemonsqueezy.clone()),
+            not_members: access::NotMemberCache::default(),
+            http,
+            config,
+        }
+    }
+
+    /// The same dependencies with a WorkOS client that retries as `patience` says (jobs wait
+    /// out rate limits that a request would not).
+    pub fn with_workos_patience(&self, patience: Patience) -> Self {
+        Self {
+            http: self.http.clone(),
+            config: self.config.clone(),
+            store: self.store.clone(),
+            tokens: TokenVerifier::new(self.http.clone(), &self.config.workos),
+            workos: self.workos.with_patience(patience),
+            lemonsqueezy: self.lemonsqueezy.clone(),
+            not_members: self.not_members.clone(),
+        }
+    }
+}
