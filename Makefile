@@ -56,7 +56,7 @@ test: setup
 	$(VENV)/openapi-spec-validator docs/openapi.yaml
 	cargo fmt --all -- --check
 	cargo build --workspace --bins --quiet  # the function binaries the deployed-path tests run
-	$(INFRA)/scripts/services.sh cargo test --workspace --no-fail-fast
+	$(INFRA)/scripts/services.sh $(INFRA)/scripts/run-tests.sh
 
 ## make build-lambdas: release binaries for arm64 Lambda, as `sam build` makes them.
 build-lambdas: setup

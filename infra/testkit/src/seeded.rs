@@ -16,6 +16,12 @@ impl Seeded {
         Self { seed, state: seed }
     }
 
+    /// The sequence of shard `k` of a suite split into shards: seed `seed + k`.
+    pub fn shard(self, k: u64) -> Self {
+        let seed = self.seed.wrapping_add(k);
+        Self { seed, state: seed }
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;

@@ -110,11 +110,12 @@ fn globals_are_as_lambda_needs_them() {
     assert_eq!(function["LoggingConfig"]["LogFormat"], "JSON");
 }
 
-/// Every function gets each secret it uses, from Secrets Manager (never as template text), and
-/// no secret it does not use. What a function uses: `WORKOS_API_KEY` (every function's
-/// configuration requires it) and the secret settings its `main.rs` requires at cold start.
+/// Every function gets each setting it uses and no optional setting it does not use, and every
+/// secret from Secrets Manager (never as template text). What a function uses: what every
+/// function's configuration requires (`WORKOS_API_KEY` among them) and the optional settings
+/// its `main.rs` requires at cold start.
 #[test]
-fn each_function_gets_exactly_the_secrets_it_uses() {
+fn each_function_gets_exactly_the_settings_it_uses() {
     use shared::config::Setting;
     let template = yaml("template.yaml");
     let globals = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().unwrap().clone();
@@ -129,6 +130,7 @@ fn each_function_gets_exactly_the_secrets_it_uses() {
         if let Some(own) = resource["Properties"]["Environment"]["Variables"].as_mapping() {
             variables.extend(own.clone());
         }
+        let optional: BTreeSet<&str> = Setting::ALL.iter().map(|s| s.name()).collect();
         let mut given = BTreeSet::new();
         for (name, value) in &variables {
             let name = name.as_str().unwrap();
@@ -138,16 +140,18 @@ fn each_function_gets_exactly_the_secrets_it_uses() {
                     text.contains(&format!("resolve:secretsmanager:${{SecretsArn}}:SecretString:{name}")),
                     "{binary}: {name} must come from Secrets Manager, not {text}"
                 );
+            }
+            if optional.contains(name) || secret_names.contains(name) {
                 given.insert(name);
             }
         }
         let main = std::fs::read_to_string(repo().join("functions").join(binary).join("src/main.rs")).unwrap();
         let used: BTreeSet<&str> = Setting::ALL
             .iter()
-            .filter(|s| s.is_secret() && main.contains(&format!("Setting::{s:?}")))
+            .filter(|s| main.contains(&format!("Setting::{s:?}")))
             .map(|s| s.name())
             .chain(["WORKOS_API_KEY"])
             .collect();
-        assert_eq!(given, used, "{binary}: the secrets it gets against the ones it uses");
+        assert_eq!(given, used, "{binary}: the optional settings and secrets it gets against the ones it uses");
     }
 }

@@ -1,6 +1,8 @@
 //! Tenant isolation, property-based (issue 10): three organizations, every role, and a seeded
 //! random sequence of requests over every route through the local gateway (10,000 by default,
-//! `ISOLATION_REQUESTS` to change it; `TEST_SEED` replays a sequence). After each response:
+//! `ISOLATION_REQUESTS` to change it), in four shards that run side by side, each with its own
+//! table, WorkOS key and seed (`TEST_SEED` + the shard's number: `TEST_SEED` replays all four).
+//! After each response:
 //! - no body holds another organization's id;
 //! - an id of another organization answers 404 (a role that may not use the route at all gets
 //!   its 403 `forbidden`, the same answer as for an id of its own organization), never 200;
@@ -33,16 +35,39 @@ impl Tenant {
     }
 }
 
+const SHARDS: u64 = 4;
+
 #[tokio::test]
-async fn random_requests_never_cross_an_organization() {
-    let requests: usize = std::env::var("ISOLATION_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
-    let mut rng = Seeded::from_env();
+async fn random_requests_never_cross_an_organization_shard_0() {
+    random_requests_never_cross_an_organization(0).await;
+}
+
+#[tokio::test]
+async fn random_requests_never_cross_an_organization_shard_1() {
+    random_requests_never_cross_an_organization(1).await;
+}
+
+#[tokio::test]
+async fn random_requests_never_cross_an_organization_shard_2() {
+    random_requests_never_cross_an_organization(2).await;
+}
+
+#[tokio::test]
+async fn random_requests_never_cross_an_organization_shard_3() {
+    random_requests_never_cross_an_organization(3).await;
+}
+
+async fn random_requests_never_cross_an_organization(shard: u64) {
+    let total: usize = std::env::var("ISOLATION_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let requests = total.div_ceil(SHARDS as usize);
+    let mut rng = Seeded::from_env().shard(shard);
     let seed = rng.seed;
     // A WorkOS key of its own (infra/testkit/workos-seed.yaml): this suite's calls must not use
-    // up the allowance of the tests that run after it.
+    // up the allowance of the tests that run beside and after it.
+    let key = format!("sk_test_isolation_{shard}");
     let stub = testkit::lemonsqueezy::LemonSqueezyStub::start().await;
     let extra = [
-        ("WORKOS_API_KEY", "sk_test_isolation"),
+        ("WORKOS_API_KEY", key.as_str()),
         ("WORKOS_WEBHOOK_SECRET", "isolation-secret"),
         ("PLANS", testkit::lemonsqueezy::ROOMY_PLANS),
     ];
