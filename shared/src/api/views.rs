@@ -124,6 +124,16 @@ impl From<MemberItem> for MemberView {
     }
 }
 
+/// An invitation's state as the API shows it: the stored [`InvitationState`], or `expired`,
+/// which is derived from `validUntil` and never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShownInvitationState {
+    Sending,
+    Pending,
+    Expired,
+}
+
 /// API.md `/invitations` item. `state` is `pending`, `sending` (WorkOS has not confirmed it
 /// yet) or `expired` (WorkOS let it lapse; its seat is held until it is revoked).
 #[derive(Debug, Serialize)]
@@ -133,7 +143,7 @@ pub struct InvitationView {
     pub email: String,
     pub role: Role,
     pub customer_id: Option<String>,
-    pub state: &'static str,
+    pub state: ShownInvitationState,
     pub expires_at: Option<Timestamp>,
 }
 
@@ -142,9 +152,9 @@ impl InvitationView {
     pub fn new(invitation: InvitationItem, now: Timestamp) -> Self {
         let lapsed = invitation.valid_until.is_some_and(|until| until < now);
         let state = match invitation.state {
-            _ if lapsed => "expired",
-            InvitationState::Sending => "sending",
-            InvitationState::Pending => "pending",
+            _ if lapsed => ShownInvitationState::Expired,
+            InvitationState::Sending => ShownInvitationState::Sending,
+            InvitationState::Pending => ShownInvitationState::Pending,
         };
         Self {
             id: invitation.id,
@@ -216,11 +226,12 @@ mod tests {
     fn an_invitation_past_its_validity_shows_expired() {
         let now = Timestamp::parse("2026-06-01T00:00:00Z").unwrap();
         let mut invitation = InvitationItem::new("org_1", "a@b.co", Role::Staff, None, "user_1", now);
-        assert_eq!(InvitationView::new(invitation.clone(), now).state, "sending");
+        assert_eq!(InvitationView::new(invitation.clone(), now).state, ShownInvitationState::Sending);
         invitation.state = InvitationState::Pending;
         invitation.valid_until = Some(now.plus(time::Duration::days(1)));
-        assert_eq!(InvitationView::new(invitation.clone(), now).state, "pending");
+        assert_eq!(InvitationView::new(invitation.clone(), now).state, ShownInvitationState::Pending);
         invitation.valid_until = Some(now.minus(time::Duration::seconds(1)));
-        assert_eq!(InvitationView::new(invitation, now).state, "expired");
+        assert_eq!(InvitationView::new(invitation, now).state, ShownInvitationState::Expired);
+        assert_eq!(serde_json::to_value(ShownInvitationState::Expired).unwrap(), "expired");
     }
 }
