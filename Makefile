@@ -48,11 +48,13 @@ fuzz:
 lint: setup
 	cargo fmt --all -- --check
 	$(VENV)/cfn-lint template.yaml
+	$(INFRA)/.venv-checkov/bin/checkov --config-file .checkov.yaml -f template.yaml
 	$(VENV)/openapi-spec-validator docs/openapi.yaml
 
 ## make test: the whole suite against DynamoDB Local and the WorkOS emulator, started on free ports.
 test: setup
 	$(VENV)/cfn-lint template.yaml
+	$(INFRA)/.venv-checkov/bin/checkov --config-file .checkov.yaml -f template.yaml
 	$(VENV)/openapi-spec-validator docs/openapi.yaml
 	cargo fmt --all -- --check
 	cargo build --workspace --bins --quiet  # the function binaries the deployed-path tests run

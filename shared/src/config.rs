@@ -10,6 +10,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is malformed: {reason}")]
     Malformed { name: &'static str, reason: String },
+    /// The secret that `name` (an ARN) points at could not be read from Secrets Manager.
+    #[error("the secret in {name} could not be read: {reason}")]
+    Unreadable { name: String, reason: String },
 }
 
 #[derive(Clone)]
@@ -17,7 +20,8 @@ pub struct WorkosConfig {
     /// Without a trailing slash.
     pub api_url: String,
     pub client_id: String,
-    pub api_key: String,
+    /// Only the functions that call WorkOS (or sign list cursors, whose key derives from it) get it.
+    pub api_key: Option<String>,
     /// Extra accepted token issuers (custom auth domains).
     pub extra_issuers: Vec<String>,
     /// Signs WorkOS webhook deliveries; only the WorkOS webhook needs it.
@@ -91,7 +95,7 @@ impl Config {
             workos: WorkosConfig {
                 api_url,
                 client_id: required("WORKOS_CLIENT_ID")?,
-                api_key: required("WORKOS_API_KEY")?,
+                api_key: get("WORKOS_API_KEY"),
                 extra_issuers,
                 webhook_secret: get("WORKOS_WEBHOOK_SECRET"),
             },
@@ -126,6 +130,7 @@ impl Config {
             Setting::LemonSqueezyApiKey => &self.lemonsqueezy.api_key,
             Setting::LemonSqueezyStoreId => &self.lemonsqueezy.store_id,
             Setting::WorkosWebhookSecret => &self.workos.webhook_secret,
+            Setting::WorkosApiKey => &self.workos.api_key,
         };
         value.as_deref().ok_or(ConfigError::Missing(setting.name()))
     }
@@ -138,19 +143,27 @@ pub enum Setting {
     LemonSqueezyApiKey,
     LemonSqueezyStoreId,
     WorkosWebhookSecret,
+    WorkosApiKey,
 }
 
 impl Setting {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::LemonSqueezyWebhookSecret,
         Self::LemonSqueezyApiKey,
         Self::LemonSqueezyStoreId,
         Self::WorkosWebhookSecret,
+        Self::WorkosApiKey,
     ];
 
-    /// Whether its value is a secret (deployed through Secrets Manager, never as template text).
+    /// Whether its value is a secret: deployed in Secrets Manager, its ARN in `<NAME>_SECRET_ARN`,
+    /// never its value in a function's configuration.
     pub fn is_secret(self) -> bool {
         !matches!(self, Self::LemonSqueezyStoreId)
+    }
+
+    /// The environment variable that holds the ARN of this secret's Secrets Manager secret.
+    pub fn secret_arn_variable(self) -> String {
+        format!("{}_SECRET_ARN", self.name())
     }
 
     /// The environment variable.
@@ -160,6 +173,7 @@ impl Setting {
             Self::LemonSqueezyApiKey => "LEMONSQUEEZY_API_KEY",
             Self::LemonSqueezyStoreId => "LEMONSQUEEZY_STORE_ID",
             Self::WorkosWebhookSecret => "WORKOS_WEBHOOK_SECRET",
+            Self::WorkosApiKey => "WORKOS_API_KEY",
         }
     }
 }
@@ -196,6 +210,14 @@ mod tests {
     }
 
     const BASE: &[(&str, &str)] = &[("TABLE_NAME", "t"), ("WORKOS_CLIENT_ID", "client_1"), ("WORKOS_API_KEY", "sk")];
+
+    #[test]
+    fn the_workos_api_key_is_optional_until_required() {
+        let config = Config::from_lookup(env(&[("TABLE_NAME", "t"), ("WORKOS_CLIENT_ID", "c")])).unwrap();
+        let error = config.require(Setting::WorkosApiKey).unwrap_err();
+        assert_eq!(error.to_string(), "environment variable WORKOS_API_KEY is required but not set");
+        assert_eq!(Setting::WorkosApiKey.secret_arn_variable(), "WORKOS_API_KEY_SECRET_ARN");
+    }
 
     #[test]
     fn missing_required_variable_is_named() {

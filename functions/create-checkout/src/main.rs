@@ -3,7 +3,12 @@ use shared::config::Setting;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::api::lambda::serve_http(
-        &[Setting::LemonSqueezyApiKey, Setting::LemonSqueezyStoreId, Setting::LemonSqueezyWebhookSecret],
+        &[
+            Setting::WorkosApiKey,
+            Setting::LemonSqueezyApiKey,
+            Setting::LemonSqueezyStoreId,
+            Setting::LemonSqueezyWebhookSecret,
+        ],
         |deps, req| Box::pin(create_checkout::handle(deps, req)),
     )
     .await

@@ -1,4 +1,6 @@
+use shared::config::Setting;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::api::lambda::serve_http(&[], |deps, req| Box::pin(get_org::handle(deps, req))).await
+    shared::api::lambda::serve_http(&[Setting::WorkosApiKey], |deps, req| Box::pin(get_org::handle(deps, req))).await
 }

@@ -1,4 +1,7 @@
+use shared::config::Setting;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::api::lambda::serve_http(&[], |deps, req| Box::pin(list_customers::handle(deps, req))).await
+    shared::api::lambda::serve_http(&[Setting::WorkosApiKey], |deps, req| Box::pin(list_customers::handle(deps, req)))
+        .await
 }

@@ -1,4 +1,9 @@
+use shared::config::Setting;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::api::lambda::serve_events(&[], |deps, event| Box::pin(workos_sync::handle(deps, event))).await
+    shared::api::lambda::serve_events(&[Setting::WorkosApiKey], |deps, event| {
+        Box::pin(workos_sync::handle(deps, event))
+    })
+    .await
 }

@@ -67,20 +67,24 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The route that serves `method` and `path`, with its path parameters.
+fn route_for(method: &Method, path: &str) -> Option<(Route, HashMap<String, String>)> {
+    routes().into_iter().find_map(|route| {
+        let params = match_path(route.path, path)?;
+        (route.method == method).then_some((route, params))
+    })
+}
+
+/// The function (binary) that serves `method` and `path`, if any.
+pub fn function_for(method: &Method, path: &str) -> Option<&'static str> {
+    route_for(method, path).map(|(route, _)| route.function)
+}
+
 /// Routes one HTTP request to its function's handler, shaped as API Gateway (HTTP API, payload
 /// format 2.0) would hand it over. Unknown routes answer 404 as API Gateway does.
 pub async fn dispatch(deps: &Deps, request: http::Request<Bytes>) -> Response<Body> {
     let path = request.uri().path().to_owned();
-    let mut matched = None;
-    for route in routes() {
-        if let Some(params) = match_path(route.path, &path) {
-            if route.method == request.method() {
-                matched = Some((route, params));
-                break;
-            }
-        }
-    }
-    let Some((route, params)) = matched else {
+    let Some((route, params)) = route_for(request.method(), &path) else {
         return shared::api::http::problem(&ApiError::NotFound);
     };
     let query: HashMap<String, Vec<String>> = request

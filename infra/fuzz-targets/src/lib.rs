@@ -83,7 +83,7 @@ pub fn token(data: &[u8]) {
     let config = WorkosConfig {
         api_url: "https://api.workos.test".into(),
         client_id: "client_fuzz".into(),
-        api_key: "sk_fuzz".into(),
+        api_key: Some("sk_fuzz".into()),
         extra_issuers: vec!["https://auth.fuzz.test".into()],
         webhook_secret: None,
     };

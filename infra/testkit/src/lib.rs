@@ -2,6 +2,7 @@
 //! organizations and tokens in the WorkOS emulator, a test signing key, and a fault-injecting
 //! proxy in front of the emulator. `make test` starts the services and exports where they are.
 
+pub mod calls;
 pub mod emulator;
 pub mod lambda;
 pub mod lemonsqueezy;
@@ -41,6 +42,7 @@ pub fn dynamodb_client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .endpoint_url(endpoint)
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests"))
+        .interceptor(calls::Recorder::default())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
@@ -146,7 +148,8 @@ impl TestApp {
 
     /// Sends a request built by the test, headers and raw body included.
     pub async fn send(&self, request: http::Request<Bytes>) -> TestResponse {
-        let response = dev_server::dispatch(&self.deps, request).await;
+        let function = dev_server::function_for(request.method(), request.uri().path()).unwrap_or("unrouted");
+        let response = calls::FUNCTION.scope(function, dev_server::dispatch(&self.deps, request)).await;
         let (parts, body) = response.into_parts();
         let bytes = dev_server::body_bytes(body);
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("a JSON body") };
@@ -156,6 +159,13 @@ impl TestApp {
             assert_eq!(body["status"].as_u64(), Some(u64::from(parts.status.as_u16())), "problem status: {body}");
         }
         TestResponse { status: parts.status.as_u16(), headers: parts.headers, body }
+    }
+
+    /// Runs a scheduled function (`workos-sync`, `billing-reconcile`) once with `event`, as
+    /// `POST /_local/invoke/{function}` does.
+    pub async fn run_job(&self, function: &'static str, event: Value) -> Result<Value, shared::ApiError> {
+        let job = dev_server::invokable(function).unwrap_or_else(|| panic!("{function} is not a scheduled function"));
+        calls::FUNCTION.scope(function, job(&self.deps, event)).await
     }
 
     /// Every item in the test's table (a Scan: tests only).
@@ -413,7 +423,13 @@ impl TestApp {
     /// Local with the test credentials.
     pub fn lambda_env(&self) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = self.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+        for name in [
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+        ] {
             env.push((name.to_owned(), crate::env(name)));
         }
         env

@@ -295,7 +295,7 @@ async fn reconcile_recovers_a_missed_update_and_an_unmatched_event() {
     assert_eq!(app.signed_webhook(&body(&other)).await.body["status"], "applied");
     // Lemon Squeezy's stand-in does not know 777001: the job counts a failure and goes on.
 
-    let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    let report = app.run_job("billing-reconcile", json!({})).await.unwrap();
     assert_eq!(report["updated"], 1, "{report}");
     assert_eq!(report["failed"], 1, "{report}");
     assert_eq!(report["unmatchedResolved"], 1, "{report}");
@@ -306,7 +306,7 @@ async fn reconcile_recovers_a_missed_update_and_an_unmatched_event() {
     assert_eq!((view["variantId"].as_str(), view["planName"].as_str()), (Some("500002"), Some("Scale")));
     assert!(billing_events(&app, "unmatched").await.is_empty());
 
-    let again = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    let again = app.run_job("billing-reconcile", json!({})).await.unwrap();
     assert_eq!((again["updated"].as_u64(), again["unmatchedRetried"].as_u64()), (Some(0), Some(0)), "{again}");
 }
 
@@ -388,7 +388,7 @@ async fn reconcile_reads_every_owned_subscription_but_expired_ones() {
     next["data"]["attributes"]["updated_at"] = json!("2025-03-01T00:00:00.000Z");
     assert_eq!(app.signed_webhook(&body(&next)).await.body["status"], "applied");
     stub.serve_subscription(next["data"].clone());
-    let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    let report = app.run_job("billing-reconcile", json!({})).await.unwrap();
     assert_eq!((report["subscriptionsChecked"].as_u64(), report["failed"].as_u64()), (Some(1), Some(0)), "{report}");
     assert_eq!(report["skipped"], 1, "{report}");
 }
@@ -574,10 +574,10 @@ async fn reconcile_applies_the_api_answer_whatever_its_timestamp() {
         serde_json::from_slice(&subscription_event(&tagged, "600001", "2025-03-01T00:00:04Z", "cancelled", 500001))
             .unwrap();
     stub.serve_subscription(truth["data"].clone());
-    let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    let report = app.run_job("billing-reconcile", json!({})).await.unwrap();
     assert_eq!(report["updated"], 1, "{report}");
     assert_eq!(billing(&app, &org).await["status"], "cancelled");
-    let again = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    let again = app.run_job("billing-reconcile", json!({})).await.unwrap();
     assert_eq!((again["updated"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(1)), "{again}");
 }
 
@@ -616,12 +616,12 @@ async fn unmatched_events_are_sharded_paged_and_abandoned() {
     assert!(unmatched.iter().find(|e| e.event_name == "order_created").unwrap().retry_pk.is_none());
 
     for run in 1..=billing_reconcile::MAX_UNMATCHED_ATTEMPTS {
-        let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+        let report = app.run_job("billing-reconcile", json!({})).await.unwrap();
         assert_eq!(report["unmatchedRetried"], events, "run {run}: {report}");
         let abandoned = if run == billing_reconcile::MAX_UNMATCHED_ATTEMPTS { events } else { 0 };
         assert_eq!(report["unmatchedAbandoned"], abandoned, "run {run}: {report}");
     }
-    let report = billing_reconcile::handle(&app.deps, json!({})).await.unwrap();
+    let report = app.run_job("billing-reconcile", json!({})).await.unwrap();
     assert_eq!(report["unmatchedRetried"], 0, "abandoned events are not retried: {report}");
     assert_eq!(billing_events(&app, "abandoned").await.len(), events as usize, "kept for an operator");
 }

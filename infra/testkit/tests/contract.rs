@@ -100,58 +100,139 @@ fn the_template_table_matches_the_table_definition() {
     dev_server::table::definition().unwrap();
 }
 
+/// `!Ref Name` as serde_yaml reads it.
+fn is_ref(value: &Value, name: &str) -> bool {
+    match value {
+        Value::Tagged(tagged) => tagged.tag.to_string() == "!Ref" && tagged.value.as_str() == Some(name),
+        _ => false,
+    }
+}
+
+/// The template's functions: (logical id, binary, resource).
+fn functions(template: &Value) -> Vec<(String, String, Value)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, r)| {
+            let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+            (id.as_str().unwrap().to_owned(), binary, r.clone())
+        })
+        .collect()
+}
+
 #[test]
 fn globals_are_as_lambda_needs_them() {
     let template = yaml("template.yaml");
     let function = &template["Globals"]["Function"];
     assert_eq!(function["Runtime"], "provided.al2023");
-    assert_eq!(function["Architectures"][0], "arm64");
+    assert!(is_ref(&function["Architectures"][0], "Architecture"));
+    let architecture = &template["Parameters"]["Architecture"];
+    assert_eq!(architecture["Default"], "arm64");
+    assert_eq!(architecture["AllowedValues"], serde_yaml::from_str::<Value>("[arm64, x86_64]").unwrap());
     assert_eq!(function["Handler"], "bootstrap");
     assert_eq!(function["LoggingConfig"]["LogFormat"], "JSON");
 }
 
-/// Every function gets each setting it uses and no optional setting it does not use, and every
-/// secret from Secrets Manager (never as template text). What a function uses: what every
-/// function's configuration requires (`WORKOS_API_KEY` among them) and the optional settings
-/// its `main.rs` requires at cold start.
+/// Operations: every function logs to a log group of its own that expires, and has alarms on
+/// errors and throttles; the two jobs never overlap, retry their schedule's delivery and leave
+/// failed runs in a dead-letter queue with an alarm; the HTTP API logs its access, throttles, and
+/// throttles the unauthenticated webhooks harder.
+#[test]
+fn every_function_is_logged_alarmed_and_the_jobs_never_overlap() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    for (id, binary, function) in functions(&template) {
+        let properties = &function["Properties"];
+        let group = properties["LoggingConfig"]["LogGroup"].clone();
+        let Value::Tagged(group) = group else { panic!("{binary}: no log group of its own") };
+        let group = &resources[group.value.as_str().unwrap()];
+        assert_eq!(group["Type"], "AWS::Logs::LogGroup", "{binary}");
+        assert!(is_ref(&group["Properties"]["RetentionInDays"], "LogRetentionDays"), "{binary}");
+        for metric in ["Errors", "Throttles"] {
+            let alarm = resources
+                .as_mapping()
+                .unwrap()
+                .values()
+                .find(|r| {
+                    r["Type"] == "AWS::CloudWatch::Alarm"
+                        && r["Properties"]["MetricName"] == metric
+                        && is_ref(&r["Properties"]["Dimensions"][0]["Value"], &id)
+                })
+                .unwrap_or_else(|| panic!("{binary}: no {metric} alarm"));
+            assert!(is_ref(&alarm["Properties"]["AlarmActions"][0], "AlarmTopicArn"), "{binary} {metric}");
+        }
+        let events: Vec<&Value> = properties["Events"].as_mapping().unwrap().values().collect();
+        if events.iter().any(|e| e["Type"] == "Schedule") {
+            assert_eq!(properties["ReservedConcurrentExecutions"], 1, "{binary}: runs must not overlap");
+            assert_eq!(properties["DeadLetterQueue"]["Type"], "SQS", "{binary}");
+            let schedule = events.iter().find(|e| e["Type"] == "Schedule").unwrap();
+            assert!(schedule["Properties"]["RetryPolicy"]["MaximumRetryAttempts"].as_u64().is_some(), "{binary}");
+            assert!(!schedule["Properties"]["DeadLetterConfig"]["Arn"].is_null(), "{binary}");
+        }
+    }
+    let queue_alarm = &resources["JobsDeadLetterAlarm"]["Properties"];
+    assert_eq!(queue_alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert!(!resources["HttpApi5xxAlarm"]["Properties"]["Metrics"].is_null());
+    let api = &resources["HttpApi"]["Properties"];
+    assert!(!api["AccessLogSettings"]["DestinationArn"].is_null());
+    assert!(is_ref(&resources["HttpApiAccessLogGroup"]["Properties"]["RetentionInDays"], "LogRetentionDays"));
+    assert!(is_ref(&api["DefaultRouteSettings"]["ThrottlingRateLimit"], "ApiRateLimit"));
+    for route in ["POST /webhooks/lemon-squeezy", "POST /webhooks/workos"] {
+        assert!(is_ref(&api["RouteSettings"][route]["ThrottlingRateLimit"], "WebhookRateLimit"), "{route}");
+    }
+    let defaults = |name: &str| template["Parameters"][name]["Default"].as_u64().unwrap();
+    assert!(defaults("WebhookRateLimit") < defaults("ApiRateLimit"));
+}
+
+/// Every function gets each setting it uses and no optional setting it does not use, and no
+/// secret at all: for each secret it uses, the ARN of its Secrets Manager secret
+/// (`<NAME>_SECRET_ARN`) and a policy that may read exactly those secrets. What a function uses:
+/// what every function's configuration requires and the optional settings its `main.rs`
+/// requires at cold start.
 #[test]
 fn each_function_gets_exactly_the_settings_it_uses() {
     use shared::config::Setting;
+    let text = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
+    assert!(!text.contains("resolve:secretsmanager"), "no secret is resolved into a function's configuration");
     let template = yaml("template.yaml");
     let globals = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().unwrap().clone();
-    let secret_names: BTreeSet<&str> =
-        Setting::ALL.iter().filter(|s| s.is_secret()).map(|s| s.name()).chain(["WORKOS_API_KEY"]).collect();
-    for (_, resource) in template["Resources"].as_mapping().unwrap() {
-        if resource["Type"] != "AWS::Serverless::Function" {
-            continue;
-        }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+    for (_, binary, resource) in functions(&template) {
         let mut variables = globals.clone();
         if let Some(own) = resource["Properties"]["Environment"]["Variables"].as_mapping() {
             variables.extend(own.clone());
         }
-        let optional: BTreeSet<&str> = Setting::ALL.iter().map(|s| s.name()).collect();
-        let mut given = BTreeSet::new();
-        for (name, value) in &variables {
-            let name = name.as_str().unwrap();
-            let text = serde_yaml::to_string(value).unwrap();
-            if secret_names.contains(name) {
-                assert!(
-                    text.contains(&format!("resolve:secretsmanager:${{SecretsArn}}:SecretString:{name}")),
-                    "{binary}: {name} must come from Secrets Manager, not {text}"
-                );
-            }
-            if optional.contains(name) || secret_names.contains(name) {
-                given.insert(name);
-            }
-        }
-        let main = std::fs::read_to_string(repo().join("functions").join(binary).join("src/main.rs")).unwrap();
-        let used: BTreeSet<&str> = Setting::ALL
+        let names: BTreeSet<String> = variables.keys().map(|k| k.as_str().unwrap().to_owned()).collect();
+        let main = std::fs::read_to_string(repo().join("functions").join(&binary).join("src/main.rs")).unwrap();
+        let used: Vec<Setting> =
+            Setting::ALL.into_iter().filter(|s| main.contains(&format!("Setting::{s:?}"))).collect();
+        let expected: BTreeSet<String> =
+            used.iter().map(|s| if s.is_secret() { s.secret_arn_variable() } else { s.name().to_owned() }).collect();
+        let optional: BTreeSet<String> = Setting::ALL
             .iter()
-            .filter(|s| main.contains(&format!("Setting::{s:?}")))
-            .map(|s| s.name())
-            .chain(["WORKOS_API_KEY"])
+            .flat_map(|s| [s.name().to_owned(), s.secret_arn_variable()])
+            .filter(|name| names.contains(name))
             .collect();
-        assert_eq!(given, used, "{binary}: the optional settings and secrets it gets against the ones it uses");
+        assert_eq!(optional, expected, "{binary}: the optional settings it gets against the ones it uses");
+        for secret in Setting::ALL.iter().filter(|s| s.is_secret()) {
+            assert!(!names.contains(secret.name()), "{binary}: {} must come as its ARN", secret.name());
+        }
+        // Its role reads exactly the secrets whose ARNs it is given.
+        let readable: BTreeSet<String> = resource["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .filter(|st| serde_yaml::to_string(&st["Action"]).unwrap().contains("secretsmanager:GetSecretValue"))
+            .flat_map(|st| st["Resource"].as_sequence().cloned().unwrap_or_default())
+            .map(|r| serde_yaml::to_string(&r).unwrap())
+            .collect();
+        let given: BTreeSet<String> = used
+            .iter()
+            .filter(|s| s.is_secret())
+            .map(|s| serde_yaml::to_string(&variables[s.secret_arn_variable().as_str()]).unwrap())
+            .collect();
+        assert_eq!(readable, given, "{binary}: the secrets its role may read against those it is given");
     }
 }

@@ -380,8 +380,8 @@ async fn the_scheduled_functions_take_an_eventbridge_event() {
         let function = LambdaFunction::start(name, &env).await;
         let Outcome::Response(report) = function.invoke(scheduled_event()).await else { panic!("{name} failed") };
         let expected = match name {
-            "workos-sync" => workos_sync::handle(&app.deps, scheduled_event()).await.unwrap(),
-            _ => billing_reconcile::handle(&app.deps, scheduled_event()).await.unwrap(),
+            "workos-sync" => app.run_job("workos-sync", scheduled_event()).await.unwrap(),
+            _ => app.run_job("billing-reconcile", scheduled_event()).await.unwrap(),
         };
         same_shape(&report, &expected).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(report["complete"], true, "{name}: {report}");
@@ -403,4 +403,53 @@ async fn a_missing_setting_fails_the_cold_start_through_the_runtime_api() {
         assert!(error["errorMessage"].as_str().unwrap().contains(missing), "{name}: {error}");
         assert_eq!(error["errorType"], "Runtime.ConfigError");
     }
+}
+
+/// A Secrets Manager client of the local stack's moto server.
+async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .endpoint_url(env("AWS_ENDPOINT_URL_SECRETS_MANAGER"))
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new("local", "local", None, None, "tests"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// As deployed, a function's configuration holds no secret, only the ARN of each secret it uses:
+/// the cold start reads them from Secrets Manager (moto's server here) and the function serves
+/// with them. A secret it cannot read stops the cold start, naming the variable and not the value.
+#[tokio::test]
+async fn secrets_are_read_from_secrets_manager_at_cold_start() {
+    let app = TestApp::new().await;
+    let fixture = app.org_fixture().await;
+    let api_key = app.vars["WORKOS_API_KEY"].clone();
+    let secret = secrets_manager()
+        .await
+        .create_secret()
+        .name(format!("workos-api-key-{}", ulid::Ulid::new()))
+        .secret_string(&api_key)
+        .send()
+        .await
+        .unwrap();
+    let arn = secret.arn().unwrap().to_owned();
+    let without_the_key = || app.lambda_env().into_iter().filter(|(k, _)| k != "WORKOS_API_KEY");
+
+    let env: Vec<(String, String)> =
+        without_the_key().chain([("WORKOS_API_KEY_SECRET_ARN".to_owned(), arn.clone())]).collect();
+    assert!(env.iter().all(|(_, value)| value != &api_key), "the configuration holds no secret");
+    let function = LambdaFunction::start("get-me", &env).await;
+    // A user the table does not hold yet: provisioning calls WorkOS with the key from the secret.
+    let newcomer = app.new_member(&fixture.org_id, "staff").await;
+    let (status, body) = decode(function.invoke(request("GET", "/me", "/me", Some(&newcomer), None).to_json()).await);
+    assert_eq!((status, body["role"].as_str()), (200, Some("staff")), "{body}");
+
+    let missing = arn.replace("workos-api-key-", "no-such-secret-");
+    let env: Vec<(String, String)> =
+        without_the_key().chain([("WORKOS_API_KEY_SECRET_ARN".to_owned(), missing)]).collect();
+    let mut function = LambdaFunction::start("get-me", &env).await;
+    let error = function.init_error().await.expect("the cold start fails");
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(message.contains("WORKOS_API_KEY_SECRET_ARN"), "{message}");
+    assert!(!message.contains(&api_key), "{message}");
 }

@@ -46,7 +46,7 @@ async fn the_registered_webhook_brings_emulator_changes_to_the_mirror() {
     let org_id = emulator.create_org("Live Mirror Co").await;
     let admin = emulator.create_user("admin").await;
     emulator.add_membership(&admin.id, &org_id, "admin").await;
-    workos_sync::handle(&app.deps, json!({})).await.unwrap();
+    app.run_job("workos-sync", json!({})).await.unwrap();
     let url = app.serve().await;
 
     for _ in 0..2 {

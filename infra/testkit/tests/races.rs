@@ -120,7 +120,7 @@ async fn a_role_change_against_the_sync_and_the_webhook_settles() {
     emulator.add_membership(&admin.id, &org_id, "admin").await;
     let target = emulator.create_user("staff").await;
     emulator.add_membership(&target.id, &org_id, "staff").await;
-    workos_sync::handle(&app.deps, json!({})).await.unwrap();
+    app.run_job("workos-sync", json!({})).await.unwrap();
     let token = emulator.token(&admin, Some(&org_id)).await;
     let path = format!("/user_management/organization_memberships?user_id={}&organization_id={org_id}", target.id);
     for round in 0..ROUNDS {
@@ -144,7 +144,7 @@ async fn a_role_change_against_the_sync_and_the_webhook_settles() {
         let user_path = format!("/users/{}", target.id);
         let (patched, synced, hooked) = futures::join!(
             app.call(PATCH, &user_path, Some(&token), Some(json!({"role": role}))),
-            workos_sync::handle(&app.deps, json!({"mode": "full"})),
+            app.run_job("workos-sync", json!({"mode": "full"})),
             app.send(webhook),
         );
         assert!(patched.status < 500, "round {round}: {:?}", patched.body);
@@ -153,7 +153,7 @@ async fn a_role_change_against_the_sync_and_the_webhook_settles() {
         app.assert_counts_match(&org_id, &format!("round {round}")).await;
         // The next full pass settles the table on what WorkOS holds.
         tokio::time::sleep(Duration::from_millis(10)).await;
-        workos_sync::handle(&app.deps, json!({"mode": "full"})).await.unwrap();
+        app.run_job("workos-sync", json!({"mode": "full"})).await.unwrap();
         let stored = app.deps.store.get_member(&org_id, &target.id).await.unwrap().map(|m| m.role.slug().to_owned());
         let in_workos = emulator.api(reqwest::Method::GET, &path, None).await["data"][0]["role"]["slug"]
             .as_str()

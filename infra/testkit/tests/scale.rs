@@ -41,7 +41,7 @@ async fn a_full_pass_over_many_memberships_then_a_no_op_pass() {
 
     let requests_before = proxy.count(&GET, "/");
     let started = Instant::now();
-    let report = workos_sync::handle(&app.deps, json!({"mode": "full"})).await.expect("the full pass runs");
+    let report = app.run_job("workos-sync", json!({"mode": "full"})).await.expect("the full pass runs");
     let full_pass = started.elapsed();
     let full_pass_requests = proxy.count(&GET, "/") - requests_before;
     assert_eq!(
@@ -52,7 +52,7 @@ async fn a_full_pass_over_many_memberships_then_a_no_op_pass() {
 
     let requests_before = proxy.count(&GET, "/");
     let started = Instant::now();
-    let again = workos_sync::handle(&app.deps, json!({"mode": "full"})).await.expect("the no-op pass runs");
+    let again = app.run_job("workos-sync", json!({"mode": "full"})).await.expect("the no-op pass runs");
     let no_op = started.elapsed();
     let no_op_requests = proxy.count(&GET, "/") - requests_before;
     let writes = ["created", "updated", "removed"].map(|k| again[k].as_u64().unwrap_or(0));

@@ -14,7 +14,7 @@ async fn app_for(url: &str, issuer: &str, extra: &[(&str, &str)]) -> TestApp {
 }
 
 async fn sync(app: &TestApp, event: Value) -> Value {
-    workos_sync::handle(&app.deps, event).await.unwrap_or_else(|e| panic!("sync failed: {e:?}"))
+    app.run_job("workos-sync", event).await.unwrap_or_else(|e| panic!("sync failed: {e:?}"))
 }
 
 fn changes(report: &Value) -> (u64, u64, u64) {
@@ -237,7 +237,7 @@ async fn failures_and_rate_limits_are_retried_and_the_cursor_waits() {
     let second = emulator.create_user("second").await;
     emulator.add_membership(&second.id, &org_id, "staff").await;
     proxy.fail(http::Method::GET, &format!("/user_management/users/{}", second.id), Fault::Status(500), 6);
-    assert!(workos_sync::handle(&app.deps, json!({})).await.is_err());
+    assert!(app.run_job("workos-sync", json!({})).await.is_err());
     let state = app.deps.store.sync_state().await.unwrap();
     let events = emulator.api(reqwest::Method::GET, "/events?order=asc&limit=100", None).await;
     let ids: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
@@ -273,7 +273,7 @@ async fn a_rate_limit_is_waited_out_within_the_jobs_patience() {
         emulator.add_membership(&user.id, &org_id, role).await;
     }
     proxy.fail(http::Method::GET, "/organizations", Fault::RateLimited(Duration::from_secs(30)), 1);
-    assert!(workos_sync::handle(&app.deps, json!({"maxRetryWaitSeconds": 2})).await.is_err(), "30 s is past 2 s");
+    assert!(app.run_job("workos-sync", json!({"maxRetryWaitSeconds": 2})).await.is_err(), "30 s is past 2 s");
     assert!(mirror(&app, &org_id).await.is_empty());
 
     proxy.fail(http::Method::GET, "/organizations", Fault::RateLimited(Duration::from_secs(6)), 1);

@@ -4,5 +4,6 @@
 
 pub mod lemonsqueezy;
 pub mod outbound;
+pub mod secrets;
 pub mod tokens;
 pub mod workos;

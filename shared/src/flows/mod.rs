@@ -29,8 +29,11 @@ pub struct Deps {
 impl Deps {
     /// Reads the environment and builds the clients; an error names what is missing.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let env = |name: &str| std::env::var(name).ok();
+        let secrets = crate::clients::secrets::resolve(&sdk, env).await?;
+        // A secret read from Secrets Manager wins over a plain variable of the same name.
+        let config = Config::from_lookup(|name| secrets.get(name).cloned().or_else(|| env(name)))?;
         Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
     }
 
@@ -38,7 +41,9 @@ impl Deps {
         // One HTTP client (one TLS setup, one connection pool) for the JWKS, WorkOS and Lemon
         // Squeezy, built on first use.
         let http = LazyHttp::default();
-        let cursor_key = CursorKey::derive(&config.workos.api_key);
+        // List cursors are signed with a key derived from the WorkOS API key: the functions
+        // that list have it (they call WorkOS to provision members); the others sign nothing.
+        let cursor_key = config.workos.api_key.as_deref().map(CursorKey::derive);
         Self {
             store: Store::new(dynamodb, config.table_name.clone(), cursor_key),
             tokens: TokenVerifier::new(http.clone(), &config.workos),

@@ -72,6 +72,8 @@ pub enum StoreError {
     Changed(&'static str),
     #[error("the cursor was not issued for this list")]
     InvalidCursor,
+    #[error("lists are not configured: their cursor key derives from WORKOS_API_KEY, which is not set")]
+    NoCursorKey,
 }
 
 impl From<UsageRefusal> for StoreError {
@@ -96,6 +98,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("the data changed meanwhile; retry".to_owned())
             }
             StoreError::InvalidCursor => ApiError::InvalidCursor,
+            StoreError::NoCursorKey => ApiError::Misconfigured(error.to_string()),
             other => ApiError::Upstream(other.to_string()),
         }
     }
@@ -160,11 +163,13 @@ pub fn epoch_seconds() -> i64 {
 pub struct Store {
     client: Client,
     table: String,
-    cursor_key: CursorKey,
+    /// Signs list cursors; `None` in a function that lists nothing (and so has no key to derive
+    /// it from), where a list would be a misconfiguration.
+    cursor_key: Option<CursorKey>,
 }
 
 impl Store {
-    pub fn new(client: Client, table: impl Into<String>, cursor_key: CursorKey) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, cursor_key: Option<CursorKey>) -> Self {
         Self { client, table: table.into(), cursor_key }
     }
 

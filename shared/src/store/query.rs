@@ -102,9 +102,10 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<T>, StoreError> {
+        let cursor_key = self.cursor_key.as_ref().ok_or(StoreError::NoCursorKey)?;
         let mut start = match cursor {
             Some(cursor) => {
-                Some(self.cursor_key.decode(query.org_id, query.list, cursor).map_err(|_| StoreError::InvalidCursor)?)
+                Some(cursor_key.decode(query.org_id, query.list, cursor).map_err(|_| StoreError::InvalidCursor)?)
             }
             None => None,
         };
@@ -133,7 +134,7 @@ impl Store {
             match page.last_evaluated_key {
                 Some(last) if items.len() < limit as usize => start = Some(last),
                 Some(last) => {
-                    let next_cursor = Some(self.cursor_key.encode(query.org_id, query.list, &last));
+                    let next_cursor = Some(cursor_key.encode(query.org_id, query.list, &last));
                     return Ok(Page { items, next_cursor });
                 }
                 None => return Ok(Page { items, next_cursor: None }),

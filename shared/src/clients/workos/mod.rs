@@ -25,6 +25,8 @@ pub enum WorkosError {
     Transport(String),
     #[error("WorkOS answered something unreadable: {0}")]
     Decode(String),
+    #[error("WorkOS is not configured: WORKOS_API_KEY is not set")]
+    NotConfigured,
 }
 
 impl WorkosError {
@@ -35,7 +37,10 @@ impl WorkosError {
 
 impl From<WorkosError> for ApiError {
     fn from(error: WorkosError) -> Self {
-        ApiError::Upstream(error.to_string())
+        match error {
+            WorkosError::NotConfigured => ApiError::Misconfigured(error.to_string()),
+            other => ApiError::Upstream(other.to_string()),
+        }
     }
 }
 
@@ -73,7 +78,7 @@ pub struct MembershipFilter<'a> {
 pub struct WorkosClient {
     http: LazyHttp,
     base_url: String,
-    api_key: String,
+    api_key: Option<String>,
     patience: Patience,
 }
 
@@ -183,9 +188,10 @@ impl WorkosClient {
         query: &[(&str, &str)],
         body: Option<&B>,
     ) -> Result<T, WorkosError> {
+        let api_key = self.api_key.as_deref().ok_or(WorkosError::NotConfigured)?;
         let url = format!("{}{}", self.base_url, path);
         let build = || {
-            let request = self.http.get().request(method.clone(), &url).bearer_auth(&self.api_key).query(query);
+            let request = self.http.get().request(method.clone(), &url).bearer_auth(api_key).query(query);
             match body {
                 Some(body) => request.json(body),
                 None => request,
