@@ -6,7 +6,7 @@ INFRA := infra
 VENV := $(INFRA)/.venv/bin
 EMAIL ?= admin@acme.test
 
-.PHONY: dev test token setup lint build-lambdas billing-event sync bench fuzz
+.PHONY: dev test token setup lint build package deploy billing-event sync bench fuzz
 
 setup:
 	@$(INFRA)/scripts/setup.sh
@@ -60,6 +60,18 @@ test: setup
 	cargo build --workspace --bins --quiet  # the function binaries the deployed-path tests run
 	$(INFRA)/scripts/services.sh $(INFRA)/scripts/run-tests.sh
 
-## make build-lambdas: release binaries for arm64 Lambda, as `sam build` makes them.
-build-lambdas: setup
-	PATH="$$PWD/$(VENV):$$PATH" cargo lambda build --release --arm64
+## make build [ARCH=arm64|x86_64]: every function, one cargo lambda build, as Lambda zips in
+## target/lambda/<function>/bootstrap.zip (arm64 by default; says how to add a missing target).
+ARCH ?= arm64
+build: setup
+	$(INFRA)/scripts/build.sh $(ARCH)
+
+## make package [ARCH=...]: make build, then `sam build` into .aws-sam/build (deployable).
+SAM := SAM_CLI_TELEMETRY=0 $(INFRA)/.venv-sam/bin/sam
+package: build
+	$(SAM) build --parameter-overrides Architecture=$(ARCH)
+
+## make deploy [ARCH=...] [DEPLOY_ARGS=...]: make package, then `sam deploy` (samconfig.toml;
+## shows the change set and asks). Not run by the tests. First deploy: docs/deploy.md.
+deploy: package
+	$(SAM) deploy $(DEPLOY_ARGS)

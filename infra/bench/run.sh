@@ -41,6 +41,19 @@ harness() { # LABEL BINARY EVENT_FILE WARM
 }
 harness get-org-no-auth get-org "$work/get-org-no-auth.json" "$warm"
 harness get-org-bad-token get-org "$work/get-org-bad-token.json" "$warm"
+# The same cold starts with WORKOS_API_KEY read from Secrets Manager (moto's server, started by
+# services.sh), as deployed: what the fetch adds to init.
+if [[ -n "${AWS_ENDPOINT_URL_SECRETS_MANAGER:-}" ]]; then
+  arn="$("$root/infra/.venv-moto/bin/python" - "$WORKOS_API_KEY" <<'PY'
+import os, sys, time, boto3
+client = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+                      region_name=os.environ["AWS_REGION"])
+print(client.create_secret(Name=f"bench-workos-api-key-{time.time_ns()}", SecretString=sys.argv[1])["ARN"])
+PY
+)"
+  (export WORKOS_API_KEY_SECRET_ARN="$arn"; unset WORKOS_API_KEY
+   harness get-org-secrets-manager get-org "$work/get-org-no-auth.json" "$warm")
+fi
 harness lemonsqueezy-webhook lemonsqueezy-webhook "$work/lemonsqueezy.jsonl" "$warm"
 harness workos-sync workos-sync "$work/workos-sync.json" "$sync_warm"
 
@@ -55,7 +68,9 @@ results = {
                 "mem_gib": round(mem / 2**20, 1), "kernel": platform.release(),
                 "loadavg_at_end": open("/proc/loadavg").read().split()[:3]},
     "runs": [json.load(open(os.path.join(work, f"result-{label}.json")))
-             for label in ("get-org-no-auth", "get-org-bad-token", "lemonsqueezy-webhook", "workos-sync")],
+             for label in ("get-org-no-auth", "get-org-bad-token", "get-org-secrets-manager",
+                           "lemonsqueezy-webhook", "workos-sync")
+             if os.path.exists(os.path.join(work, f"result-{label}.json"))],
 }
 json.dump(results, open(out, "w"), indent=2)
 print(f"wrote {out}; logs in {work}", file=sys.stderr)

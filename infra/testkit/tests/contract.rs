@@ -133,6 +133,11 @@ fn globals_are_as_lambda_needs_them() {
     assert_eq!(architecture["AllowedValues"], serde_yaml::from_str::<Value>("[arm64, x86_64]").unwrap());
     assert_eq!(function["Handler"], "bootstrap");
     assert_eq!(function["LoggingConfig"]["LogFormat"], "JSON");
+    // Each function's code is the zip of `make build`, which `sam build` packages as it is.
+    for (_, binary, resource) in functions(&template) {
+        assert_eq!(resource["Properties"]["CodeUri"], format!("target/lambda/{binary}/bootstrap.zip").as_str());
+        assert!(resource["Metadata"]["BuildMethod"].is_null(), "{binary}: built by make build, not by sam");
+    }
 }
 
 /// Operations: every function logs to a log group of its own that expires, and has alarms on
