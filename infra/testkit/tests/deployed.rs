@@ -453,3 +453,33 @@ async fn secrets_are_read_from_secrets_manager_at_cold_start() {
     assert!(message.contains("WORKOS_API_KEY_SECRET_ARN"), "{message}");
     assert!(!message.contains(&api_key), "{message}");
 }
+
+/// The two functions that never call WorkOS are deployed without its API key: they start and
+/// serve without it. (A function that needs it names it at cold start, like any other setting.)
+#[tokio::test]
+async fn the_functions_that_never_call_workos_run_without_its_key() {
+    let stub = LemonSqueezyStub::start().await;
+    let app =
+        TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &[("LEMONSQUEEZY_ALLOW_TEST_MODE", "true")]).await;
+    let org = app.org_fixture().await;
+    let env: Vec<(String, String)> = app.lambda_env().into_iter().filter(|(k, _)| k != "WORKOS_API_KEY").collect();
+
+    let webhook = LambdaFunction::start("lemonsqueezy-webhook", &env).await;
+    let text = String::from_utf8(fixture_for("subscription_created", &org.org_id)).unwrap();
+    let mut event = HttpEvent::new("POST", "/webhooks/lemon-squeezy", "/webhooks/lemon-squeezy");
+    event.headers.push(("X-Signature".into(), sign(text.as_bytes())));
+    event.headers.push(("Content-Type".into(), "application/json".into()));
+    event.body = Some(text.into_bytes());
+    let (status, body) = decode(webhook.invoke(event.to_json()).await);
+    assert_eq!((status, body["status"].as_str()), (200, Some("applied")), "{body}");
+
+    let reconcile = LambdaFunction::start("billing-reconcile", &env).await;
+    let Outcome::Response(report) = reconcile.invoke(scheduled_event()).await else {
+        panic!("the reconcile run failed")
+    };
+    assert_eq!(report["complete"], true, "{report}");
+
+    let mut get_me = LambdaFunction::start("get-me", &env).await;
+    let error = get_me.init_error().await.expect("get-me needs the key");
+    assert!(error["errorMessage"].as_str().unwrap().contains("WORKOS_API_KEY"), "{error}");
+}
