@@ -7,6 +7,8 @@
 //! JSON Lines file that `DYNAMODB_CALLS_LOG` names (set by `infra/scripts/services.sh`). Calls a
 //! test makes to inspect its own table run outside any scope and are not recorded. After the
 //! suite, `least-privilege` (`src/bin/least-privilege.rs`) compares the file with the template.
+//! The scope is task-local: a call made from a spawned task would not be recorded (the shared
+//! code spawns none; `tokio::join!` stays in the task).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
@@ -37,6 +39,11 @@ pub struct Call {
 /// (there is no `TransactWriteItems` permission), a query on an index needs the index.
 pub fn permissions(target: &str, body: &Value) -> Vec<(String, String)> {
     let on_table = |action: &str| (format!("dynamodb:{action}"), "table".to_owned());
+    if body.is_null() && matches!(target, "TransactWriteItems" | "Query" | "Scan") {
+        // A body that could not be read is recorded as such, and no policy allows it: a
+        // missing index permission is never hidden behind a guess.
+        return vec![(format!("dynamodb:{target}"), "unparsed".to_owned())];
+    }
     match target {
         "TransactWriteItems" => body["TransactItems"]
             .as_array()
@@ -214,6 +221,11 @@ mod tests {
             [("dynamodb:Query".to_owned(), "index/GSI1".to_owned())]
         );
         assert_eq!(permissions("GetItem", &json!({})), [("dynamodb:GetItem".to_owned(), "table".to_owned())]);
+        assert_eq!(
+            permissions("Query", &Value::Null),
+            [("dynamodb:Query".to_owned(), "unparsed".to_owned())],
+            "an unread body is never taken for the table"
+        );
     }
 
     #[test]

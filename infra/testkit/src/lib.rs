@@ -168,6 +168,19 @@ impl TestApp {
         calls::FUNCTION.scope(function, job(&self.deps, event)).await
     }
 
+    /// Applies one WorkOS event as the WorkOS webhook does (`shared::flows::sync::apply_event`,
+    /// recorded as workos-webhook's calls for the least-privilege check).
+    pub async fn apply_workos_event(
+        &self,
+        event: &shared::clients::workos::Event,
+    ) -> Result<shared::flows::sync::Changes, shared::ApiError> {
+        let mut changes = shared::flows::sync::Changes::default();
+        calls::FUNCTION
+            .scope("workos-webhook", shared::flows::sync::apply_event(&self.deps, event, &mut changes))
+            .await?;
+        Ok(changes)
+    }
+
     /// Every item in the test's table (a Scan: tests only).
     pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
         let mut items = Vec::new();

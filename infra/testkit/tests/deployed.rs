@@ -444,6 +444,22 @@ async fn secrets_are_read_from_secrets_manager_at_cold_start() {
     let (status, body) = decode(function.invoke(request("GET", "/me", "/me", Some(&newcomer), None).to_json()).await);
     assert_eq!((status, body["role"].as_str()), (200, Some("staff")), "{body}");
 
+    // A JSON key/value secret (the console's default) is refused, not used whole as the key.
+    let json_secret = secrets_manager()
+        .await
+        .create_secret()
+        .name(format!("workos-api-key-json-{}", ulid::Ulid::new()))
+        .secret_string(format!("{{\"WORKOS_API_KEY\": \"{api_key}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    let env: Vec<(String, String)> = without_the_key()
+        .chain([("WORKOS_API_KEY_SECRET_ARN".to_owned(), json_secret.arn().unwrap().to_owned())])
+        .collect();
+    let mut function = LambdaFunction::start("get-me", &env).await;
+    let error = function.init_error().await.expect("a JSON secret fails the cold start");
+    assert!(error["errorMessage"].as_str().unwrap().contains("is JSON"), "{error}");
+
     let missing = arn.replace("workos-api-key-", "no-such-secret-");
     let env: Vec<(String, String)> =
         without_the_key().chain([("WORKOS_API_KEY_SECRET_ARN".to_owned(), missing)]).collect();

@@ -589,8 +589,7 @@ async fn workos_membership(app: &TestApp, user_id: &str, org_id: &str) -> Value 
 }
 
 async fn apply(app: &TestApp, event: &shared::clients::workos::Event) {
-    let mut changes = shared::flows::sync::Changes::default();
-    shared::flows::sync::apply_event(&app.deps, event, &mut changes).await.unwrap();
+    app.apply_workos_event(event).await.unwrap();
 }
 
 /// Item 3 (a): between the table's half of `DELETE /users/{id}` and WorkOS's (whose retries

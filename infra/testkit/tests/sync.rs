@@ -459,8 +459,7 @@ async fn times_with_fractions_of_other_lengths_order_as_times() {
         json!({"id": "event_old", "event": "organization_membership.updated", "data": older, "created_at": "2026-12-01T18:26:27.4Z"}),
     )
     .unwrap();
-    let mut changes = shared::flows::sync::Changes::default();
-    shared::flows::sync::apply_event(&app.deps, &event, &mut changes).await.unwrap();
+    let changes = app.apply_workos_event(&event).await.unwrap();
     assert_eq!(changes.total(), 0);
     assert_eq!(app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap().role.slug(), "staff");
 }
@@ -520,11 +519,97 @@ async fn a_newer_event_with_the_same_role_still_guards_against_older_news() {
         .unwrap()
     };
     for (version, role) in [(1, "staff"), (3, "staff"), (2, "admin")] {
-        let mut changes = shared::flows::sync::Changes::default();
-        shared::flows::sync::apply_event(&app.deps, &event(version, role), &mut changes).await.unwrap();
+        app.apply_workos_event(&event(version, role)).await.unwrap();
     }
     let stored = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
     assert_eq!(stored.role.slug(), "staff", "the late, older admin event changed nothing");
     assert_eq!(stored.workos_updated_at.to_string(), "2027-01-01T00:00:03.000Z");
     app.assert_counts_match(&org.org_id, "after the events").await;
+}
+
+/// Every kind of WorkOS news reaches the mirror through the signed webhook route itself (what
+/// the deployed workos-webhook runs, and so what its least-privilege policy is recorded from):
+/// new memberships, a removal that takes the staff member's assignments with it, a profile
+/// change, an organization renamed, and a user deleted.
+#[tokio::test]
+async fn each_kind_of_workos_news_is_applied_through_the_webhook_route() {
+    let secret = "webhook-kinds-secret";
+    let workos = PrivateEmulator::start().await;
+    let app = app_for(&workos.url, &workos.url, &[("WORKOS_WEBHOOK_SECRET", secret)]).await;
+    let emulator = workos.emulator();
+    let deliver_since = |after: Option<String>| {
+        let (app, emulator) = (&app, &emulator);
+        async move {
+            let path = match &after {
+                Some(id) => format!("/events?order=asc&limit=100&after={id}"),
+                None => "/events?order=asc&limit=100".to_owned(),
+            };
+            let events = emulator.api(reqwest::Method::GET, &path, None).await;
+            let mut last = after;
+            for event in events["data"].as_array().unwrap() {
+                let body = json!({"id": event["id"], "event": event["event"], "data": event["data"],
+                    "created_at": event["created_at"]})
+                .to_string();
+                let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+                let tag = shared::crypto::hex(&shared::crypto::hmac_sha256(
+                    secret.as_bytes(),
+                    format!("{t}.{body}").as_bytes(),
+                ));
+                let request = http::Request::builder()
+                    .method(testkit::POST)
+                    .uri("/webhooks/workos")
+                    .header("workos-signature", format!("t={t}, v1={tag}"))
+                    .body(bytes::Bytes::from(body))
+                    .unwrap();
+                let response = app.send(request).await;
+                assert_eq!(response.status, 200, "{}: {:?}", event["event"], response.body);
+                last = event["id"].as_str().map(str::to_owned);
+            }
+            last
+        }
+    };
+    let org_id = emulator.create_org("Webhook Kinds").await;
+    let admin = emulator.create_user("admin").await;
+    let staff = emulator.create_user("staff").await;
+    let leaver = emulator.create_user("leaver").await;
+    emulator.add_membership(&admin.id, &org_id, "admin").await;
+    let staff_membership = emulator.add_membership(&staff.id, &org_id, "staff").await;
+    emulator.add_membership(&leaver.id, &org_id, "staff").await;
+    let seen = deliver_since(None).await;
+    for user in [&admin, &staff, &leaver] {
+        assert!(app.deps.store.get_member(&org_id, &user.id).await.unwrap().is_some(), "{} arrived", user.email);
+    }
+
+    let token = emulator.token(&admin, Some(&org_id)).await;
+    let customer = app.call(testkit::POST, "/customers", Some(&token), Some(json!({"name": "Kinds Co"}))).await;
+    let customer_id = customer.body["id"].as_str().unwrap().to_owned();
+    let assign = format!("/customers/{customer_id}/staff/{}", staff.id);
+    assert_eq!(app.call(testkit::PUT, &assign, Some(&token), None).await.status, 201);
+
+    let membership_id = staff_membership["id"].as_str().unwrap();
+    emulator
+        .api(reqwest::Method::DELETE, &format!("/user_management/organization_memberships/{membership_id}"), None)
+        .await;
+    emulator
+        .api(
+            reqwest::Method::PUT,
+            &format!("/user_management/users/{}", admin.id),
+            Some(json!({"first_name": "Renamed"})),
+        )
+        .await;
+    emulator
+        .api(reqwest::Method::PUT, &format!("/organizations/{org_id}"), Some(json!({"name": "Webhook Kinds 2"})))
+        .await;
+    emulator.api(reqwest::Method::DELETE, &format!("/user_management/users/{}", leaver.id), None).await;
+    deliver_since(seen).await;
+
+    assert!(app.deps.store.get_member(&org_id, &staff.id).await.unwrap().is_none(), "the removal was mirrored");
+    let staff_list = app.call(GET, &format!("/customers/{customer_id}/staff"), Some(&token), None).await;
+    assert_eq!(staff_list.body["items"], json!([]), "the removed staff member's assignment went with them");
+    let admin_member = app.deps.store.get_member(&org_id, &admin.id).await.unwrap().unwrap();
+    assert_eq!(admin_member.first_name.as_deref(), Some("Renamed"));
+    assert_eq!(app.deps.store.get_org(&org_id).await.unwrap().unwrap().name, "Webhook Kinds 2");
+    assert!(app.deps.store.get_member(&org_id, &leaver.id).await.unwrap().is_none(), "the deleted user left");
+    assert!(app.deps.store.get_profile(&leaver.id).await.unwrap().is_none());
+    app.assert_counts_match(&org_id, "after the webhook's news").await;
 }

@@ -32,10 +32,18 @@ pub async fn resolve(
                 client.get_secret_value().secret_id(arn.trim()).send().await.map_err(|error| {
                     unreadable(aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string())
                 })?;
+            // A value saved from a file often ends in a newline, which would break every header
+            // and signature made with it.
             let value = answer
                 .secret_string()
+                .map(str::trim)
                 .filter(|value| !value.is_empty())
                 .ok_or_else(|| unreadable("the secret has no SecretString".to_owned()))?;
+            if value.starts_with('{') {
+                // The console's default is a JSON key/value secret; the whole text would become
+                // the key.
+                return Err(unreadable("the SecretString is JSON; store the plain value".to_owned()));
+            }
             Ok::<_, ConfigError>((setting.name(), value.to_owned()))
         }
     });
