@@ -36,7 +36,7 @@ bench: setup
 	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --bin get-org --bin lemonsqueezy-webhook --bin workos-sync
 	CARGO_TARGET_DIR=$(BENCH_TARGET) $(INFRA)/scripts/services.sh $(INFRA)/bench/run.sh
 	CARGO_TARGET_DIR=$(BENCH_TARGET) $(INFRA)/scripts/services.sh \
-		cargo test --release -p testkit --test scale -- --ignored --nocapture
+		cargo run --release -p testkit --bin scale-sync
 
 ## make fuzz: every fuzz target for FUZZ_RUNS executions (default 1,000,000) with libFuzzer
 ## (cargo fuzz on nightly Rust), growing fuzz/corpus/ (figures: docs/reliability.md).

@@ -1,7 +1,8 @@
-//! The WorkOS sync at scale: a benchmark, not a check of behaviour (the sync's correctness is in
-//! `sync.rs`), so `make test` skips it and `make bench` runs it:
-//! `cargo test -p testkit --test scale -- --ignored --nocapture`, sized by `SCALE_USERS`
-//! (default 2,000) and `SCALE_ORGS` (default 20). It prints one `SCALE {json}` line of figures.
+//! `scale-sync`: the WorkOS sync at scale, a benchmark and not a check of behaviour (the sync's
+//! correctness is in `tests/sync.rs`). `make bench` runs it under `infra/scripts/services.sh`:
+//! `cargo run --release -p testkit --bin scale-sync`, sized by `SCALE_USERS` (default 2,000) and
+//! `SCALE_ORGS` (default 20). It prints one `SCALE {json}` line of figures, and fails if the full
+//! pass did not create every member or the no-op pass wrote anything.
 
 use std::time::Instant;
 
@@ -12,9 +13,8 @@ fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-#[tokio::test]
-#[ignore = "a benchmark: `make bench` runs it"]
-async fn a_full_pass_over_many_memberships_then_a_no_op_pass() {
+#[tokio::main]
+async fn main() {
     let (users, orgs) = (setting("SCALE_USERS", 2000), setting("SCALE_ORGS", 20));
     let workos = PrivateEmulator::start().await;
     let proxy = FaultProxy::start(&workos.url).await;
