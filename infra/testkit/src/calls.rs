@@ -117,10 +117,13 @@ impl Intercept for Recorder {
     }
 }
 
+/// `(action, resource)` pairs, as `permissions` gives them.
+pub type Permissions = BTreeSet<(String, String)>;
+
 /// The DynamoDB permissions each function's policy in `template.yaml` grants, as
 /// `(action, resource)`; and every problem a policy has on its own (a wildcard, a Scan, a managed
 /// policy in place of explicit statements).
-pub fn granted(template: &serde_yaml::Value) -> (BTreeMap<String, BTreeSet<(String, String)>>, Vec<String>) {
+pub fn granted(template: &serde_yaml::Value) -> (BTreeMap<String, Permissions>, Vec<String>) {
     let mut granted = BTreeMap::new();
     let mut problems = Vec::new();
     let Some(resources) = template["Resources"].as_mapping() else { return (granted, problems) };
@@ -179,7 +182,7 @@ fn resource_name(value: &serde_yaml::Value) -> Option<String> {
 /// fail in AWS), or a permission no call used (least privilege), per function.
 pub fn compare(template: &serde_yaml::Value, calls: &[Call]) -> Vec<String> {
     let (granted, mut problems) = granted(template);
-    let mut used: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    let mut used: BTreeMap<String, Permissions> = BTreeMap::new();
     for call in calls {
         used.entry(call.function.clone()).or_default().insert((call.action.clone(), call.resource.clone()));
     }

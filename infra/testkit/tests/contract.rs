@@ -101,7 +101,7 @@ fn the_template_table_matches_the_table_definition() {
 /// `!Ref Name` as serde_yaml reads it.
 fn is_ref(value: &Value, name: &str) -> bool {
     match value {
-        Value::Tagged(tagged) => tagged.tag.to_string() == "!Ref" && tagged.value.as_str() == Some(name),
+        Value::Tagged(tagged) => tagged.tag == "!Ref" && tagged.value.as_str() == Some(name),
         _ => false,
     }
 }

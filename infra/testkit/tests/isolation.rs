@@ -9,6 +9,7 @@
 //! - lists hold only what the caller may see (a staff member's customers are assigned to them, a
 //!   client's is their own), checked against the table;
 //! - no answer is a 5xx;
+//!
 //! and after each change, the organization's counters equal the real counts, it has an admin,
 //! and no assignment points at a missing customer or a non-staff member. Cursors of another
 //! organization or another list, or edited by one byte, answer 400.

@@ -40,7 +40,8 @@ pub async fn managed_customer(deps: &Deps, caller: &Caller, customer_id: &str) -
 pub async fn check_customer(deps: &Deps, org_id: &str, role: Role, customer_id: Option<&str>) -> Result<(), ApiError> {
     check_customer_rule(role, customer_id)?;
     match customer_id {
-        Some(id) if role == Role::Client && deps.store.get_customer(org_id, id).await?.is_none() => {
+        // Only a client's can be Some here (the rule above).
+        Some(id) if deps.store.get_customer(org_id, id).await?.is_none() => {
             Err(ApiError::validation("customerId", "no customer of this organization has this id"))
         }
         _ => Ok(()),
