@@ -5,5 +5,6 @@
 pub mod lemonsqueezy;
 pub mod outbound;
 pub mod secrets;
+pub mod tls;
 pub mod tokens;
 pub mod workos;

@@ -7,20 +7,28 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::{Method, RequestBuilder, StatusCode};
 
-/// The HTTP client, built on first use: reading and parsing the system's root certificates
-/// costs milliseconds, which a function that never calls out should not pay.
+use super::tls;
+
+/// The HTTP client, built on first use (a function that never calls out builds none), trusting
+/// the roots [`tls::public_web`] names.
 #[derive(Clone, Default)]
 pub struct LazyHttp(Arc<OnceLock<reqwest::Client>>);
 
 impl LazyHttp {
     pub fn get(&self) -> &reqwest::Client {
         self.0.get_or_init(|| {
-            reqwest::Client::builder()
+            let builder = reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(2))
                 .timeout(Duration::from_secs(6))
-                .user_agent(concat!("saas-backend/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default()
+                .user_agent(concat!("saas-backend/", env!("CARGO_PKG_VERSION")));
+            let builder = match tls::public_web() {
+                Ok(config) => builder.tls_backend_preconfigured(config),
+                Err(error) => {
+                    tracing::warn!(error, "the compiled-in roots did not load; using the system's");
+                    builder
+                }
+            };
+            builder.build().unwrap_or_default()
         })
     }
 }

@@ -29,7 +29,7 @@ pub struct Deps {
 impl Deps {
     /// Reads the environment and builds the clients; an error names what is missing.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = aws_sdk_config().await?;
         let env = |name: &str| std::env::var(name).ok();
         let secrets = crate::clients::secrets::resolve(&sdk, env).await?;
         // A secret read from Secrets Manager wins over a plain variable of the same name.
@@ -68,4 +68,26 @@ impl Deps {
             not_members: self.not_members.clone(),
         }
     }
+}
+
+/// The AWS SDK's configuration. Lambda puts the role's credentials and the region in the
+/// environment, so only those are read: the default chain would also build an STS client for web
+/// identity and read profile files, the most expensive part of a cold start. Without credentials
+/// in the environment (a developer's machine with a profile), the default chain decides.
+async fn aws_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
+    let http = crate::clients::tls::aws_sdk_client()
+        .map_err(|reason| ConfigError::Unreadable { name: "the AWS trust store".into(), reason })?;
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let loader = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        (Some(_), Some(_)) => {
+            loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
+        }
+        _ => loader,
+    };
+    let loader = match env("AWS_REGION") {
+        Some(region) => loader.region(aws_config::Region::new(region)),
+        None => loader,
+    };
+    Ok(loader.load().await)
 }
