@@ -1,7 +1,6 @@
 use shared::config::Setting;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+fn main() -> Result<(), lambda_http::Error> {
     shared::api::lambda::serve_http(
         &[
             Setting::WorkosApiKey,
@@ -11,5 +10,4 @@ async fn main() -> Result<(), lambda_http::Error> {
         ],
         |deps, req| Box::pin(create_checkout::handle(deps, req)),
     )
-    .await
 }

@@ -1,7 +1,5 @@
 use shared::config::Setting;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+fn main() -> Result<(), lambda_http::Error> {
     shared::api::lambda::serve_http(&[Setting::WorkosApiKey], |deps, req| Box::pin(list_invitations::handle(deps, req)))
-        .await
 }

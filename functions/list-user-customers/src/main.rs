@@ -1,9 +1,7 @@
 use shared::config::Setting;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+fn main() -> Result<(), lambda_http::Error> {
     shared::api::lambda::serve_http(&[Setting::WorkosApiKey], |deps, req| {
         Box::pin(list_user_customers::handle(deps, req))
     })
-    .await
 }

@@ -1,6 +1,5 @@
 use shared::config::Setting;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::api::lambda::serve_http(&[Setting::WorkosApiKey], |deps, req| Box::pin(list_users::handle(deps, req))).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::api::lambda::serve_http(&[Setting::WorkosApiKey], |deps, req| Box::pin(list_users::handle(deps, req)))
 }

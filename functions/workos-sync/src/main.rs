@@ -1,9 +1,7 @@
 use shared::config::Setting;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+fn main() -> Result<(), lambda_http::Error> {
     shared::api::lambda::serve_events(&[Setting::WorkosApiKey], |deps, event| {
         Box::pin(workos_sync::handle(deps, event))
     })
-    .await
 }

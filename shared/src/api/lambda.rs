@@ -1,6 +1,8 @@
 //! What every function's `main` calls: build the dependencies once per cold start, check the
 //! settings the function cannot work without, then serve invocations through the Lambda Runtime
-//! API. A cold start that cannot begin tells the Runtime API why (`/runtime/init/error`, with the
+//! API, on a current-thread runtime (Lambda hands a function one invocation at a time, so worker
+//! threads would only cost their start-up and stacks; concurrent calls within an invocation,
+//! `tokio::join!`, still overlap their I/O). A cold start that cannot begin tells the Runtime API why (`/runtime/init/error`, with the
 //! missing setting named), as well as the log, then exits.
 
 use futures::future::BoxFuture;
@@ -17,23 +19,31 @@ use crate::{Deps, telemetry};
 pub type EventHandler = for<'a> fn(&'a Deps, Value) -> BoxFuture<'a, Result<Value, ApiError>>;
 
 /// Serves an HTTP function (API Gateway HTTP API events, payload format 2.0).
-pub async fn serve_http(required: &[Setting], handler: Handler) -> Result<(), lambda_http::Error> {
-    let deps = start(required).await?;
-    let deps = &deps;
-    lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(http::run(deps, &req, handler).await)
-    }))
-    .await
+pub fn serve_http(required: &[Setting], handler: Handler) -> Result<(), lambda_http::Error> {
+    runtime()?.block_on(async {
+        let deps = start(required).await?;
+        let deps = &deps;
+        lambda_http::run(service_fn(move |req: Request| async move {
+            Ok::<_, std::convert::Infallible>(http::run(deps, &req, handler).await)
+        }))
+        .await
+    })
 }
 
 /// Serves a scheduled function (EventBridge events, any JSON).
-pub async fn serve_events(required: &[Setting], handler: EventHandler) -> Result<(), lambda_http::Error> {
-    let deps = start(required).await?;
-    let deps = &deps;
-    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler(deps, event.payload).await.map_err(lambda_http::Error::from)
-    }))
-    .await
+pub fn serve_events(required: &[Setting], handler: EventHandler) -> Result<(), lambda_http::Error> {
+    runtime()?.block_on(async {
+        let deps = start(required).await?;
+        let deps = &deps;
+        lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+            handler(deps, event.payload).await.map_err(lambda_http::Error::from)
+        }))
+        .await
+    })
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
 async fn start(required: &[Setting]) -> Result<Deps, lambda_http::Error> {
