@@ -5,14 +5,15 @@ use lambda_http::{Body, Request, Response};
 use shared::api::http;
 use shared::api::views::MemberView;
 use shared::domain::Role;
+use shared::store::Along;
 use shared::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = deps.caller(req).await?;
     let user_id = http::path_param(req, "userId")?;
+    let (caller, found) = deps.caller_with(req, &[Along::Member(&user_id)]).await?;
     if caller.role() == Role::Client && user_id != caller.user_id() {
         return Err(ApiError::NotFound);
     }
-    let member = deps.store.get_member(caller.org_id(), &user_id).await?.ok_or(ApiError::NotFound)?;
+    let member = found.member(&user_id)?.ok_or(ApiError::NotFound)?;
     Ok(http::json(200, &MemberView::from(member)))
 }

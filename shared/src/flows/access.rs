@@ -15,7 +15,7 @@ use crate::clients::workos::{Membership, User};
 use crate::domain::Role;
 use crate::domain::access::NotMember;
 use crate::error::ApiError;
-use crate::store::{Arrival, MemberItem, NewMember, OrgItem, Profile, UserProfileItem};
+use crate::store::{Along, Arrival, Found, MemberItem, NewMember, OrgItem, Profile, UserProfileItem};
 use crate::{Deps, Timestamp};
 
 /// An authenticated, active member of the organization the token selects.
@@ -92,6 +92,21 @@ impl Deps {
         Ok(Caller { auth, member })
     }
 
+    /// Like [`caller`](Self::caller), with `along`: items of the caller's organization read in
+    /// the same round trip as the membership (a read route's one DynamoDB request). A member not
+    /// stored yet is provisioned first, and the items are then read again.
+    pub async fn caller_with(&self, req: &Request, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
+        let auth = self.tokens.authenticate(req).await?;
+        let org_id = selected_org(&auth)?;
+        let found = self.store.read_along(org_id, &auth.user_id, along).await?;
+        if let Some(member) = found.caller()? {
+            return Ok((Caller { auth, member }, found));
+        }
+        let member = self.membership(&auth).await?.map_err(|reason| reason.refusal())?;
+        let found = self.store.read_along(org_id, &auth.user_id, along).await?;
+        Ok((Caller { auth, member }, found))
+    }
+
     /// Like [`caller`](Self::caller), for routes only admins may use.
     pub async fn admin(&self, req: &Request) -> Result<Caller, ApiError> {
         let caller = self.caller(req).await?;
@@ -102,9 +117,7 @@ impl Deps {
     /// The caller's stored membership in the token's organization, provisioning it from WorkOS
     /// when it is not stored yet, or why there is none.
     pub async fn membership(&self, auth: &AuthContext) -> Result<Result<MemberItem, NotMember>, ApiError> {
-        let Some(org_id) = auth.org_id.as_deref() else {
-            return Err(ApiError::NoOrganization("the token selects no organization".into()));
-        };
+        let org_id = selected_org(auth)?;
         if let Some(member) = self.store.get_member(org_id, &auth.user_id).await? {
             return Ok(Ok(member));
         }
@@ -207,6 +220,11 @@ impl Deps {
         self.store.put_profile(&profile).await?;
         Ok(profile)
     }
+}
+
+/// The organization the token selects: the only source of a request's organization.
+fn selected_org(auth: &AuthContext) -> Result<&str, ApiError> {
+    auth.org_id.as_deref().ok_or_else(|| ApiError::NoOrganization("the token selects no organization".into()))
 }
 
 /// The profile item of a WorkOS user.

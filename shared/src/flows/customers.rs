@@ -5,22 +5,28 @@ use crate::domain::Role;
 use crate::domain::access::{CUSTOMER_MANAGERS, CustomerAccess, check_customer_rule, customer_access};
 use crate::error::ApiError;
 use crate::flows::access::Caller;
-use crate::store::CustomerItem;
+use crate::store::{Along, CustomerItem, Found};
 
 /// A customer the caller may see: any for an admin, an assigned one for staff, their own for a
 /// client. Anything else is 404, like a customer that does not exist.
 pub async fn visible_customer(deps: &Deps, caller: &Caller, customer_id: &str) -> Result<CustomerItem, ApiError> {
-    let org_id = caller.org_id();
+    let found = deps.store.read_along(caller.org_id(), caller.user_id(), &customer_reads(customer_id)).await?;
+    visible_in(caller, &found, customer_id)
+}
+
+/// What [`visible_in`] decides on, to read along with the membership.
+pub fn customer_reads(customer_id: &str) -> [Along<'_>; 2] {
+    [Along::Customer(customer_id), Along::CallersAssignment(customer_id)]
+}
+
+/// [`visible_customer`] of items already read (with [`customer_reads`]).
+pub fn visible_in(caller: &Caller, found: &Found, customer_id: &str) -> Result<CustomerItem, ApiError> {
     let customer = match customer_access(caller.role(), caller.member.customer_id.as_deref(), customer_id) {
-        CustomerAccess::Granted => deps.store.get_customer(org_id, customer_id).await?,
-        // The assignment and the customer are read together: one round trip, not two.
+        CustomerAccess::Granted => found.customer(customer_id)?,
+        // Read along for every caller; it decides only for staff.
         CustomerAccess::IfAssigned => {
-            let (assignment, customer) = tokio::join!(
-                deps.store.get_assignment(org_id, customer_id, caller.user_id()),
-                deps.store.get_customer(org_id, customer_id),
-            );
-            let assigned = assignment?.is_some();
-            customer?.filter(|_| assigned)
+            let assigned = found.callers_assignment(customer_id)?.is_some();
+            found.customer(customer_id)?.filter(|_| assigned)
         }
         CustomerAccess::Denied => None,
     };

@@ -4,6 +4,7 @@
 //! key or call the SDK; every tenant call takes the org id and builds its `ORG#…` keys here.
 //! See docs/data-model.md.
 
+mod along;
 mod assignments;
 mod batch;
 mod billing;
@@ -30,6 +31,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use along::{Along, Found};
 pub use assignments::{AssignmentItem, StaffAssignmentItem};
 pub use billing::{Applied, SubscriptionOwnerItem};
 pub use billing_events::BillingEventItem;
