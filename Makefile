@@ -29,14 +29,14 @@ billing-event:
 sync:
 	@curl -sS -X POST http://127.0.0.1:$${PORT:-9000}/_local/invoke/workos-sync; echo
 
-## make bench: release builds of three functions, then cold-start and invocation figures
-## (infra/bench/run.sh; the numbers go into docs/benchmarks.md by hand).
+## make bench: release builds of every function and the floor, then every figure of
+## docs/benchmarks.md and its chart, regenerated (infra/bench/run.sh, about 15 minutes on a warm
+## build): the harness, the Node.js peer, criterion and the 10,000-membership sync.
 BENCH_TARGET ?= target/bench
+FUNCTION_BINS := $(foreach f,$(notdir $(wildcard functions/*)),--bin $(f))
 bench: setup
-	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release --bin get-org --bin lemonsqueezy-webhook --bin workos-sync
-	CARGO_TARGET_DIR=$(BENCH_TARGET) $(INFRA)/scripts/services.sh $(INFRA)/bench/run.sh
-	CARGO_TARGET_DIR=$(BENCH_TARGET) $(INFRA)/scripts/services.sh \
-		cargo run --release -p testkit --bin scale-sync
+	CARGO_TARGET_DIR=$(BENCH_TARGET) cargo build --release $(FUNCTION_BINS) --bin bench-floor
+	BIN_DIR=$(BENCH_TARGET)/release $(INFRA)/scripts/services.sh $(INFRA)/bench/run.sh
 
 ## make fuzz: every fuzz target for FUZZ_RUNS executions (default 1,000,000) with libFuzzer
 ## (cargo fuzz on nightly Rust), growing fuzz/corpus/ (figures: docs/reliability.md).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A minimal local Lambda Runtime API, for measuring cold starts of a `provided.al2023` binary.
 
-Usage: lambda_harness.py BINARY EVENT_FILE [--cold-starts N] [--warm-invocations M]
+Usage: lambda_harness.py BINARY EVENT_FILE [--cold-starts N] [--warm-invocations M] [--env VARS.json]
 
 For each of N cold starts it serves the Runtime API on a fresh 127.0.0.1:<free port>, spawns
 BINARY with the caller's environment plus AWS_LAMBDA_RUNTIME_API (and the AWS_LAMBDA_FUNCTION_*
@@ -14,7 +14,9 @@ variables the Rust runtime requires, unless already set), and measures:
 - peak RSS: VmHWM from /proc/<pid>/status, read after the last response, just before SIGKILL.
 
 EVENT_FILE is one JSON event, or, if it ends in `.jsonl`, one event per line handed out in
-order (cycling), e.g. to make every delivery of a webhook a distinct one. Prints JSON:
+order (cycling), e.g. to make every delivery of a webhook a distinct one. A BINARY ending in
+`.mjs` or `.js` runs under `node` (the Node.js peer). `--env` adds a JSON object of variables
+(a function's own configuration) to the environment. Prints JSON:
 the binary's file size, median/p95 (nearest rank) of each figure, and errors. Python 3.11
 stdlib only; loopback only.
 """
@@ -160,10 +162,11 @@ def summary(values: list[float]) -> dict | None:
     if not values:
         return None
     ordered = sorted(values)
-    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    rank = lambda q: ordered[max(0, math.ceil(q * len(ordered)) - 1)]
     return {
         "median": round(statistics.median(ordered), 3),
-        "p95": round(p95, 3),
+        "p95": round(rank(0.95), 3),
+        "p99": round(rank(0.99), 3),
         "min": round(ordered[0], 3),
         "max": round(ordered[-1], 3),
         "n": len(ordered),
@@ -181,11 +184,17 @@ def status_of(body: bytes):
     return value
 
 
-def run_cold_start(binary, next_event, warm, timeout_s, log) -> dict:
+def command_of(binary: str) -> list[str]:
+    """A script (the Node.js peer) runs under `node`, as Lambda's Node.js runtime would run it."""
+    return ["node", binary] if binary.endswith((".mjs", ".js")) else [binary]
+
+
+def run_cold_start(binary, next_event, warm, timeout_s, log, extra_env) -> dict:
     state = ColdStart(timeout_s)
     server = Server(("127.0.0.1", 0), make_handler(state))
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     env = dict(os.environ)
+    env.update(extra_env)
     env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
     env.setdefault("AWS_LAMBDA_FUNCTION_NAME", os.path.basename(binary))
     env.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -195,7 +204,7 @@ def run_cold_start(binary, next_event, warm, timeout_s, log) -> dict:
     request_id = str(uuid.uuid4())
     state.events.put((request_id, next_event()))
     spawned = now_ms()
-    proc = subprocess.Popen([binary], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    proc = subprocess.Popen(command_of(binary), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     out: dict = {"pid": proc.pid, "invocations": []}
     try:
         while not state.first_next.wait(0.05):
@@ -255,7 +264,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds, per init and per invocation")
     parser.add_argument("--log", default=os.devnull, help="where the binary's stdout/stderr go")
     parser.add_argument("--label", default=None)
+    parser.add_argument("--env", default=None, help="a JSON object of variables added to the environment")
     args = parser.parse_args()
+    extra_env = {}
+    if args.env:
+        with open(args.env) as f:
+            extra_env = {k: str(v) for k, v in json.load(f).items()}
 
     binary = os.path.abspath(args.binary)
     events = load_events(args.event_file)
@@ -269,7 +283,7 @@ def main() -> int:
     runs = []
     with open(args.log, "ab") as log:
         for _ in range(args.cold_starts):
-            runs.append(run_cold_start(binary, next_event, args.warm_invocations, args.timeout, log))
+            runs.append(run_cold_start(binary, next_event, args.warm_invocations, args.timeout, log, extra_env))
 
     ok = [r for r in runs if "failure" not in r]
     first = [r["invocations"][0] for r in ok]

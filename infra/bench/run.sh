@@ -1,82 +1,131 @@
 #!/usr/bin/env bash
-# Cold-start and invocation benchmarks of three release binaries on a local Lambda Runtime API
-# (infra/bench/lambda_harness.py). Run it under services.sh, which starts DynamoDB Local and the
-# WorkOS emulator on free loopback ports and exports their URLs:
+# `make bench`'s measurements, run under infra/scripts/services.sh (DynamoDB Local, the WorkOS
+# emulator, moto), on release binaries already built into $BIN_DIR:
 #
-#   CARGO_TARGET_DIR=/tmp/reltarget cargo build --release --bin get-org --bin lemonsqueezy-webhook --bin workos-sync
-#   CARGO_TARGET_DIR=/tmp/reltarget infra/scripts/services.sh infra/bench/run.sh
+#   1. every function, the floor and the Node.js peer on the Lambda Runtime API harness
+#      (infra/testkit/src/bin/bench-functions.rs → runs.json), with zip sizes added;
+#   2. instructions from spawn to the first /next of every binary (valgrind's callgrind), a
+#      figure the machine's load does not change;
+#   3. the warm request without I/O (criterion: infra/testkit/benches/warm_request.rs);
+#   4. the WorkOS sync at scale (infra/testkit/src/bin/scale-sync.rs, SCALE_USERS × SCALE_ORGS);
+#   5. infra/bench/results.json from all of it, and docs/benchmarks.md with its chart from it
+#      (infra/bench/report.py).
 #
-# Writes infra/bench/results.json. Knobs: COLD_STARTS (10), WARM_INVOCATIONS (50, per cold start),
-# SYNC_WARM_INVOCATIONS (20: keeps the sync under the emulator's 1,000 requests/minute),
-# BIN_DIR (default $CARGO_TARGET_DIR/release, else target/release).
+# Knobs: COLD_STARTS (5), WARM_INVOCATIONS (200), HEAVY_COLD_STARTS (4), HEAVY_WARM_INVOCATIONS
+# (50), BENCH_ONLY (labels), SCALE_USERS (10000), SCALE_ORGS (100), SKIP_CRITERION=1, SKIP_SCALE=1,
+# BENCH_WORK (a work directory of an earlier run: the steps whose output is there are not run again).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 bench="$root/infra/bench"
-: "${AWS_ENDPOINT_URL_DYNAMODB:?run under infra/scripts/services.sh}" "${WORKOS_API_URL:?run under infra/scripts/services.sh}"
+: "${AWS_ENDPOINT_URL_DYNAMODB:?run under infra/scripts/services.sh}" "${BIN_DIR:?the release binaries}"
+work="${BENCH_WORK:-$(mktemp -d /tmp/bench.XXXXXX)}"
+loadavg_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-bin_dir="${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}"
-cold="${COLD_STARTS:-10}"
-warm="${WARM_INVOCATIONS:-50}"
-sync_warm="${SYNC_WARM_INVOCATIONS:-20}"
-for bin in get-org lemonsqueezy-webhook workos-sync; do
-  [[ -x "$bin_dir/$bin" ]] || { echo "missing $bin_dir/$bin: build it first (see the header)" >&2; exit 1; }
-done
+echo "== the Node.js peer" >&2
+(cd "$bench/node-peer" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 
-work="$(mktemp -d /tmp/bench.XXXXXX)"
-export TABLE_NAME="bench-$(date +%s)"
-export LEMONSQUEEZY_WEBHOOK_SECRET="bench-webhook-secret"
-export RUST_LOG="${RUST_LOG:-info}"
-unset PLANS LEMONSQUEEZY_ALLOW_TEST_MODE
-
-python3 "$bench/ddb_table.py" "$TABLE_NAME"
-python3 "$bench/events.py" "$work" "$LEMONSQUEEZY_WEBHOOK_SECRET" org_01JBENCHN0SUCH0RG000000000 $((cold * (warm + 1)))
-python3 "$bench/workos_data.py" 3 5
-
-harness() { # LABEL BINARY EVENT_FILE WARM
-  echo "== $1" >&2
-  python3 "$bench/lambda_harness.py" "$bin_dir/$2" "$3" --cold-starts "$cold" --warm-invocations "$4" \
-    --label "$1" --log "$work/$1.log" >"$work/result-$1.json"
-}
-harness get-org-no-auth get-org "$work/get-org-no-auth.json" "$warm"
-harness get-org-bad-token get-org "$work/get-org-bad-token.json" "$warm"
-# The same cold starts with WORKOS_API_KEY read from Secrets Manager (moto's server, started by
-# services.sh), as deployed: what the fetch adds to init.
-if [[ -n "${AWS_ENDPOINT_URL_SECRETS_MANAGER:-}" ]]; then
-  arn="$("$root/infra/.venv-moto/bin/python" - "$WORKOS_API_KEY" <<'PY'
-import os, sys, time, boto3
-client = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
-                      region_name=os.environ["AWS_REGION"])
-print(client.create_secret(Name=f"bench-workos-api-key-{time.time_ns()}", SecretString=sys.argv[1])["ARN"])
-PY
-)"
-  (export WORKOS_API_KEY_SECRET_ARN="$arn"; unset WORKOS_API_KEY
-   harness get-org-secrets-manager get-org "$work/get-org-no-auth.json" "$warm")
+if [[ ! -s "$work/runs.json" ]]; then
+  echo "== every function on the Lambda Runtime API harness" >&2
+  OUT_DIR="$work" cargo run --quiet -p testkit --bin bench-functions
 fi
-harness lemonsqueezy-webhook lemonsqueezy-webhook "$work/lemonsqueezy.jsonl" "$warm"
-harness workos-sync workos-sync "$work/workos-sync.json" "$sync_warm"
 
-python3 - "$work" "$bench/results.json" <<'PY'
-import json, os, platform, sys, time
-work, out = sys.argv[1], sys.argv[2]
+callgrind="$work/callgrind.json"
+[[ -s "$callgrind" ]] || echo "== instructions to the first /next (callgrind: the same count whatever the load)" >&2
+[[ -s "$callgrind" ]] || python3 - "$work" "$callgrind" <<'PY'
+import json, os, re, subprocess, sys
+work, out = sys.argv[1:3]
+counts = {}
+for run in json.load(open(os.path.join(work, "runs.json"))):
+    env_file = os.path.join(work, f"{run['label']}.env.json")
+    if run.get("kind") not in ("rust", "floor") or run["label"] in counts or not run.get("binary"):
+        continue
+    env = dict(os.environ, **(json.load(open(env_file)) if os.path.exists(env_file) else {}))
+    # No Runtime API listens there: the binary initialises, fails its first /next, and exits.
+    env.update(AWS_LAMBDA_RUNTIME_API="127.0.0.1:1", AWS_LAMBDA_FUNCTION_NAME=run["label"],
+               AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128", AWS_LAMBDA_FUNCTION_VERSION="$LATEST")
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", run["binary"]],
+                          env=env, capture_output=True, text=True, timeout=300)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    counts[run["label"]] = int(found.group(1)) if found else None
+json.dump(counts, open(out, "w"), indent=2)
+PY
+
+criterion="$work/warm-request.json"
+if [[ -z "${SKIP_CRITERION:-}" && ! -s "$criterion" ]]; then
+  echo "== the warm request without I/O (criterion)" >&2
+  WARM_REQUEST_OUT="$criterion" cargo bench --quiet -p testkit --bench warm_request >"$work/criterion.txt"
+fi
+
+scale="$work/scale.json"
+if [[ -z "${SKIP_SCALE:-}" && ! -s "$scale" ]]; then
+  echo "== the WorkOS sync at scale" >&2
+  SCALE_USERS="${SCALE_USERS:-10000}" SCALE_ORGS="${SCALE_ORGS:-100}" \
+    cargo run --quiet --release -p testkit --bin scale-sync | sed -n 's/^SCALE //p' >"$scale"
+fi
+
+python3 - "$work" "$bench/results.json" "$loadavg_start" "$criterion" "$scale" "$callgrind" <<'PY'
+import json, os, platform, subprocess, sys, time, zipfile
+work, out, loadavg_start, criterion, scale, callgrind = sys.argv[1:7]
+instructions = json.load(open(callgrind)) if os.path.exists(callgrind) else {}
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+runs = json.load(open(os.path.join(work, "runs.json")))
+for run in runs:
+    binary = run.get("binary")
+    run["zip_bytes"] = None
+    run["init_instructions"] = instructions.get(run.get("label"))
+    if binary and run.get("kind") in ("rust", "floor"):
+        # As `make build` packages it: the binary as `bootstrap`, deflated.
+        path = os.path.join(work, "zip", os.path.basename(binary) + ".zip")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            z.write(binary, "bootstrap")
+        run["zip_bytes"] = os.path.getsize(path)
+sync = None
+if os.path.exists(scale) and os.path.getsize(scale):
+    s = json.load(open(scale))
+    def total(report, keys):
+        return sum(report.get(k) or 0 for k in keys)
+    read, written = ("organizations", "users", "memberships", "events"), ("created", "updated", "removed")
+    sync = {
+        "users": s["users"], "orgs": s["orgs"], "setup_ms": s["setupMillis"],
+        "passes": [
+            {"name": "full", "ms": s["fullPassMillis"], "workos_requests": s["fullPassWorkosRequests"],
+             "workos_objects_read": total(s["report"], read), "members_written": total(s["report"], written),
+             "complete": s["report"].get("complete")},
+            {"name": "no-op", "ms": s["noOpPassMillis"], "workos_requests": s["noOpPassWorkosRequests"],
+             "workos_objects_read": total(s["noOpReport"], read), "members_written": total(s["noOpReport"], written),
+             "complete": s["noOpReport"].get("complete")},
+        ],
+        "rate_limit_note": (
+            f"WorkOS's published limits (workos.com/docs/reference/rate-limits, read 2026-12): 6,000 requests "
+            f"per 60 seconds per API key in general, and for AuthKit's /user_management/* endpoints, which the "
+            f"sync reads, 1,000 reads per 10 seconds per environment. The full pass made "
+            f"{s['fullPassWorkosRequests']:,} requests for {s['users']:,} memberships in "
+            f"{s['fullPassMillis'] / 1000:.0f} s: {s['fullPassWorkosRequests'] / 6000:.1%} of one minute's general "
+            f"allowance, at an average of {s['fullPassWorkosRequests'] / max(s['fullPassMillis'] / 10000, 1):.0f} "
+            f"per 10 seconds. The sync runs as one instance (reserved concurrency 1), waits out a 429's "
+            f"Retry-After, and resumes from its saved state when its time budget ends."),
+    }
 results = {
     "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    "machine": {"arch": platform.machine(), "nproc": os.cpu_count(), "cpu": cpu,
-                "mem_gib": round(mem / 2**20, 1), "kernel": platform.release(),
-                "loadavg_at_end": open("/proc/loadavg").read().split()[:3]},
-    "runs": [json.load(open(os.path.join(work, f"result-{label}.json")))
-             for label in ("get-org-no-auth", "get-org-bad-token", "get-org-secrets-manager",
-                           "lemonsqueezy-webhook", "workos-sync")
-             if os.path.exists(os.path.join(work, f"result-{label}.json"))],
+    "machine": {"arch": platform.machine(), "nproc": os.cpu_count(), "cpu": cpu, "mem_gib": round(mem / 2**20, 1),
+                "kernel": platform.release(), "loadavg_start": loadavg_start.split(),
+                "loadavg_end": open("/proc/loadavg").read().split()[:3]},
+    "build": {"rustc": subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip(),
+              "profile": "release: lto = true (fat), codegen-units = 1, opt-level = \"s\", strip, panic = \"abort\"",
+              "target": subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout.split("host: ")[1].split()[0],
+              "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()},
+    "harness": {"cold_starts": int(os.environ.get("COLD_STARTS", 5)),
+                "warm_invocations": int(os.environ.get("WARM_INVOCATIONS", 200))},
+    "runs": runs,
+    "criterion": json.load(open(criterion)) if os.path.exists(criterion) else None,
+    "sync": sync,
+    "floor_label": "floor", "peer_label": "node-peer", "peer_rust_label": "get-customer",
 }
 json.dump(results, open(out, "w"), indent=2)
-print(f"wrote {out}; logs in {work}", file=sys.stderr)
-for r in results["runs"]:
-    f = lambda k: f"{r[k]['median']}/{r[k]['p95']}" if r[k] else "-"
-    print(f"{r['label']:22} {r['size_mib']:5} MiB  init {f('init_ms')} ms  first {f('first_invocation_ms')} ms  "
-          f"warm {f('warm_invocation_ms')} ms  rss {f('peak_rss_mib')} MiB  failures {len(r['failures'])} "
-          f"errors {r['invocation_errors']}", file=sys.stderr)
+print(f"wrote {out}; events, logs and zips in {work}", file=sys.stderr)
 PY
+python3 "$bench/report.py" "$bench/results.json" "$root/docs/benchmarks.md" "$root/docs/benchmarks.svg"

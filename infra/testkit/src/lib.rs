@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod lemonsqueezy;
 pub mod logs;
 pub mod proxy;
+pub mod scenario;
 pub mod seeded;
 pub mod tokens;
 

@@ -5,12 +5,13 @@
 //! scheduled functions get an EventBridge scheduled event; a missing setting fails the cold start
 //! through the Runtime API's init error call.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use testkit::lambda::{HttpEvent, LambdaFunction, Outcome, scheduled_event};
 use testkit::lemonsqueezy::{LemonSqueezyStub, fixture_for, sign};
-use testkit::{GET, Member, POST, TestApp, env};
+use testkit::scenario::{Scenario, member_request};
+use testkit::{TestApp, env};
 
 const PLANS: &str = r#"{"free":{"name":"Free","maxCustomers":100,"maxStaff":100,"maxClients":100},
   "variants":{"500001":{"name":"Pro","maxCustomers":500,"maxStaff":500,"maxClients":500}}}"#;
@@ -74,293 +75,34 @@ async fn in_process(app: &TestApp, event: &HttpEvent) -> (u16, Value) {
     (response.status, response.body)
 }
 
-/// A request as a member makes it: bearer token (mixed-case header name), a cookie, a JSON body.
-fn request(method: &str, route: &str, path: &str, member: Option<&Member>, body: Option<Value>) -> HttpEvent {
-    let mut event = HttpEvent::new(method, route, path);
-    if let Some(member) = member {
-        event.headers.push(("Authorization".into(), format!("Bearer {}", member.token)));
-    }
-    event.headers.push(("X-Forwarded-For".into(), "203.0.113.7".into()));
-    event.cookies.push("session=ignored".into());
-    if let Some(body) = body {
-        event.headers.push(("Content-Type".into(), "application/json".into()));
-        event.body = Some(body.to_string().into_bytes());
-    }
-    event
-}
-
-fn workos_signature(body: &str) -> String {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis().to_string();
-    let tag =
-        shared::crypto::hex(&shared::crypto::hmac_sha256(WORKOS_SECRET.as_bytes(), format!("{t}.{body}").as_bytes()));
-    format!("t={t}, v1={tag}")
-}
-
 #[tokio::test]
 async fn every_route_answers_as_deployed_as_in_process() {
     let stub = LemonSqueezyStub::start().await;
     let extra = [("PLANS", PLANS), ("WORKOS_WEBHOOK_SECRET", WORKOS_SECRET)];
     let app = TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &extra).await;
-    let org = app.org_fixture().await;
-    let (admin, staff) = (&org.admin, &org.staff);
-    let customer = |name: String| {
-        let app = &app;
-        async move {
-            let r = app.call(POST, "/customers", Some(&admin.token), Some(json!({"name": name}))).await;
-            r.body["id"].as_str().unwrap().to_owned()
-        }
-    };
-    let read = customer("Read Co".into()).await;
-    let assign_staff = |c: String| {
-        let app = &app;
-        async move {
-            let r =
-                app.call(testkit::PUT, &format!("/customers/{c}/staff/{}", staff.id()), Some(&admin.token), None).await;
-            assert!([200, 201].contains(&r.status));
-        }
-    };
-    assign_staff(read.clone()).await;
-    // Per round (0: Lambda, 1: in process), targets of their own for what a request changes.
-    let mut per_round: Vec<HashMap<&str, String>> = Vec::new();
-    for round in 0..2 {
-        let member = app.new_member(&org.org_id, "staff").await;
-        assert_eq!(app.call(GET, "/me", Some(&member.token), None).await.status, 200);
-        let invited = app
-            .call(POST, "/invitations", Some(&admin.token), Some(json!({"email": format!("round{round}-{}@test.example", ulid::Ulid::new()), "role": "client", "customerId": read})))
-            .await;
-        let unassign = customer(format!("Unassign {round}")).await;
-        assign_staff(unassign.clone()).await;
-        per_round.push(HashMap::from([
-            ("member", member.user.id.clone()),
-            ("invitation", invited.body["id"].as_str().unwrap().to_owned()),
-            ("delete", customer(format!("Delete {round}")).await),
-            ("assign", customer(format!("Assign {round}")).await),
-            ("unassign", unassign),
-        ]));
-    }
-    let membership = app.emulator.memberships(staff.id(), &org.org_id).await[0].clone();
-
-    type Case<'a> = (&'static str, Box<dyn Fn(usize) -> HttpEvent + 'a>);
-    let t = |round: usize, key: &str| per_round[round][key].clone();
-    let org_name = app.org(admin).await["name"].as_str().unwrap().to_owned();
-    let cases: Vec<Case<'_>> = vec![
-        ("get-me", Box::new(|_| request("GET", "/me", "/me", Some(admin), None))),
-        (
-            "create-org",
-            Box::new(|r| {
-                let mut e = request(
-                    "POST",
-                    "/orgs",
-                    "/orgs",
-                    Some(admin),
-                    Some(json!({"name": format!("Lambda Org {r} {}", ulid::Ulid::new())})),
-                );
-                e.headers.push(("Idempotency-Key".into(), format!("deployed-{r}-{}", ulid::Ulid::new())));
-                e
-            }),
-        ),
-        ("get-org", Box::new(|_| request("GET", "/org", "/org", Some(admin), None))),
-        ("update-org", Box::new(|_| request("PATCH", "/org", "/org", Some(admin), Some(json!({"name": org_name}))))),
-        (
-            "list-users",
-            Box::new(|_| {
-                let mut e = request("GET", "/users", "/users", Some(admin), None);
-                e.query.push(("limit".into(), "2".into()));
-                e
-            }),
-        ),
-        (
-            "get-user",
-            Box::new(|_| request("GET", "/users/{userId}", &format!("/users/{}", staff.id()), Some(admin), None)),
-        ),
-        (
-            "update-user",
-            Box::new(|_| {
-                request(
-                    "PATCH",
-                    "/users/{userId}",
-                    &format!("/users/{}", staff.id()),
-                    Some(admin),
-                    Some(json!({"role": "staff"})),
-                )
-            }),
-        ),
-        (
-            "delete-user",
-            Box::new(|r| {
-                request("DELETE", "/users/{userId}", &format!("/users/{}", t(r, "member")), Some(admin), None)
-            }),
-        ),
-        ("list-invitations", Box::new(|_| request("GET", "/invitations", "/invitations", Some(admin), None))),
-        (
-            "create-invitation",
-            Box::new(|r| {
-                request(
-                    "POST",
-                    "/invitations",
-                    "/invitations",
-                    Some(admin),
-                    Some(json!({"email": format!("new{r}-{}@test.example", ulid::Ulid::new()), "role": "staff"})),
-                )
-            }),
-        ),
-        (
-            "delete-invitation",
-            Box::new(|r| {
-                request(
-                    "DELETE",
-                    "/invitations/{invitationId}",
-                    &format!("/invitations/{}", t(r, "invitation")),
-                    Some(admin),
-                    None,
-                )
-            }),
-        ),
-        (
-            "list-customers",
-            Box::new(|_| {
-                let mut e = request("GET", "/customers", "/customers", Some(admin), None);
-                e.query.push(("limit".into(), "1".into()));
-                e
-            }),
-        ),
-        (
-            "create-customer",
-            Box::new(|r| {
-                request(
-                    "POST",
-                    "/customers",
-                    "/customers",
-                    Some(admin),
-                    Some(json!({"name": format!("Created {r}"), "email": "ops@created.example"})),
-                )
-            }),
-        ),
-        (
-            "get-customer",
-            Box::new(|_| request("GET", "/customers/{customerId}", &format!("/customers/{read}"), Some(staff), None)),
-        ),
-        (
-            "update-customer",
-            Box::new(|r| {
-                request(
-                    "PATCH",
-                    "/customers/{customerId}",
-                    &format!("/customers/{read}"),
-                    Some(staff),
-                    Some(json!({"notes": format!("round {r}")})),
-                )
-            }),
-        ),
-        (
-            "delete-customer",
-            Box::new(|r| {
-                request(
-                    "DELETE",
-                    "/customers/{customerId}",
-                    &format!("/customers/{}", t(r, "delete")),
-                    Some(admin),
-                    None,
-                )
-            }),
-        ),
-        (
-            "list-customer-staff",
-            Box::new(|_| {
-                request("GET", "/customers/{customerId}/staff", &format!("/customers/{read}/staff"), Some(admin), None)
-            }),
-        ),
-        (
-            "assign-staff",
-            Box::new(|r| {
-                request(
-                    "PUT",
-                    "/customers/{customerId}/staff/{userId}",
-                    &format!("/customers/{}/staff/{}", t(r, "assign"), staff.id()),
-                    Some(admin),
-                    None,
-                )
-            }),
-        ),
-        (
-            "unassign-staff",
-            Box::new(|r| {
-                request(
-                    "DELETE",
-                    "/customers/{customerId}/staff/{userId}",
-                    &format!("/customers/{}/staff/{}", t(r, "unassign"), staff.id()),
-                    Some(admin),
-                    None,
-                )
-            }),
-        ),
-        (
-            "list-user-customers",
-            Box::new(|_| {
-                request(
-                    "GET",
-                    "/users/{userId}/customers",
-                    &format!("/users/{}/customers", staff.id()),
-                    Some(staff),
-                    None,
-                )
-            }),
-        ),
-        ("get-billing", Box::new(|_| request("GET", "/billing", "/billing", Some(admin), None))),
-        (
-            "create-checkout",
-            Box::new(|_| {
-                request(
-                    "POST",
-                    "/billing/checkout",
-                    "/billing/checkout",
-                    Some(admin),
-                    Some(json!({"variantId": "500001"})),
-                )
-            }),
-        ),
-        (
-            "lemonsqueezy-webhook",
-            Box::new(|r| {
-                let text = String::from_utf8(fixture_for("subscription_created", &org.org_id))
-                    .unwrap()
-                    .replace("\"id\": \"600001\"", &format!("\"id\": \"61000{r}\""));
-                let mut e = HttpEvent::new("POST", "/webhooks/lemon-squeezy", "/webhooks/lemon-squeezy");
-                e.headers.push(("X-Signature".into(), sign(text.as_bytes())));
-                e.headers.push(("Content-Type".into(), "application/json".into()));
-                e.body = Some(text.into_bytes());
-                e
-            }),
-        ),
-        (
-            "workos-webhook",
-            Box::new(|_| {
-                let body = json!({"id": format!("event_{}", ulid::Ulid::new()), "event": "organization_membership.updated", "data": membership, "created_at": shared::Timestamp::now().to_string()}).to_string();
-                let mut e = HttpEvent::new("POST", "/webhooks/workos", "/webhooks/workos");
-                e.headers.push(("WorkOS-Signature".into(), workos_signature(&body)));
-                e.body = Some(body.into_bytes());
-                e
-            }),
-        ),
-        ("get-org", Box::new(|_| request("GET", "/org", "/org", None, None))),
-    ];
+    // Two rounds: 0 through Lambda, 1 in process, each with targets of its own.
+    let scenario = Scenario::prepare(&app, WORKOS_SECRET, |_| 2).await;
+    let mut cases: Vec<(&str, HttpEvent, HttpEvent)> = dev_server::routes()
+        .iter()
+        .map(|route| (route.function, scenario.event(route.function, 0), scenario.event(route.function, 1)))
+        .collect();
+    cases.push(("get-org", scenario.unauthenticated(), scenario.unauthenticated()));
 
     let env = app.lambda_env();
     let mut functions: BTreeMap<&str, LambdaFunction> = BTreeMap::new();
     let mut statuses = Vec::new();
-    for (function, case) in &cases {
+    for (function, deployed, in_process_twin) in &cases {
         if !functions.contains_key(function) {
             functions.insert(function, LambdaFunction::start(function, &env).await);
         }
-        let event = case(0);
-        let (status, body) = decode(functions[function].invoke(event.to_json()).await);
-        let (expected_status, expected_body) = in_process(&app, &case(1)).await;
-        assert_eq!(status, expected_status, "{function} {}: {body}", event.path);
+        let (status, body) = decode(functions[function].invoke(deployed.to_json()).await);
+        let (expected_status, expected_body) = in_process(&app, in_process_twin).await;
+        assert_eq!(status, expected_status, "{function} {}: {body}", deployed.path);
         same_shape(&body, &expected_body).unwrap_or_else(|e| panic!("{function}: {e}\n{body}\n{expected_body}"));
         statuses.push((*function, status));
     }
     // Every deployed HTTP function was exercised, each on its success path (and one 401).
-    let deployed: std::collections::BTreeSet<&str> = cases.iter().map(|(f, _)| *f).collect();
+    let deployed: std::collections::BTreeSet<&str> = cases.iter().map(|(f, _, _)| *f).collect();
     assert_eq!(deployed.len(), 24, "{deployed:?}");
     assert!(statuses.iter().filter(|(_, s)| *s == 401).count() == 1, "{statuses:?}");
     assert!(statuses.iter().all(|(_, s)| *s < 300 || *s == 401), "{statuses:?}");
@@ -441,7 +183,8 @@ async fn secrets_are_read_from_secrets_manager_at_cold_start() {
     let function = LambdaFunction::start("get-me", &env).await;
     // A user the table does not hold yet: provisioning calls WorkOS with the key from the secret.
     let newcomer = app.new_member(&fixture.org_id, "staff").await;
-    let (status, body) = decode(function.invoke(request("GET", "/me", "/me", Some(&newcomer), None).to_json()).await);
+    let (status, body) =
+        decode(function.invoke(member_request("GET", "/me", "/me", Some(&newcomer), None).to_json()).await);
     assert_eq!((status, body["role"].as_str()), (200, Some("staff")), "{body}");
 
     // A JSON key/value secret (the console's default) is refused, not used whole as the key.
