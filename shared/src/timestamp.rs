@@ -14,9 +14,6 @@ use time::{OffsetDateTime, UtcOffset};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
-const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-
 impl Timestamp {
     pub fn now() -> Self {
         Self::from_datetime(OffsetDateTime::now_utc())
@@ -58,9 +55,30 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    /// The fixed form, written digit by digit: `time`'s formatter interprets a format
+    /// description and allocates on every call, which was most of serializing a page of
+    /// customers (two times each; docs/benchmarks.md, criterion).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Years 0000–9999 always format; nothing else is ever constructed.
-        f.write_str(&self.0.format(FORMAT).map_err(|_| fmt::Error)?)
+        let (date, clock) = (self.0.date(), self.0.time());
+        let Ok(year) = u32::try_from(date.year()) else { return Err(fmt::Error) };
+        if year > 9999 {
+            return Err(fmt::Error);
+        }
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for i in (at..at + width).rev() {
+                text[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, u32::from(u8::from(date.month())));
+        put(8, 2, u32::from(date.day()));
+        put(11, 2, u32::from(clock.hour()));
+        put(14, 2, u32::from(clock.minute()));
+        put(17, 2, u32::from(clock.second()));
+        put(20, 3, u32::from(clock.millisecond()));
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -81,8 +99,22 @@ impl<'de> Deserialize<'de> for Timestamp {
 mod tests {
     use super::*;
 
+    /// The form as `time` spells it, to check the hand-written one against.
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
     fn at(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_hand_written_form_is_the_format_descriptions() {
+        for text in ["0001-01-01T00:00:00Z", "2026-12-01T18:26:27.45Z", "9999-12-31T23:59:59.999Z"] {
+            let at = at(text);
+            assert_eq!(at.to_string(), at.0.format(FORMAT).unwrap());
+        }
+        let now = Timestamp::now();
+        assert_eq!(now.to_string(), now.0.format(FORMAT).unwrap());
     }
 
     #[test]
