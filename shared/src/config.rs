@@ -68,6 +68,8 @@ pub struct Config {
     pub workos: WorkosConfig,
     pub lemonsqueezy: LemonSqueezyConfig,
     pub plans: Plans,
+    /// How long audit entries are kept, in days (`AUDIT_RETENTION_DAYS`, default 365).
+    pub audit_retention_days: u32,
 }
 
 impl Config {
@@ -89,6 +91,15 @@ impl Config {
             None => Plans::default(),
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| ConfigError::Malformed { name: "PLANS", reason: e.to_string() })?,
+        };
+        let audit_retention_days = match get("AUDIT_RETENTION_DAYS") {
+            None => crate::domain::audit::DEFAULT_RETENTION_DAYS,
+            Some(text) => text.trim().parse().ok().filter(|days| (1..=3650).contains(days)).ok_or_else(|| {
+                ConfigError::Malformed {
+                    name: "AUDIT_RETENTION_DAYS",
+                    reason: format!("must be 1 to 3650 days, not {text}"),
+                }
+            })?,
         };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
@@ -119,6 +130,7 @@ impl Config {
                 },
             },
             plans,
+            audit_retention_days,
         })
     }
 

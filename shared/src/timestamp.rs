@@ -35,6 +35,11 @@ impl Timestamp {
         Self(at.replace_millisecond(at.millisecond()).unwrap_or(at))
     }
 
+    /// The calendar year and month (1–12), in UTC.
+    pub fn year_month(self) -> (i32, u8) {
+        (self.0.year(), u8::from(self.0.month()))
+    }
+
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()
     }

@@ -24,6 +24,6 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
             member.role.slug()
         )));
     }
-    let created = deps.store.assign(&customer, &user_id, Timestamp::now()).await?;
+    let created = deps.store.assign(&customer, &user_id, Timestamp::now(), &caller.origin()).await?;
     Ok(http::json(if created { 201 } else { 200 }, &MemberView::from(member)))
 }

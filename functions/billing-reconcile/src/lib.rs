@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
+use shared::domain::audit::{Actor, Origin};
 use shared::domain::billing::BillingOutcome as Outcome;
 use shared::domain::billing::{Subscription, SubscriptionStatus};
 use shared::domain::lemonsqueezy::Event;
@@ -26,6 +27,9 @@ use shared::store::{BillingEventItem, SubscriptionOwnerItem};
 use shared::{ApiError, Deps, crypto};
 
 /// 300 calls a minute at most: one every 200 ms.
+/// Who the audit log says made this job's changes (the subscriptions it corrects, and the
+/// deliveries it applies late).
+const SYSTEM: Origin = Origin { actor: Actor::System, request_id: None };
 const CALL_SPACING: Duration = Duration::from_millis(200);
 /// Default time budget, under the function's 60 s timeout.
 const DEFAULT_BUDGET_SECONDS: u64 = 50;
@@ -93,10 +97,9 @@ impl Run<'_> {
             self.report.failed += 1;
             return Ok(());
         };
-        let seen = stored.map(|s| s.content_hash.as_str());
-        if seen == Some(fetched.content_hash.as_str()) {
+        if stored.map(|s| s.content_hash.as_str()) == Some(fetched.content_hash.as_str()) {
             self.report.unchanged += 1;
-        } else if self.deps.store.reconcile_subscription(&org.id, &fetched, seen).await? {
+        } else if self.deps.store.reconcile_subscription(&org.id, &fetched, stored, &SYSTEM).await? {
             tracing::info!(org_id = org.id, status = fetched.status.as_str(), "subscription reconciled");
             self.report.updated += 1;
         } else {
@@ -114,7 +117,8 @@ impl Run<'_> {
             let subscription = billing::subscription_of(event);
             if billing::resolve_org(self.deps, event, subscription.as_deref()).await?.org_id().is_some() {
                 let outcome =
-                    billing::process_event(self.deps, event, body, &crypto::sha256_hex(body.as_bytes())).await?;
+                    billing::process_event(self.deps, event, body, &crypto::sha256_hex(body.as_bytes()), &SYSTEM)
+                        .await?;
                 if outcome != Outcome::Unmatched {
                     self.deps.store.forget_unmatched(record).await?;
                     self.report.unmatched_resolved += 1;

@@ -16,7 +16,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let now = Timestamp::now();
     let limits = org.entitlement(&deps.config.plans, now).limits;
     let customer = CustomerItem::new(caller.org_id(), fields, caller.user_id(), now);
-    deps.store.create_customer(&customer, &limits).await?;
+    deps.store.create_customer(&customer, &limits, &caller.origin()).await?;
     let location = HeaderValue::from_str(&format!("/customers/{}", customer.id)).ok();
     let mut response = http::json(201, &CustomerView::from(customer));
     if let Some(location) = location {

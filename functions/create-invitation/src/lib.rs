@@ -33,13 +33,13 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let limits = org.entitlement(&deps.config.plans, now).limits;
     let mut invitation =
         InvitationItem::new(caller.org_id(), &email, body.role, body.customer_id, caller.user_id(), now);
-    deps.store.create_invitation(&invitation, &limits).await?;
+    let entry = deps.store.create_invitation(&invitation, &limits, &caller.origin()).await?;
 
     let sent = deps.workos.send_invitation(&email, caller.org_id(), body.role.slug(), caller.user_id()).await;
     let sent = match sent {
         Ok(sent) => sent,
         Err(error) => {
-            if let Err(undo) = deps.store.delete_invitation(&invitation).await {
+            if let Err(undo) = deps.store.undo_invitation(&invitation, &entry).await {
                 tracing::error!(error = %undo, "could not give back the seat of an invitation WorkOS refused");
             }
             return Err(error.into());

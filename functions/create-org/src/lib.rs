@@ -16,6 +16,8 @@ use shared::api::http;
 use shared::api::views::OrganizationView;
 use shared::clients::tokens::AuthContext;
 use shared::domain::Role;
+use shared::domain::audit::{Actor, Origin};
+use shared::flows::access::request_id;
 use shared::store::{IdempotencyClaim, IdempotencyOutcome, MemberItem, NewMember, OrgItem, StoreError};
 use shared::{ApiError, Deps, Timestamp, crypto};
 
@@ -27,10 +29,11 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let auth = deps.tokens.authenticate(req).await?;
     let name = http::json_body::<OrgNameBody>(req)?.into_name()?;
     let key = idempotency_key(req)?;
+    let origin = Origin::new(Actor::user(&auth.user_id), request_id(req).as_deref());
 
     let Some(key) = key else {
         let external_id = format!("saas-{}", ulid::Ulid::new().to_string().to_lowercase());
-        let org = create(deps, &auth, &name, &external_id, None).await?;
+        let org = create(deps, &auth, &name, &external_id, None, &origin).await?;
         return Ok(created(deps, &org));
     };
     let request_hash = crypto::sha256_hex(name.as_bytes());
@@ -45,7 +48,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         }
     };
     let external_id = format!("saas-{}", claim.creation_id());
-    match create(deps, &auth, &name, &external_id, Some(&claim)).await {
+    match create(deps, &auth, &name, &external_id, Some(&claim), &origin).await {
         Ok(org) => Ok(created(deps, &org)),
         Err(error) => {
             // Let the client's retry start at once instead of waiting out the lease.
@@ -75,6 +78,7 @@ async fn create(
     name: &str,
     external_id: &str,
     claim: Option<&IdempotencyClaim>,
+    origin: &Origin,
 ) -> Result<OrgItem, ApiError> {
     let workos_org = match deps.workos.find_organization_by_external_id(external_id).await? {
         Some(org) => org,
@@ -98,7 +102,7 @@ async fn create(
         workos_updated_at: membership.updated_at,
         now,
     });
-    match deps.store.create_org_with_admin(&org, &admin, claim).await {
+    match deps.store.create_org_with_admin(&org, &admin, claim, &origin).await {
         Ok(()) => {
             tracing::info!(org_id = org.id, "organization created");
             Ok(org)

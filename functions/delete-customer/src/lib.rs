@@ -11,6 +11,6 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let caller = deps.admin(req).await?;
     let customer_id = http::path_param(req, "customerId")?;
     let customer = deps.store.begin_customer_delete(caller.org_id(), &customer_id).await?.ok_or(ApiError::NotFound)?;
-    deps.store.finish_customer_delete(&customer).await?;
+    deps.store.finish_customer_delete(&customer, &caller.origin()).await?;
     Ok(http::no_content())
 }

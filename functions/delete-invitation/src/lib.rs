@@ -31,6 +31,6 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         }
         tracing::info!(invitation_id, "WorkOS had nothing left to revoke");
     }
-    deps.store.delete_invitation(&invitation).await?;
+    deps.store.delete_invitation(&invitation, &caller.origin()).await?;
     Ok(http::no_content())
 }

@@ -21,15 +21,15 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let user_id = http::path_param(req, "userId")?;
     let Some(member) = deps.store.get_member(caller.org_id(), &user_id).await? else {
         // Finish a removal that stopped after the table's half.
-        deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
+        deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?;
         let membership = deps.workos.active_membership(&user_id, caller.org_id()).await?.ok_or(ApiError::NotFound)?;
         deps.workos.delete_membership(&membership.id).await?;
         return Ok(http::no_content());
     };
     let removal = RemovedMemberItem::of(&member, RemovalOrigin::Api, member.workos_updated_at, Timestamp::now());
-    deps.store.remove_member(&member, &removal, caller.user_id()).await?;
+    let entry = deps.store.remove_member(&member, &removal, caller.user_id(), &caller.origin()).await?;
     if let Err(error) = deps.workos.delete_membership(&member.membership_id).await {
-        match deps.store.undo_member_removal(&member, &removal).await {
+        match deps.store.undo_member_removal(&member, &removal, &entry).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(target_user = user_id, "the member was stored again before the undo; it stays"),
             Err(undo) => {
@@ -38,7 +38,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         }
         return Err(error.into());
     }
-    deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
+    deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?;
     tracing::info!(target_user = user_id, was_admin = member.role == Role::Admin, "member removed");
     Ok(http::no_content())
 }

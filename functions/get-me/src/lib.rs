@@ -34,7 +34,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     // No organization selected, or not an active member of it: the user alone, with nulls.
     let membership = async {
         match auth.org_id {
-            Some(_) => deps.membership(&auth).await.map(Result::ok),
+            Some(_) => deps.membership(&auth, req).await.map(Result::ok),
             None => Ok(None),
         }
     };

@@ -5,7 +5,9 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
+use shared::domain::audit::{Actor, Origin};
 use shared::domain::lemonsqueezy::{Event, verify_signature};
+use shared::flows::access::request_id;
 use shared::flows::billing;
 use shared::{ApiError, Deps, crypto};
 
@@ -15,7 +17,8 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     verify_signature(secret, body, http::header_str(req, "x-signature"))?;
     let text = std::str::from_utf8(body).map_err(|_| ApiError::MalformedJson("the body is not UTF-8".into()))?;
     let event: Event = http::parse_json(body)?;
-    let outcome = billing::process_event(deps, &event, text, &crypto::sha256_hex(body)).await?;
+    let origin = Origin::new(Actor::Lemonsqueezy, request_id(req).as_deref());
+    let outcome = billing::process_event(deps, &event, text, &crypto::sha256_hex(body), &origin).await?;
     tracing::info!(event = event.meta.event_name, outcome = outcome.as_str(), "billing event");
     Ok(http::json(200, &serde_json::json!({ "status": outcome })))
 }

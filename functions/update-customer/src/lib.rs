@@ -18,6 +18,6 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         return Ok(http::json(200, &CustomerView::from(customer)));
     }
     let updated = customer.with_fields(fields, Timestamp::now());
-    deps.store.update_customer(&customer, &updated).await?;
+    deps.store.update_customer(&customer, &updated, &caller.origin()).await?;
     Ok(http::json(200, &CustomerView::from(updated)))
 }

@@ -39,7 +39,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
             deps.workos.set_membership_role(&old.membership_id, role.slug()).await?;
         }
         if role != Role::Staff {
-            deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
+            deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?;
         }
         return Ok(http::json(200, &MemberView::from(old)));
     }
@@ -53,11 +53,11 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         UsageChange::role_change(old.role, role).within(&limits)
     };
     let new = MemberItem { role, customer_id, ..old.revised(now) };
-    deps.store.change_member(&old, &new, &change, caller.user_id()).await?;
+    let entry = deps.store.change_member(&old, &new, &change, caller.user_id(), &caller.origin()).await?;
 
     if role != old.role {
         if let Err(error) = deps.workos.set_membership_role(&old.membership_id, role.slug()).await {
-            match deps.store.undo_member_change(&old, &new, &change).await {
+            match deps.store.undo_member_change(&old, &new, &change, entry.as_ref()).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(target_user = user_id, "the member changed again before the undo; it stays")
@@ -70,7 +70,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         }
     }
     if old.role == Role::Staff && role != Role::Staff {
-        deps.store.remove_assignments_of(caller.org_id(), &user_id).await?;
+        deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?;
     }
     tracing::info!(target_user = user_id, role = role.slug(), "member changed");
     Ok(http::json(200, &MemberView::from(new)))

@@ -214,6 +214,11 @@ impl TestApp {
     }
 }
 
+/// Who the audit log says made a change that a test writes through the store directly.
+pub fn origin() -> shared::domain::audit::Origin {
+    shared::domain::audit::Origin::new(shared::domain::audit::Actor::System, Some("test"))
+}
+
 pub use http::Method as HttpMethod;
 pub const GET: Method = Method::GET;
 pub const POST: Method = Method::POST;
@@ -300,10 +305,23 @@ impl TestApp {
             .items()
             .await
             .into_iter()
-            .map(|item| item.into_iter().map(|(name, value)| (name, format!("{value:?}"))).collect())
+            .map(|item| item.into_iter().map(|(name, value)| (name, canonical(&value))).collect())
             .collect();
         items.sort();
         items
+    }
+}
+
+/// An attribute value as text, maps in key order (a map's own order is arbitrary).
+fn canonical(value: &AttributeValue) -> String {
+    match value {
+        AttributeValue::M(map) => {
+            let sorted: std::collections::BTreeMap<&String, String> =
+                map.iter().map(|(k, v)| (k, canonical(v))).collect();
+            format!("M({sorted:?})")
+        }
+        AttributeValue::L(list) => format!("L({:?})", list.iter().map(canonical).collect::<Vec<_>>()),
+        other => format!("{other:?}"),
     }
 }
 

@@ -167,6 +167,7 @@ impl Scenario {
                 member_request("GET", "/users/{userId}/customers", &path, Some(staff), None)
             }
             "get-billing" => member_request("GET", "/billing", "/billing", Some(admin), None),
+            "get-audit-log" => member_request("GET", "/audit-log", "/audit-log", Some(admin), None),
             "create-checkout" => {
                 let body = json!({"variantId": "500001"});
                 member_request("POST", "/billing/checkout", "/billing/checkout", Some(admin), Some(body))

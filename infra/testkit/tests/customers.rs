@@ -424,7 +424,7 @@ async fn a_patch_keeps_a_client_count_it_did_not_change() {
         shared::domain::validation::CustomerFields { name: "Counted Co (renamed)".into(), ..read.fields() },
         shared::Timestamp::now(),
     );
-    app.deps.store.update_customer(&read, &renamed).await.unwrap();
+    app.deps.store.update_customer(&read, &renamed, &testkit::origin()).await.unwrap();
     let stored = app.deps.store.get_customer(&org.org_id, &customer_id).await.unwrap().unwrap();
     assert_eq!((stored.name.as_str(), stored.client_count), ("Counted Co (renamed)", 1));
     let delete = app.call(DELETE, &format!("/customers/{customer_id}"), Some(&org.admin.token), None).await;

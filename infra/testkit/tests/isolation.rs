@@ -130,7 +130,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
         let invitation = tt.invitations.last().cloned().unwrap_or_else(|| "inv_01jnone0000000000000000000".into());
         let own_staff = tenants[t].fixture.staff.id().to_owned();
         let org_name = format!("Tenant {t}");
-        let (method, route, query, body): (HttpMethod, &str, &str, Option<Value>) = match rng.below(23) {
+        let (method, route, query, body): (HttpMethod, &str, &str, Option<Value>) = match rng.below(24) {
             0 => (GET, "/me", "", None),
             1 => (GET, "/org", "", None),
             2 => (GET, "/users", "?limit=3", None),
@@ -187,6 +187,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
                 6 => (POST, "/webhooks/workos", "", Some(json!({"id": "event_x", "event": "user.updated"}))),
                 _ => (POST, "/webhooks/lemon-squeezy", "", Some(json!({"meta": {"event_name": "order_created"}}))),
             },
+            22 => (GET, "/audit-log", "?limit=5", None),
             _ => (GET, "/users/{userId}", "", None),
         };
         // PUT staff sometimes names the caller's own staff member with a foreign customer; members

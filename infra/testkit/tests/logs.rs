@@ -19,7 +19,11 @@ async fn upstream_failures_log_no_address_and_no_body() {
     // A half-sent invitation is revoked by looking it up by address; the connection drops.
     let invitation =
         shared::store::InvitationItem::new(&org.org_id, &email, Role::Staff, None, org.admin.id(), Timestamp::now());
-    app.deps.store.create_invitation(&invitation, &shared::domain::plans::Plans::default().free).await.unwrap();
+    app.deps
+        .store
+        .create_invitation(&invitation, &shared::domain::plans::Plans::default().free, &testkit::origin())
+        .await
+        .unwrap();
     proxy.fail(http::Method::GET, "/user_management/invitations", Fault::Drop, 3);
     let revoke = app.call(DELETE, &format!("/invitations/{}", invitation.id), Some(&org.admin.token), None).await;
     assert_eq!(revoke.status, 503, "{:?}", revoke.body);

@@ -520,7 +520,7 @@ async fn retrying_a_half_done_role_change_reaches_workos() {
     let promoted =
         shared::store::MemberItem { role: shared::domain::Role::Admin, ..old.revised(shared::Timestamp::now()) };
     let change = shared::domain::UsageChange::role_change(old.role, promoted.role);
-    app.deps.store.change_member(&old, &promoted, &change, org.admin.id()).await.unwrap();
+    app.deps.store.change_member(&old, &promoted, &change, org.admin.id(), &testkit::origin()).await.unwrap();
     assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await.as_deref(), Some("staff"), "WorkOS missed it");
 
     let retry = app
@@ -545,7 +545,7 @@ async fn revoking_a_half_sent_invitation_finds_it_in_workos() {
         shared::Timestamp::now(),
     );
     let limits = shared::domain::plans::Plans::default().free;
-    app.deps.store.create_invitation(&invitation, &limits).await.unwrap();
+    app.deps.store.create_invitation(&invitation, &limits, &testkit::origin()).await.unwrap();
     // WorkOS sent it; the function stopped before storing its id.
     app.emulator
         .api(
@@ -600,7 +600,7 @@ async fn a_removed_member_stays_removed_while_workos_still_has_them() {
     let org = app.org_fixture().await;
     let member = app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap();
     let removal = RemovedMemberItem::of(&member, RemovalOrigin::Api, member.workos_updated_at, Timestamp::now());
-    app.deps.store.remove_member(&member, &removal, org.admin.id()).await.unwrap();
+    app.deps.store.remove_member(&member, &removal, org.admin.id(), &testkit::origin()).await.unwrap();
     assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await.as_deref(), Some("staff"), "WorkOS not yet");
 
     let response = app.call(GET, "/org", Some(&org.staff.token), None).await;
@@ -682,22 +682,22 @@ async fn an_undo_leaves_a_later_change_alone() {
     };
     let limits = shared::domain::plans::Plans::default().free;
     let change = UsageChange::role_change(Role::Staff, Role::Client).within(&limits);
-    app.deps.store.change_member(&old, &new, &change, org.admin.id()).await.unwrap();
+    let entry = app.deps.store.change_member(&old, &new, &change, org.admin.id(), &testkit::origin()).await.unwrap();
     // Admin B removes the member meanwhile.
     let removed = app.call(DELETE, &format!("/users/{}", org.staff.id()), Some(&second.token), None).await;
     assert_eq!(removed.status, 204, "{:?}", removed.body);
     // A's WorkOS call fails: its undo finds the member is no longer what it wrote.
-    assert!(!app.deps.store.undo_member_change(&old, &new, &change).await.unwrap());
+    assert!(!app.deps.store.undo_member_change(&old, &new, &change, entry.as_ref()).await.unwrap());
     assert!(app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().is_none(), "B's removal stays");
     app.assert_counts_match(&org.org_id, "after the refused undo").await;
 
     // And a removal's undo leaves a member stored again meanwhile alone.
     let client = app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().unwrap();
     let removal = RemovedMemberItem::of(&client, RemovalOrigin::Api, client.workos_updated_at, Timestamp::now());
-    app.deps.store.remove_member(&client, &removal, org.admin.id()).await.unwrap();
+    let entry = app.deps.store.remove_member(&client, &removal, org.admin.id(), &testkit::origin()).await.unwrap();
     let newer = RemovedMemberItem::of(&client, RemovalOrigin::Api, client.workos_updated_at, Timestamp::now());
-    assert!(!app.deps.store.undo_member_removal(&client, &newer).await.unwrap(), "another removal's record");
-    assert!(app.deps.store.undo_member_removal(&client, &removal).await.unwrap(), "its own");
+    assert!(!app.deps.store.undo_member_removal(&client, &newer, &entry).await.unwrap(), "another removal's record");
+    assert!(app.deps.store.undo_member_removal(&client, &removal, &entry).await.unwrap(), "its own");
     app.assert_counts_match(&org.org_id, "after the removal's undo").await;
 }
 
@@ -840,10 +840,13 @@ async fn an_undo_does_not_attach_a_client_to_a_customer_being_deleted() {
     let new = shared::store::MemberItem { role: Role::Staff, customer_id: None, ..old.revised(Timestamp::now()) };
     let limits = shared::domain::plans::Plans::default().free;
     let change = UsageChange::role_change(Role::Client, Role::Staff).within(&limits);
-    app.deps.store.change_member(&old, &new, &change, org.admin.id()).await.unwrap();
+    let entry = app.deps.store.change_member(&old, &new, &change, org.admin.id(), &testkit::origin()).await.unwrap();
     // The customer has no client now: its delete begins.
     assert!(app.deps.store.begin_customer_delete(&org.org_id, &customer_id).await.unwrap().is_some());
-    assert!(!app.deps.store.undo_member_change(&old, &new, &change).await.unwrap(), "not onto a deleting customer");
+    assert!(
+        !app.deps.store.undo_member_change(&old, &new, &change, entry.as_ref()).await.unwrap(),
+        "not onto a deleting customer"
+    );
     let deleted = app.call(DELETE, &format!("/customers/{customer_id}"), Some(&org.admin.token), None).await;
     assert_eq!(deleted.status, 204);
     let member = app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().unwrap();

@@ -74,7 +74,7 @@ async fn me_provisions_a_workos_member_just_in_time() {
     assert_eq!(org.body["usage"], json!({"customers": 0, "staff": 1, "clients": 0}));
     let again = app.call(GET, "/me", Some(&token), None).await;
     assert_eq!(again.body, response.body);
-    assert_eq!(app.items().await.len(), 3, "org, member, profile");
+    assert_eq!(app.items().await.len(), 5, "org, member, profile, and the audit entries of the org and the member");
 }
 
 #[tokio::test]

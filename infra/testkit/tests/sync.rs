@@ -422,7 +422,7 @@ async fn a_full_pass_settles_a_role_workos_never_took() {
     let promoted =
         shared::store::MemberItem { role: shared::domain::Role::Admin, ..old.revised(shared::Timestamp::now()) };
     let change = shared::domain::UsageChange::role_change(old.role, promoted.role);
-    app.deps.store.change_member(&old, &promoted, &change, &admin.id).await.unwrap();
+    app.deps.store.change_member(&old, &promoted, &change, &admin.id, &testkit::origin()).await.unwrap();
 
     assert_eq!(changes(&sync(&app, json!({})).await), (0, 0, 0), "no event tells of it");
     let full = sync(&app, json!({"mode": "full"})).await;
@@ -445,7 +445,7 @@ async fn times_with_fractions_of_other_lengths_order_as_times() {
         workos_updated_at: shared::Timestamp::parse("2026-12-01T18:26:27.45Z").unwrap(),
         ..stored.clone()
     };
-    app.deps.store.mirror_member_change(&stored, &pinned).await.unwrap();
+    app.deps.store.mirror_member_change(&stored, &pinned, &testkit::origin()).await.unwrap();
     assert_eq!(
         app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap().workos_updated_at.to_string(),
         "2026-12-01T18:26:27.450Z",
@@ -484,7 +484,7 @@ async fn the_full_pass_finishes_an_api_removal_in_workos() {
         member.workos_updated_at,
         shared::Timestamp::now(),
     );
-    app.deps.store.remove_member(&member, &removal, &admin.id).await.unwrap();
+    app.deps.store.remove_member(&member, &removal, &admin.id, &testkit::origin()).await.unwrap();
 
     let report = sync(&app, json!({"mode": "full"})).await;
     assert_eq!(changes(&report), (0, 0, 1), "{report}");

@@ -4,8 +4,9 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use crate::domain::Role;
+use crate::domain::audit::{Action, Actor, Changes, Target};
 use crate::domain::plans::{Entitlement, PlanView, Plans};
-use crate::store::{CustomerItem, InvitationItem, InvitationState, MemberItem, OrgItem};
+use crate::store::{AuditItem, CustomerItem, InvitationItem, InvitationState, MemberItem, OrgItem};
 
 /// The organization's entitlement at `now`, with a warning for an operator when the plan of its
 /// subscription is missing from `PLANS`.
@@ -192,6 +193,47 @@ impl From<CustomerItem> for CustomerView {
             created_at: c.created_at,
             updated_at: c.updated_at,
             created_by: c.created_by,
+        }
+    }
+}
+
+/// An audit entry as `GET /audit-log` shows it: `actor` is `{type, id}` for every kind, the
+/// services with a null id.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntryView {
+    pub id: String,
+    pub at: crate::Timestamp,
+    pub actor: ActorView,
+    pub action: Action,
+    pub target: Target,
+    pub changes: Changes,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActorView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: Option<String>,
+}
+
+impl From<AuditItem> for AuditEntryView {
+    fn from(e: AuditItem) -> Self {
+        let actor = match e.actor {
+            Actor::User { id } => ActorView { kind: "user", id: Some(id) },
+            Actor::Lemonsqueezy => ActorView { kind: "lemonsqueezy", id: None },
+            Actor::Workos => ActorView { kind: "workos", id: None },
+            Actor::System => ActorView { kind: "system", id: None },
+        };
+        Self {
+            id: e.id,
+            at: e.at,
+            actor,
+            action: e.action,
+            target: e.target,
+            changes: e.changes,
+            request_id: e.request_id,
         }
     }
 }

@@ -8,12 +8,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lambda_http::Request;
+use lambda_http::{Request, RequestExt};
 
 use crate::clients::tokens::AuthContext;
 use crate::clients::workos::{Membership, User};
 use crate::domain::Role;
 use crate::domain::access::NotMember;
+use crate::domain::audit::{Actor, Origin};
 use crate::error::ApiError;
 use crate::store::{Along, Arrival, Found, MemberItem, NewMember, OrgItem, Profile, UserProfileItem};
 use crate::{Deps, Timestamp};
@@ -23,6 +24,8 @@ use crate::{Deps, Timestamp};
 pub struct Caller {
     pub auth: AuthContext,
     pub member: MemberItem,
+    /// API Gateway's id of the request, recorded with every audit entry it causes.
+    pub request_id: Option<String>,
 }
 
 impl Caller {
@@ -36,6 +39,11 @@ impl Caller {
 
     pub fn role(&self) -> Role {
         self.member.role
+    }
+
+    /// Who the audit log says made the changes of this request.
+    pub fn origin(&self) -> Origin {
+        Origin::new(Actor::user(self.user_id()), self.request_id.as_deref())
     }
 
     /// Refuses with 403 `forbidden` unless the caller has one of `roles`.
@@ -88,8 +96,8 @@ impl Deps {
     /// Authenticates the request and resolves the caller's membership.
     pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
         let auth = self.tokens.authenticate(req).await?;
-        let member = self.membership(&auth).await?.map_err(|reason| reason.refusal())?;
-        Ok(Caller { auth, member })
+        let member = self.membership(&auth, req).await?.map_err(|reason| reason.refusal())?;
+        Ok(Caller { auth, member, request_id: request_id(req) })
     }
 
     /// Like [`caller`](Self::caller), with `along`: items of the caller's organization read in
@@ -100,11 +108,11 @@ impl Deps {
         let org_id = selected_org(&auth)?;
         let found = self.store.read_along(org_id, &auth.user_id, along).await?;
         if let Some(member) = found.caller()? {
-            return Ok((Caller { auth, member }, found));
+            return Ok((Caller { auth, member, request_id: request_id(req) }, found));
         }
-        let member = self.membership(&auth).await?.map_err(|reason| reason.refusal())?;
+        let member = self.membership(&auth, req).await?.map_err(|reason| reason.refusal())?;
         let found = self.store.read_along(org_id, &auth.user_id, along).await?;
-        Ok((Caller { auth, member }, found))
+        Ok((Caller { auth, member, request_id: request_id(req) }, found))
     }
 
     /// Like [`caller`](Self::caller), for routes only admins may use.
@@ -116,7 +124,11 @@ impl Deps {
 
     /// The caller's stored membership in the token's organization, provisioning it from WorkOS
     /// when it is not stored yet, or why there is none.
-    pub async fn membership(&self, auth: &AuthContext) -> Result<Result<MemberItem, NotMember>, ApiError> {
+    pub async fn membership(
+        &self,
+        auth: &AuthContext,
+        req: &Request,
+    ) -> Result<Result<MemberItem, NotMember>, ApiError> {
         let org_id = selected_org(auth)?;
         if let Some(member) = self.store.get_member(org_id, &auth.user_id).await? {
             return Ok(Ok(member));
@@ -124,7 +136,9 @@ impl Deps {
         if let Some(reason) = self.not_members.get(org_id, &auth.user_id) {
             return Ok(Err(reason));
         }
-        let provisioned = self.provision(org_id, &auth.user_id).await?;
+        // The member arrives as WorkOS has it: WorkOS is the actor, in this request.
+        let origin = Origin::new(Actor::Workos, request_id(req).as_deref());
+        let provisioned = self.provision(org_id, &auth.user_id, &origin).await?;
         match &provisioned {
             Ok(_) => self.not_members.forget(org_id, &auth.user_id),
             Err(reason) => self.not_members.remember(org_id, &auth.user_id, reason.clone()),
@@ -132,12 +146,17 @@ impl Deps {
         Ok(provisioned)
     }
 
-    async fn provision(&self, org_id: &str, user_id: &str) -> Result<Result<MemberItem, NotMember>, ApiError> {
+    async fn provision(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        origin: &Origin,
+    ) -> Result<Result<MemberItem, NotMember>, ApiError> {
         let Some(membership) = self.workos.active_membership(user_id, org_id).await? else {
             return Ok(Err(NotMember::Inactive));
         };
         let profile = self.profile(user_id).await?;
-        self.store_membership(&membership, &profile).await
+        self.store_membership(&membership, &profile, origin).await
     }
 
     /// Stores an active WorkOS membership that is not stored yet, with the organization (when
@@ -148,6 +167,7 @@ impl Deps {
         &self,
         membership: &Membership,
         profile: &UserProfileItem,
+        origin: &Origin,
     ) -> Result<Result<MemberItem, NotMember>, ApiError> {
         let (org_id, user_id) = (membership.organization_id.as_str(), membership.user_id.as_str());
         let Some(role) = Role::from_slug(&membership.role.slug) else {
@@ -180,7 +200,7 @@ impl Deps {
                 workos_updated_at: membership.updated_at,
                 now,
             });
-            match self.store.provision_member(&member, new_org.as_ref(), invitation.as_ref(), &limits).await? {
+            match self.store.provision_member(&member, new_org.as_ref(), invitation.as_ref(), &limits, origin).await? {
                 Arrival::Stored => {
                     tracing::info!(role = role.slug(), target_user = user_id, "member stored from WorkOS");
                     return Ok(Ok(member));
@@ -219,6 +239,15 @@ impl Deps {
         let profile = profile_of(&self.workos.get_user(user_id).await?);
         self.store.put_profile(&profile).await?;
         Ok(profile)
+    }
+}
+
+/// API Gateway's id of the request (none in process, where no gateway gave one).
+pub fn request_id(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(ctx) => ctx.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
     }
 }
 

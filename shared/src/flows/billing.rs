@@ -5,9 +5,11 @@
 //! [`CheckoutTag`] verifies. A subscription that one organization owns never moves to another.
 
 use crate::config::Setting;
+use crate::domain::audit::Origin;
 use crate::domain::billing::{BillingOutcome as Outcome, CheckoutTag, EventKind, Payment, Subscription};
 use crate::domain::lemonsqueezy::Event;
 use crate::error::ApiError;
+use crate::store::BillingChange;
 use crate::store::{Applied, BillingEventItem};
 use crate::{Deps, Timestamp};
 
@@ -44,7 +46,13 @@ impl Owner {
 /// Applies one verified delivery: resolves its organization, applies it with the per
 /// subscription stale and duplicate guards, and records it. `body` is the raw text, `body_hash`
 /// its SHA-256 (the event's identity).
-pub async fn process_event(deps: &Deps, event: &Event, body: &str, body_hash: &str) -> Result<Outcome, ApiError> {
+pub async fn process_event(
+    deps: &Deps,
+    event: &Event,
+    body: &str,
+    body_hash: &str,
+    origin: &Origin,
+) -> Result<Outcome, ApiError> {
     let name = event.meta.event_name.as_str();
     let subscription_id = subscription_of(event);
     let owner = resolve_org(deps, event, subscription_id.as_deref()).await?;
@@ -74,21 +82,29 @@ pub async fn process_event(deps: &Deps, event: &Event, body: &str, body_hash: &s
         return recorded(Outcome::Unmatched).await;
     };
     let owner_known = matches!(owner, Owner::Stored(_));
+    // What the organization held before, for the audit entry's `from` (as read just before).
+    let stored = deps.store.get_org(org).await?;
     match kind {
         EventKind::Subscription => {
             let Some(subscription) = Subscription::from_resource(&event.data) else {
                 tracing::warn!(event = name, "subscription event without the fields billing needs");
                 return recorded(Outcome::Ignored).await;
             };
-            let applied =
-                deps.store.apply_subscription(org, owner_known, &subscription, &record(Outcome::Applied)).await?;
+            let previous = stored.as_ref().and_then(|o| o.subscriptions.get(&subscription.id));
+            let change = BillingChange { previous, origin };
+            let applied = deps
+                .store
+                .apply_subscription(org, owner_known, &subscription, &change, &record(Outcome::Applied))
+                .await?;
             Ok(applied.into())
         }
         EventKind::Payment => {
             let Some(payment) = Payment::from_event(name, &event.data) else {
                 return recorded(Outcome::Ignored).await;
             };
-            Ok(deps.store.apply_payment(org, owner_known, &payment, &record(Outcome::Applied)).await?.into())
+            let previous = stored.as_ref().and_then(|o| o.payments.get(&payment.subscription_id));
+            let record = record(Outcome::Applied);
+            Ok(deps.store.apply_payment(org, owner_known, &payment, previous, origin, &record).await?.into())
         }
         // Orders are recorded for audit; they change no state.
         EventKind::Order => recorded(Outcome::Applied).await,

@@ -45,7 +45,8 @@ impl Deps {
         // that list have it (they call WorkOS to provision members); the others sign nothing.
         let cursor_key = config.workos.api_key.as_deref().map(CursorKey::derive);
         Self {
-            store: Store::new(dynamodb, config.table_name.clone(), cursor_key),
+            store: Store::new(dynamodb, config.table_name.clone(), cursor_key)
+                .with_audit_retention(config.audit_retention_days),
             tokens: TokenVerifier::new(http.clone(), &config.workos),
             workos: WorkosClient::new(http.clone(), &config.workos),
             lemonsqueezy: LemonSqueezyClient::new(http.clone(), config.lemonsqueezy.clone()),

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::access::profile_of;
 use crate::clients::workos::{Event, Membership, Organization, User};
 use crate::domain::Role;
+use crate::domain::audit::{Actor, Origin};
 use crate::error::ApiError;
 use crate::store::{MemberItem, RemovalOrigin, RemovedMemberItem, UserProfileItem};
 use crate::{Deps, Timestamp};
@@ -43,6 +44,9 @@ fn parse<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, ApiError> {
     serde_json::from_value(event.data.clone())
         .map_err(|e| ApiError::validation("data", format!("{} data is not as expected: {e}", event.event)))
 }
+
+/// Who the audit log says made the changes mirrored from WorkOS (by the webhook or the sync).
+const WORKOS: Origin = Origin { actor: Actor::Workos, request_id: None };
 
 /// Applies one WorkOS event. Events not newer than what is stored change nothing, so a
 /// duplicate or replayed event is harmless.
@@ -147,7 +151,7 @@ async fn mirror_membership_once(
                 }
                 None => deps.profile(&membership.user_id).await?,
             };
-            if deps.store_membership(membership, &profile).await?.is_ok() {
+            if deps.store_membership(membership, &profile, &WORKOS).await?.is_ok() {
                 changes.created += 1;
             }
         }
@@ -162,12 +166,12 @@ async fn mirror_membership_once(
                 workos_updated_at: membership.updated_at,
                 ..member.revised(Timestamp::now())
             };
-            if !deps.store.mirror_member_change(&member, &changed).await? {
+            if !deps.store.mirror_member_change(&member, &changed, &WORKOS).await? {
                 return Ok(false);
             }
             changes.updated += 1;
             if member.role == Role::Staff && role != Role::Staff {
-                deps.store.remove_assignments_of(&member.org_id, &member.user_id).await?;
+                deps.store.remove_assignments_of(&member.org_id, &member.user_id, &WORKOS).await?;
             }
         }
     }
@@ -184,11 +188,11 @@ async fn remove_member(
 ) -> Result<bool, ApiError> {
     let removal =
         RemovedMemberItem::of(member, RemovalOrigin::Workos, news_at.max(member.workos_updated_at), Timestamp::now());
-    if !deps.store.mirror_member_removal(member, &removal).await? {
+    if !deps.store.mirror_member_removal(member, &removal, &WORKOS).await? {
         return Ok(false);
     }
     changes.removed += 1;
-    deps.store.remove_assignments_of(&member.org_id, &member.user_id).await?;
+    deps.store.remove_assignments_of(&member.org_id, &member.user_id, &WORKOS).await?;
     Ok(true)
 }
 
@@ -213,7 +217,7 @@ async fn mirror_profile(deps: &Deps, user: &User, changes: &mut Changes) -> Resu
 async fn mirror_org_name(deps: &Deps, org: &Organization, changes: &mut Changes) -> Result<(), ApiError> {
     if let Some(stored) = deps.store.get_org(&org.id).await? {
         if stored.name != org.name {
-            deps.store.rename_org(&org.id, &org.name, Timestamp::now()).await?;
+            deps.store.rename_org(&stored, &org.name, Timestamp::now(), &WORKOS).await?;
             changes.updated += 1;
         }
     }

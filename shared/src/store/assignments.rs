@@ -4,10 +4,12 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::{Deserialize, Serialize};
 
+use super::audit::Event;
 use super::tx::{Condition, Tx};
 use super::{CustomerItem, ListQuery, MemberItem, Page, Store, StoreError, key, keys, n, s, to_item};
 use crate::Timestamp;
 use crate::domain::Role;
+use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 
 /// A staff member assigned to a customer: `ORG#o` / `ASSIGN#c#u`, and in GSI1
 /// `ORG#o#STAFF#u` / the customer's name order (the staff member's customers, by name).
@@ -110,6 +112,7 @@ impl Store {
         customer: &CustomerItem,
         user_id: &str,
         now: crate::Timestamp,
+        origin: &Origin,
     ) -> Result<bool, StoreError> {
         let assignment = AssignmentItem::new(customer, user_id, now);
         let staff_side = StaffAssignmentItem::new(&customer.org_id, &customer.id, user_id);
@@ -120,6 +123,12 @@ impl Store {
         tx.check("staff", key(keys::org_pk(&customer.org_id), keys::member_sk(user_id)), staff)?;
         let live = Condition::new("deleting = :false").value(":false", AttributeValue::Bool(false));
         tx.check("customer", key(customer.pk.clone(), customer.sk.clone()), live)?;
+        self.audit(
+            &mut tx,
+            &customer.org_id,
+            origin,
+            assignment_event(Action::AssignmentAdded, &customer.id, user_id),
+        )?;
         match self.commit(tx).await {
             Ok(()) => Ok(true),
             Err(StoreError::Cancelled(failure)) if failure.is("staff") => {
@@ -133,17 +142,61 @@ impl Store {
         }
     }
 
-    /// Removes an assignment (both sides); `false` if there was none.
-    pub async fn unassign(&self, org_id: &str, customer_id: &str, user_id: &str) -> Result<bool, StoreError> {
+    /// Removes an assignment (both sides), with its audit entry; `false` if there was none.
+    pub async fn unassign(
+        &self,
+        org_id: &str,
+        customer_id: &str,
+        user_id: &str,
+        origin: &Origin,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.tx();
-        let assignment = key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id));
-        tx.delete("assignment", assignment, Some(Condition::present()))?;
-        tx.delete("staff_side", key(keys::org_pk(org_id), keys::staff_assignment_sk(user_id, customer_id)), None)?;
+        self.unassign_in(&mut tx, org_id, customer_id, user_id, origin)?;
         match self.commit(tx).await {
             Ok(()) => Ok(true),
             Err(StoreError::Cancelled(failure)) if failure.is("assignment") => Ok(false),
             Err(error) => Err(error),
         }
+    }
+
+    fn unassign_in(
+        &self,
+        tx: &mut Tx,
+        org_id: &str,
+        customer_id: &str,
+        user_id: &str,
+        origin: &Origin,
+    ) -> Result<(), StoreError> {
+        let assignment = key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id));
+        tx.delete("assignment", assignment, Some(Condition::present()))?;
+        tx.delete("staff_side", key(keys::org_pk(org_id), keys::staff_assignment_sk(user_id, customer_id)), None)?;
+        self.audit(tx, org_id, origin, assignment_event(Action::AssignmentRemoved, customer_id, user_id)).map(drop)
+    }
+
+    /// Removes each `(customer, staff member)` assignment that still exists, each with its audit
+    /// entry: a few to a transaction, and one by one when one of them went meanwhile.
+    pub(super) async fn unassign_all(
+        &self,
+        org_id: &str,
+        pairs: &[(String, String)],
+        origin: &Origin,
+    ) -> Result<(), StoreError> {
+        // Three actions each, within TransactWriteItems' 100.
+        for chunk in pairs.chunks(25) {
+            let mut tx = self.tx();
+            for (customer_id, user_id) in chunk {
+                self.unassign_in(&mut tx, org_id, customer_id, user_id, origin)?;
+            }
+            match self.commit(tx).await {
+                Err(StoreError::Cancelled(_)) => {
+                    for (customer_id, user_id) in chunk {
+                        self.unassign(org_id, customer_id, user_id, origin).await?;
+                    }
+                }
+                other => other?,
+            }
+        }
+        Ok(())
     }
 
     /// The staff members assigned to a customer, by user id: the assignments, joined to the
@@ -179,12 +232,12 @@ impl Store {
     /// through the staff member's side of each assignment, a strongly consistent base-table
     /// query, so an assignment written just before the demotion is not missed (GSI1 may not
     /// have it yet). Safe to run again; readers ignore assignments of non-staff meanwhile.
-    pub async fn remove_assignments_of(&self, org_id: &str, user_id: &str) -> Result<(), StoreError> {
+    pub async fn remove_assignments_of(&self, org_id: &str, user_id: &str, origin: &Origin) -> Result<(), StoreError> {
         let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::staff_assignment_prefix(user_id))];
         let sides: Vec<StaffAssignmentItem> =
             self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await?;
-        let pairs = sides.iter().map(|side| (side.customer_id.as_str(), side.user_id.as_str()));
-        self.batch_delete(assignment_keys(org_id, pairs)).await
+        let pairs: Vec<(String, String)> = sides.into_iter().map(|side| (side.customer_id, side.user_id)).collect();
+        self.unassign_all(org_id, &pairs, origin).await
     }
 
     /// Moves a client from one customer's count to another's (either may be none). With
@@ -219,14 +272,13 @@ impl Store {
     }
 }
 
-/// The keys of both sides of each `(customer, staff member)` assignment.
-pub(super) fn assignment_keys<'a>(org_id: &str, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<super::Item> {
-    pairs
-        .flat_map(|(customer_id, user_id)| {
-            [
-                key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id)),
-                key(keys::org_pk(org_id), keys::staff_assignment_sk(user_id, customer_id)),
-            ]
-        })
-        .collect()
+/// The audit entry of an assignment added or removed: its target is `<customerId>:<userId>`.
+fn assignment_event(action: Action, customer_id: &str, user_id: &str) -> Event {
+    let changes = match action {
+        Action::AssignmentAdded => {
+            Changes::default().field("customerId", &None, &Some(customer_id)).field("userId", &None, &Some(user_id))
+        }
+        _ => Changes::default().field("customerId", &Some(customer_id), &None).field("userId", &Some(user_id), &None),
+    };
+    Event::new(action, Target::new(TargetKind::Assignment, format!("{customer_id}:{user_id}")), changes)
 }

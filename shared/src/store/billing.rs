@@ -6,8 +6,10 @@ use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::{Deserialize, Serialize};
 
+use super::audit::Event;
 use super::tx::Condition;
 use super::{BillingEventItem, Item, Store, StoreError, from_item, key, keys, s, sdk_error, to_item};
+use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 use crate::domain::billing::{BillingOutcome, Payment, Subscription};
 
 /// `LSSUB#s` / `LSSUB`: which organization a Lemon Squeezy subscription belongs to; in GSI1
@@ -97,6 +99,7 @@ impl Store {
         org_id: &str,
         owner_known: bool,
         subscription: &Subscription,
+        change: &BillingChange<'_>,
         record: &BillingEventItem,
     ) -> Result<Applied, StoreError> {
         let value = AttributeValue::M(to_item(subscription)?);
@@ -105,7 +108,8 @@ impl Store {
             &subscription.updated_at,
             &subscription.content_hash,
         );
-        self.apply(org_id, &subscription.id, owner_known, update, record).await
+        let event = subscription_event(&subscription.id, change.previous, Some(subscription));
+        self.apply(org_id, &subscription.id, owner_known, update, record, (change.origin, event)).await
     }
 
     /// Sets a subscription's last payment unless a newer one of it is stored (and records the
@@ -115,6 +119,8 @@ impl Store {
         org_id: &str,
         owner_known: bool,
         payment: &Payment,
+        previous: Option<&Payment>,
+        origin: &Origin,
         record: &BillingEventItem,
     ) -> Result<Applied, StoreError> {
         let value = AttributeValue::M(to_item(payment)?);
@@ -123,7 +129,11 @@ impl Store {
             &payment.updated_at,
             &payment.content_hash,
         );
-        self.apply(org_id, &payment.subscription_id, owner_known, update, record).await
+        let shown = |p: Option<&Payment>| p.map(|p| p.status.clone().unwrap_or_else(|| p.event.clone()));
+        let changes = Changes::default().field("payment", &shown(previous), &shown(Some(payment)));
+        let target = Target::new(TargetKind::Subscription, &payment.subscription_id);
+        let event = Event::new(Action::BillingChanged, target, changes);
+        self.apply(org_id, &payment.subscription_id, owner_known, update, record, (origin, event)).await
     }
 
     async fn apply(
@@ -133,9 +143,13 @@ impl Store {
         owner_known: bool,
         update: UpdateBuilder,
         record: &BillingEventItem,
+        (origin, event): (&Origin, Event),
     ) -> Result<Applied, StoreError> {
         let mut tx = self.tx();
         tx.update("org", update)?;
+        if !event.changes.is_empty() {
+            self.audit(&mut tx, org_id, origin, event)?;
+        }
         let owner = SubscriptionOwnerItem::new(subscription_id, org_id);
         let same_owner = || Condition::new("orgId = :org").value(":org", s(org_id));
         if owner_known {
@@ -172,12 +186,11 @@ impl Store {
         &self,
         org_id: &str,
         fetched: &Subscription,
-        seen_hash: Option<&str>,
+        seen: Option<&Subscription>,
+        origin: &Origin,
     ) -> Result<bool, StoreError> {
-        let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
+        let seen_hash = seen.map(|s| s.content_hash.as_str());
+        let request = UpdateBuilder::default()
             .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
             .update_expression("SET #map.#sub = :value")
             .expression_attribute_names("#map", SUBSCRIPTIONS)
@@ -189,7 +202,17 @@ impl Store {
                 .expression_attribute_values(":seen", s(hash)),
             None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(#map.#sub)"),
         };
-        super::condition_held(request.send().await.map_err(sdk_error))
+        let mut tx = self.tx();
+        tx.update("org", request)?;
+        let event = subscription_event(&fetched.id, seen, Some(fetched));
+        if !event.changes.is_empty() {
+            self.audit(&mut tx, org_id, origin, event)?;
+        }
+        match self.commit(tx).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Cancelled(failure)) if failure.is("org") => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// Subscription owners, a page at a time (jobs only: GSI1 `LSSUBS`, which may lag behind a
@@ -213,4 +236,25 @@ impl Store {
         let owners = page.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
         Ok((owners, page.last_evaluated_key))
     }
+}
+
+/// What a subscription event changes, for its audit entry: the state stored before (as read
+/// just before the write), and who made the change.
+pub struct BillingChange<'a> {
+    pub previous: Option<&'a Subscription>,
+    pub origin: &'a Origin,
+}
+
+/// The audit entry of a subscription's state changing: the fields a reader of billing sees.
+fn subscription_event(id: &str, old: Option<&Subscription>, new: Option<&Subscription>) -> Event {
+    let status = |s: Option<&Subscription>| s.map(|s| s.status.clone());
+    let variant = |s: Option<&Subscription>| s.map(|s| s.variant_id.clone());
+    let renews = |s: Option<&Subscription>| s.and_then(|s| s.renews_at);
+    let ends = |s: Option<&Subscription>| s.and_then(|s| s.ends_at);
+    let changes = Changes::default()
+        .field("status", &status(old), &status(new))
+        .field("variantId", &variant(old), &variant(new))
+        .field("renewsAt", &renews(old), &renews(new))
+        .field("endsAt", &ends(old), &ends(new));
+    Event::new(Action::BillingChanged, Target::new(TargetKind::Subscription, id), changes)
 }

@@ -1,13 +1,14 @@
 //! Customers (client companies): `ORG#o` / `CUSTOMER#c`, in GSI1 `ORG#o#CUSTOMERS` by name.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::{Deserialize, Serialize};
 
-use super::assignments::assignment_keys;
+use super::audit::Event;
 use super::tx::Condition;
 use super::{ListQuery, Page, Store, StoreError, from_item, key, keys, n, opt, s, sdk_error, to_item};
 use crate::Timestamp;
 use crate::domain::UsageChange;
+use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 use crate::domain::plans::PlanLimits;
 use crate::domain::validation::CustomerFields;
 
@@ -98,10 +99,17 @@ impl Store {
     }
 
     /// Stores a new customer within the plan's `maxCustomers`.
-    pub async fn create_customer(&self, customer: &CustomerItem, limits: &PlanLimits) -> Result<(), StoreError> {
+    pub async fn create_customer(
+        &self,
+        customer: &CustomerItem,
+        limits: &PlanLimits,
+        origin: &Origin,
+    ) -> Result<(), StoreError> {
         let change = UsageChange::customers(1).within(limits);
         let mut tx = self.tx();
         tx.put("customer", to_item(customer)?, Some(Condition::absent()))?;
+        let created = customer_changes(&CustomerFields::default(), &customer.fields());
+        self.audit(&mut tx, &customer.org_id, origin, customer_event(Action::CustomerCreated, customer, created))?;
         self.add_usage(&mut tx, &customer.org_id, &change)?;
         match self.commit(tx).await {
             Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
@@ -111,22 +119,29 @@ impl Store {
         }
     }
 
-    /// Writes the fields of `new` that differ from `old` (and `updatedAt`), if nobody changed
-    /// the customer's fields since `old` was read. Only those fields: counts that other requests
-    /// keep on the item (`clientCount`) are never written back from a stale read. Its name
-    /// order is carried to its assignments, which keep each staff member's list in name order.
-    pub async fn update_customer(&self, old: &CustomerItem, new: &CustomerItem) -> Result<(), StoreError> {
+    /// Writes the fields of `new` that differ from `old` (and `updatedAt`), with the audit entry
+    /// of what changed, if nobody changed the customer's fields since `old` was read. Only those
+    /// fields: counts that other requests keep on the item (`clientCount`) are never written back
+    /// from a stale read. Its name order is carried to its assignments, which keep each staff
+    /// member's list in name order. Fields that stay as they were write nothing.
+    pub async fn update_customer(
+        &self,
+        old: &CustomerItem,
+        new: &CustomerItem,
+        origin: &Origin,
+    ) -> Result<(), StoreError> {
+        let changes = customer_changes(&old.fields(), &new.fields());
+        if changes.is_empty() {
+            return Ok(());
+        }
         let mut sets = vec!["updatedAt = :now"];
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
+        let mut update = Update::builder()
             .set_key(Some(key(old.pk.clone(), old.sk.clone())))
             .expression_attribute_values(":now", s(new.updated_at.to_string()));
         if old.name != new.name {
             sets.push("#name = :name");
             sets.push("GSI1SK = :sort");
-            request = request
+            update = update
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_values(":name", s(&new.name))
                 .expression_attribute_values(":sort", s(&new.gsi1sk));
@@ -142,18 +157,22 @@ impl Store {
                     "phone" => "phone = :phone",
                     _ => "notes = :notes",
                 });
-                request = request.expression_attribute_values(placeholder, opt(after.as_deref()));
+                update = update.expression_attribute_values(placeholder, opt(after.as_deref()));
             }
         }
-        let result = request
+        let update = update
             .update_expression(format!("SET {}", sets.join(", ")))
             .condition_expression("updatedAt = :old AND deleting = :false")
             .expression_attribute_values(":old", s(old.updated_at.to_string()))
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .send()
-            .await;
-        if !super::condition_held(result.map_err(sdk_error))? {
-            return Err(StoreError::Changed("the customer changed meanwhile; retry"));
+            .expression_attribute_values(":false", AttributeValue::Bool(false));
+        let mut tx = self.tx();
+        tx.update("customer", update)?;
+        self.audit(&mut tx, &old.org_id, origin, customer_event(Action::CustomerUpdated, old, changes))?;
+        match self.commit(tx).await {
+            Err(StoreError::Cancelled(failure)) if failure.is("customer") => {
+                return Err(StoreError::Changed("the customer changed meanwhile; retry"));
+            }
+            other => other?,
         }
         self.reorder_assignments(new).await
     }
@@ -208,14 +227,16 @@ impl Store {
 
     /// Last steps of a delete: the assignments (both sides), then the customer and its count
     /// in one transaction. Safe to run again after a failure at any point.
-    pub async fn finish_customer_delete(&self, customer: &CustomerItem) -> Result<(), StoreError> {
+    pub async fn finish_customer_delete(&self, customer: &CustomerItem, origin: &Origin) -> Result<(), StoreError> {
         let assignments = self.assignments_of_customer(&customer.org_id, &customer.id).await?;
-        let pairs = assignments.iter().map(|a| (a.customer_id.as_str(), a.user_id.as_str()));
-        self.batch_delete(assignment_keys(&customer.org_id, pairs)).await?;
+        let pairs: Vec<(String, String)> = assignments.into_iter().map(|a| (a.customer_id, a.user_id)).collect();
+        self.unassign_all(&customer.org_id, &pairs, origin).await?;
         let mut tx = self.tx();
         let deleting = Condition::new("deleting = :true").value(":true", AttributeValue::Bool(true));
         tx.delete("customer", key(customer.pk.clone(), customer.sk.clone()), Some(deleting))?;
         self.add_usage(&mut tx, &customer.org_id, &UsageChange::customers(-1))?;
+        let deleted = customer_changes(&customer.fields(), &CustomerFields::default());
+        self.audit(&mut tx, &customer.org_id, origin, customer_event(Action::CustomerDeleted, customer, deleted))?;
         match self.commit(tx).await {
             // Deleted already by an earlier run.
             Err(StoreError::Cancelled(failure)) if failure.is("customer") => Ok(()),
@@ -235,4 +256,19 @@ impl Store {
         query.values.push((":false", AttributeValue::Bool(false)));
         self.list(query, limit, cursor).await
     }
+}
+
+/// The audit changes between two sets of a customer's fields (all of them for a creation or
+/// deletion, from or to nothing).
+fn customer_changes(old: &CustomerFields, new: &CustomerFields) -> Changes {
+    let name = |f: &CustomerFields| (!f.name.is_empty()).then(|| f.name.clone());
+    Changes::default()
+        .field("name", &name(old), &name(new))
+        .field("email", &old.email, &new.email)
+        .field("phone", &old.phone, &new.phone)
+        .field("notes", &old.notes, &new.notes)
+}
+
+fn customer_event(action: Action, customer: &CustomerItem, changes: Changes) -> Event {
+    Event::new(action, Target::new(TargetKind::Customer, &customer.id), changes)
 }

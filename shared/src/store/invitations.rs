@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::{EntryKey, Event};
 use super::tx::Condition;
 use super::{ListQuery, Page, Store, StoreError, key, keys, to_item};
 use crate::Timestamp;
+use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 use crate::domain::plans::PlanLimits;
 use crate::domain::{Role, UsageChange};
 
@@ -103,9 +105,16 @@ impl InviteeItem {
 impl Store {
     /// Stores a new invitation (state `sending`) and takes its seat within `limits`. An address
     /// with a pending invitation already is refused.
-    pub async fn create_invitation(&self, invitation: &InvitationItem, limits: &PlanLimits) -> Result<(), StoreError> {
+    pub async fn create_invitation(
+        &self,
+        invitation: &InvitationItem,
+        limits: &PlanLimits,
+        origin: &Origin,
+    ) -> Result<EntryKey, StoreError> {
         let change = UsageChange::invitation_seat(invitation.role, 1).within(limits);
         let mut tx = self.tx();
+        let entry =
+            self.audit(&mut tx, &invitation.org_id, origin, invitation_event(Action::InvitationCreated, invitation))?;
         tx.put("invitation", to_item(invitation)?, Some(Condition::absent()))?;
         tx.put("invitee", to_item(&InviteeItem::of(invitation))?, Some(Condition::absent()))?;
         self.add_usage(&mut tx, &invitation.org_id, &change)?;
@@ -120,7 +129,7 @@ impl Store {
             Err(StoreError::Cancelled(failure)) if failure.is("client_to") => {
                 Err(StoreError::Changed("the customer is being deleted"))
             }
-            other => other,
+            other => other.map(|()| entry),
         }
     }
 
@@ -151,9 +160,10 @@ impl Store {
 
     /// Deletes an invitation and gives its seat back. One deleted already (a concurrent revoke,
     /// or its invitee arrived) leaves nothing to do.
-    pub async fn delete_invitation(&self, invitation: &InvitationItem) -> Result<(), StoreError> {
+    pub async fn delete_invitation(&self, invitation: &InvitationItem, origin: &Origin) -> Result<(), StoreError> {
         let invitee = InviteeItem::of(invitation);
         let mut tx = self.tx();
+        self.audit(&mut tx, &invitation.org_id, origin, invitation_event(Action::InvitationRevoked, invitation))?;
         tx.delete("invitation", key(invitation.pk.clone(), invitation.sk.clone()), Some(Condition::present()))?;
         tx.delete("invitee", key(invitee.pk, invitee.sk), None)?;
         self.add_usage(&mut tx, &invitation.org_id, &UsageChange::invitation_seat(invitation.role, -1))?;
@@ -174,4 +184,18 @@ impl Store {
         let query = ListQuery::prefixed(org_id, "invitations", keys::INVITATION_PREFIX.to_owned());
         self.list(query, limit, cursor).await
     }
+}
+
+/// The audit entry of an invitation made or revoked: its address, role and customer.
+fn invitation_event(action: Action, invitation: &InvitationItem) -> Event {
+    let fields = [
+        ("email", Some(invitation.email.as_str())),
+        ("role", Some(invitation.role.slug())),
+        ("customerId", invitation.customer_id.as_deref()),
+    ];
+    let changes = fields.into_iter().fold(Changes::default(), |changes, (field, value)| match action {
+        Action::InvitationCreated => changes.field(field, &None, &value),
+        _ => changes.field(field, &value, &None),
+    });
+    Event::new(action, Target::new(TargetKind::Invitation, &invitation.id), changes)
 }

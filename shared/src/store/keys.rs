@@ -1,5 +1,7 @@
 //! Key builders: the only place that knows the shape of a key. See docs/data-model.md.
 
+use crate::Timestamp;
+
 /// Partition of one organization: its profile, members and (later) customers.
 pub fn org_pk(org_id: &str) -> String {
     format!("ORG#{org_id}")
@@ -41,6 +43,28 @@ pub const INVITATION_PREFIX: &str = "INVITE#";
 /// invitation of the same address fail atomically, and finds the invitation when its user arrives.
 pub fn invitee_sk(email: &str) -> String {
     format!("INVITEE#{}", email.to_lowercase())
+}
+
+/// Partition of an organization's audit entries of the month `at` falls in (`ORG#o#AUDIT#2026-12`).
+pub fn audit_pk(org_id: &str, at: Timestamp) -> String {
+    let (year, month) = at.year_month();
+    format!("ORG#{org_id}#AUDIT#{year:04}-{month:02}")
+}
+
+/// Sort key of an audit entry: its ULID, so the partition is in time order.
+pub fn audit_sk(ulid: &str) -> String {
+    format!("AUDIT#{ulid}")
+}
+
+/// The audit partitions of the `count` months up to `now`'s, newest first.
+pub fn audit_months(org_id: &str, now: Timestamp, count: usize) -> Vec<String> {
+    let (mut year, mut month) = now.year_month();
+    let mut months = Vec::with_capacity(count);
+    for _ in 0..count {
+        months.push(format!("ORG#{org_id}#AUDIT#{year:04}-{month:02}"));
+        (year, month) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
+    }
+    months
 }
 
 /// Sort key of a customer within its organization's partition.
@@ -142,6 +166,18 @@ pub const JOB_STATE_SK: &str = "STATE";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_partitions_are_months_walked_back_across_years() {
+        let at = Timestamp::parse("2026-02-10T00:00:00Z").unwrap();
+        assert_eq!(audit_pk("org_1", at), "ORG#org_1#AUDIT#2026-02");
+        assert_eq!(
+            audit_months("org_1", at, 3),
+            ["ORG#org_1#AUDIT#2026-02", "ORG#org_1#AUDIT#2026-01", "ORG#org_1#AUDIT#2025-12"]
+        );
+        // No other key of the organization starts like its audit partitions.
+        assert!(!audit_pk("org_1", at).starts_with(&format!("{}#", org_pk("org_12"))));
+    }
 
     #[test]
     fn tenant_keys_start_with_the_org() {

@@ -5,12 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::{EntryKey, Event, member_event};
 use super::tx::{Condition, Tx};
 use super::{
     InvitationItem, InviteeItem, ListQuery, OrgItem, Page, RemovedMemberItem, Store, StoreError, UserProfileItem, key,
     keys, s, to_item,
 };
 use crate::Timestamp;
+use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 use crate::domain::plans::PlanLimits;
 use crate::domain::{Role, UsageChange};
 
@@ -156,9 +158,16 @@ impl Store {
         new_org: Option<&OrgItem>,
         invitation: Option<&InvitationItem>,
         limits: &PlanLimits,
+        origin: &Origin,
     ) -> Result<Arrival, StoreError> {
         let mut tx = self.tx();
         tx.put("member", to_item(member)?, Some(Condition::absent()))?;
+        if let Some(org) = new_org {
+            let created = Changes::default().field("name", &None, &Some(&org.name));
+            let target = Target::new(TargetKind::Org, &org.id);
+            self.audit(&mut tx, &org.id, origin, Event::new(Action::OrgCreated, target, created))?;
+        }
+        self.audit(&mut tx, &member.org_id, origin, member_event(Action::MemberJoined, None, Some(member)))?;
         // RemovedMemberItem::admits, as a condition.
         let not_removed = Condition::new(
             "attribute_not_exists(PK) OR membershipId <> :membership \
@@ -210,9 +219,15 @@ impl Store {
         new: &MemberItem,
         change: &UsageChange,
         acting_admin: &str,
-    ) -> Result<(), StoreError> {
+        origin: &Origin,
+    ) -> Result<Option<EntryKey>, StoreError> {
         let mut tx = self.tx();
         tx.put("member", to_item(new)?, Some(same_revision(old)))?;
+        let event = member_event(Action::MemberRoleChanged, Some(old), Some(new));
+        let entry = match event.changes.is_empty() {
+            true => None,
+            false => Some(self.audit(&mut tx, &old.org_id, origin, event)?),
+        };
         self.add_usage(&mut tx, &old.org_id, change)?;
         if acting_admin != old.user_id {
             self.still_admin(&mut tx, &old.org_id, acting_admin)?;
@@ -229,7 +244,7 @@ impl Store {
                 Err(StoreError::Changed("you are no longer an admin of this organization"))
             }
             Err(StoreError::Cancelled(_)) => Err(StoreError::Changed("the member changed meanwhile; retry")),
-            other => other,
+            other => other.map(|()| entry),
         }
     }
 
@@ -240,9 +255,12 @@ impl Store {
         member: &MemberItem,
         removal: &RemovedMemberItem,
         acting_admin: &str,
-    ) -> Result<(), StoreError> {
+        origin: &Origin,
+    ) -> Result<EntryKey, StoreError> {
         let change = UsageChange::seat(member.role, -1).keeping_an_admin();
         let mut tx = self.tx();
+        let entry =
+            self.audit(&mut tx, &member.org_id, origin, member_event(Action::MemberRemoved, Some(member), None))?;
         tx.delete("member", key(member.pk.clone(), member.sk.clone()), Some(same_revision(member)))?;
         tx.put("removed", to_item(removal)?, None)?;
         self.add_usage(&mut tx, &member.org_id, &change)?;
@@ -258,49 +276,7 @@ impl Store {
                 Err(StoreError::Changed("you are no longer an admin of this organization"))
             }
             Err(StoreError::Cancelled(_)) => Err(StoreError::Changed("the member changed meanwhile; retry")),
-            other => other,
-        }
-    }
-
-    /// Undoes [`change_member`](Self::change_member) after WorkOS refused it: puts `old` back and
-    /// reverses `change`, only if the member is still exactly `wrote` (nobody changed or removed
-    /// it since). `false`: it is not ours any more, and nothing was written.
-    pub async fn undo_member_change(
-        &self,
-        old: &MemberItem,
-        wrote: &MemberItem,
-        change: &UsageChange,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.tx();
-        tx.put("member", to_item(old)?, Some(same_revision(wrote)))?;
-        self.add_usage(&mut tx, &old.org_id, &change.undo())?;
-        // A customer being deleted meanwhile (its client count had fallen to 0) takes no client back.
-        self.client_links(&mut tx, &old.org_id, wrote.customer_id.as_deref(), old.customer_id.as_deref(), true)?;
-        self.commit_undo(tx).await
-    }
-
-    /// Undoes [`remove_member`](Self::remove_member) after WorkOS refused it: puts the member back
-    /// with its seat, only if nobody stored the user since and the removal record is still this
-    /// removal's. `false`: it is not ours any more, and nothing was written.
-    pub async fn undo_member_removal(
-        &self,
-        member: &MemberItem,
-        removal: &RemovedMemberItem,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.tx();
-        tx.put("member", to_item(member)?, Some(Condition::absent()))?;
-        let ours = Condition::new("removalId = :removal").value(":removal", s(&removal.removal_id));
-        tx.delete("removed", key(removal.pk.clone(), removal.sk.clone()), Some(ours))?;
-        self.add_usage(&mut tx, &member.org_id, &UsageChange::seat(member.role, 1))?;
-        self.client_links(&mut tx, &member.org_id, None, member.customer_id.as_deref(), true)?;
-        self.commit_undo(tx).await
-    }
-
-    async fn commit_undo(&self, tx: Tx) -> Result<bool, StoreError> {
-        match self.commit(tx).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Cancelled(_)) => Ok(false),
-            Err(error) => Err(error),
+            other => other.map(|()| entry),
         }
     }
 }

@@ -4,10 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::member_event;
 use super::tx::Condition;
 use super::{MemberItem, RemovedMemberItem, Store, StoreError, UserProfileItem, key, keys, s, sdk_error, to_item};
 use crate::Timestamp;
 use crate::domain::UsageChange;
+use crate::domain::audit::{Action, Origin};
 
 /// Where the WorkOS sync got to: `JOB#workos-sync` / `STATE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,10 +75,19 @@ impl Store {
 
     /// Mirrors a changed WorkOS membership (role, customer, WorkOS time) onto a stored member
     /// (`old`, as read), moving its seat unchecked. `false` if the member changed meanwhile.
-    pub async fn mirror_member_change(&self, old: &MemberItem, new: &MemberItem) -> Result<bool, StoreError> {
+    pub async fn mirror_member_change(
+        &self,
+        old: &MemberItem,
+        new: &MemberItem,
+        origin: &Origin,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.tx();
         let unchanged = Condition::new("revision = :revision").value(":revision", s(&old.revision));
         tx.put("member", to_item(new)?, Some(unchanged))?;
+        let event = member_event(Action::MemberRoleChanged, Some(old), Some(new));
+        if !event.changes.is_empty() {
+            self.audit(&mut tx, &old.org_id, origin, event)?;
+        }
         if old.role != new.role {
             self.add_usage(&mut tx, &old.org_id, &UsageChange::role_change(old.role, new.role))?;
         }
@@ -90,8 +101,10 @@ impl Store {
         &self,
         member: &MemberItem,
         removal: &RemovedMemberItem,
+        origin: &Origin,
     ) -> Result<bool, StoreError> {
         let mut tx = self.tx();
+        self.audit(&mut tx, &member.org_id, origin, member_event(Action::MemberRemoved, Some(member), None))?;
         let unchanged = Condition::new("revision = :revision").value(":revision", s(&member.revision));
         tx.delete("member", key(member.pk.clone(), member.sk.clone()), Some(unchanged))?;
         tx.put("removed", to_item(removal)?, None)?;

@@ -6,6 +6,7 @@
 
 mod along;
 mod assignments;
+mod audit;
 mod batch;
 mod billing;
 mod billing_events;
@@ -20,6 +21,7 @@ mod orgs;
 mod query;
 mod removals;
 mod tx;
+mod undo;
 mod usage;
 mod users;
 
@@ -33,7 +35,8 @@ use serde::de::DeserializeOwned;
 
 pub use along::{Along, Found};
 pub use assignments::{AssignmentItem, StaffAssignmentItem};
-pub use billing::{Applied, SubscriptionOwnerItem};
+pub use audit::{AuditFilter, AuditItem, EntryKey, Event};
+pub use billing::{Applied, BillingChange, SubscriptionOwnerItem};
 pub use billing_events::BillingEventItem;
 pub use cursor::CursorKey;
 pub use customers::CustomerItem;
@@ -168,11 +171,20 @@ pub struct Store {
     /// Signs list cursors; `None` in a function that lists nothing (and so has no key to derive
     /// it from), where a list would be a misconfiguration.
     cursor_key: Option<CursorKey>,
+    /// How long audit entries are kept (`AUDIT_RETENTION_DAYS`).
+    audit_retention_days: u32,
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>, cursor_key: Option<CursorKey>) -> Self {
-        Self { client, table: table.into(), cursor_key }
+        let audit_retention_days = crate::domain::audit::DEFAULT_RETENTION_DAYS;
+        Self { client, table: table.into(), cursor_key, audit_retention_days }
+    }
+
+    /// The same store keeping audit entries `days` days.
+    pub fn with_audit_retention(mut self, days: u32) -> Self {
+        self.audit_retention_days = days;
+        self
     }
 
     /// Puts an item if `condition` holds; `false` if it did not.

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::Event;
 use super::tx::Condition;
-use super::{IdempotencyClaim, MemberItem, Store, StoreError, from_item, key, keys, s, sdk_error, to_item};
+use super::{IdempotencyClaim, MemberItem, Store, StoreError, key, keys, s, to_item};
 use crate::Timestamp;
 use crate::domain::Usage;
+use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 use crate::domain::billing::{Payment, Subscription};
 use crate::domain::plans::{Entitlement, Plans, entitlement};
 
@@ -72,31 +74,42 @@ impl Store {
         self.get(keys::org_pk(org_id), keys::ORG_SK.to_owned()).await
     }
 
-    /// Renames a stored organization; `None` if it is not stored.
+    /// Renames the organization `org` (as read) to `name`, with its audit entry, unless its name
+    /// changed since it was read. Answers the organization as it is now; a rename to the name
+    /// it has writes nothing.
     pub async fn rename_org(
         &self,
-        org_id: &str,
+        org: &OrgItem,
         name: &str,
         now: crate::Timestamp,
-    ) -> Result<Option<OrgItem>, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
+        origin: &Origin,
+    ) -> Result<OrgItem, StoreError> {
+        if org.name == name {
+            return Ok(org.clone());
+        }
+        let mut tx = self.tx();
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .set_key(Some(key(keys::org_pk(&org.id), keys::ORG_SK.to_owned())))
             .update_expression("SET #name = :name, updatedAt = :now")
-            .condition_expression("attribute_exists(PK)")
+            .condition_expression("#name = :old")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", s(name))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(sdk_error);
-        match result {
-            Ok(output) => output.attributes.map(from_item).transpose(),
-            Err(StoreError::ConditionFailed) => Ok(None),
+            .expression_attribute_values(":old", s(&org.name))
+            .expression_attribute_values(":now", s(now.to_string()));
+        tx.update("org", update)?;
+        let changes = Changes::default().field("name", &org.name, &name.to_owned());
+        self.audit(
+            &mut tx,
+            &org.id,
+            origin,
+            Event::new(Action::OrgRenamed, Target::new(TargetKind::Org, &org.id), changes),
+        )?;
+        match self.commit(tx).await {
+            Err(StoreError::Cancelled(failure)) if failure.is("org") => {
+                Err(StoreError::Changed("the organization changed meanwhile; retry"))
+            }
             Err(error) => Err(error),
+            Ok(()) => Ok(OrgItem { name: name.to_owned(), updated_at: now, ..org.clone() }),
         }
     }
 
@@ -107,10 +120,21 @@ impl Store {
         org: &OrgItem,
         admin: &MemberItem,
         idempotency: Option<&IdempotencyClaim>,
+        origin: &Origin,
     ) -> Result<(), StoreError> {
         let mut tx = self.tx();
         tx.put("org", to_item(org)?, Some(Condition::absent()))?;
         tx.put("admin", to_item(admin)?, Some(Condition::absent()))?;
+        let created = Changes::default().field("name", &None, &Some(&org.name));
+        self.audit(
+            &mut tx,
+            &org.id,
+            origin,
+            Event::new(Action::OrgCreated, Target::new(TargetKind::Org, &org.id), created),
+        )?;
+        let joined = Changes::default().field("role", &None, &Some(admin.role.slug()));
+        let target = Target::new(TargetKind::Member, &admin.user_id);
+        self.audit(&mut tx, &org.id, origin, Event::new(Action::MemberJoined, target, joined))?;
         if let Some(claim) = idempotency {
             tx.update("idempotency", self.finish_idempotency(claim, &org.id))?;
         }

@@ -1,0 +1,25 @@
+//! `GET /audit-log` (admin): the organization's audit entries, newest first, paged, filtered by
+//! `action`, `targetId` and `actorId`.
+
+use lambda_http::{Body, Request, Response};
+use shared::api::http;
+use shared::api::views::AuditEntryView;
+use shared::domain::audit::Action;
+use shared::store::AuditFilter;
+use shared::{ApiError, Deps};
+
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.admin(req).await?;
+    let limit = http::page_limit(req)?;
+    let cursor = http::query_param(req, "cursor");
+    let action = match http::query_param(req, "action") {
+        None => None,
+        Some(slug) => Some(Action::from_slug(&slug).ok_or_else(|| {
+            ApiError::validation("action", "is not an audit action (see the OpenAPI document's AuditAction)")
+        })?),
+    };
+    let id = |name: &str| http::query_param(req, name).filter(|v| !v.is_empty());
+    let filter = AuditFilter { action, target_id: id("targetId"), actor_id: id("actorId") };
+    let page = deps.store.list_audit(caller.org_id(), &filter, limit, cursor.as_deref()).await?;
+    Ok(http::json(200, &page.map(AuditEntryView::from)))
+}

@@ -1,0 +1,199 @@
+//! Audit entries: `ORG#o#AUDIT#<yyyy-mm>` / `AUDIT#<ulid>`, written only inside the
+//! transaction of the change they describe ([`Store::audit`]), read newest first.
+//!
+//! An organization's entries spread over one partition per calendar month, so no partition
+//! holds more than a month of one organization's history and the oldest months age out whole
+//! (TTL on `expiresAt`). Within a month, writes arrive at the pace of the API's throttle, far
+//! under the 1,000 writes a second one partition takes.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use super::tx::{Condition, Tx};
+use super::{MemberItem, Page, Store, StoreError, from_item, keys, n, s, sdk_error, to_item};
+use crate::Timestamp;
+use crate::domain::audit::{Action, Actor, Changes, Origin, Target, TargetKind};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub id: String,
+    pub org_id: String,
+    pub at: Timestamp,
+    pub actor: Actor,
+    /// The acting user's id, for the `actorId` filter (services have none).
+    pub actor_id: Option<String>,
+    pub action: Action,
+    pub target: Target,
+    /// The target's id, for the `targetId` filter.
+    pub target_id: String,
+    pub changes: Changes,
+    pub request_id: Option<String>,
+    /// Unix seconds: DynamoDB's TTL removes the entry after the retention, and reads skip it from then.
+    pub expires_at: i64,
+}
+
+/// What one change records, besides who made it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub action: Action,
+    pub target: Target,
+    pub changes: Changes,
+}
+
+impl Event {
+    pub fn new(action: Action, target: Target, changes: Changes) -> Self {
+        Self { action, target, changes }
+    }
+}
+
+/// Where an entry was written: the undo of a change takes the change's entry away with it, so a
+/// change that did not last leaves no entry (no entry without its change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryKey {
+    pk: String,
+    sk: String,
+}
+
+/// Filters of `GET /audit-log`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<Action>,
+    pub target_id: Option<String>,
+    pub actor_id: Option<String>,
+}
+
+impl Store {
+    /// Adds the entry of `event` to `tx`: the change and its entry land together or not at all.
+    pub(super) fn audit(
+        &self,
+        tx: &mut Tx,
+        org_id: &str,
+        origin: &Origin,
+        event: Event,
+    ) -> Result<EntryKey, StoreError> {
+        let at = Timestamp::now();
+        let id = ulid::Ulid::new().to_string();
+        let item = AuditItem {
+            pk: keys::audit_pk(org_id, at),
+            sk: keys::audit_sk(&id),
+            entity: "audit".into(),
+            id: format!("aud_{}", id.to_lowercase()),
+            org_id: org_id.to_owned(),
+            at,
+            actor_id: origin.actor.user_id().map(str::to_owned),
+            actor: origin.actor.clone(),
+            action: event.action,
+            target_id: event.target.id.clone(),
+            target: event.target,
+            changes: event.changes,
+            request_id: origin.request_id.clone(),
+            expires_at: at.unix_seconds() + i64::from(self.audit_retention_days) * 86_400,
+        };
+        let entry = EntryKey { pk: item.pk.clone(), sk: item.sk.clone() };
+        tx.put("audit", to_item(&item)?, Some(Condition::absent()))?;
+        Ok(entry)
+    }
+
+    /// Adds to `tx` the deletion of the entry a change wrote, for that change's undo.
+    pub(super) fn erase_entry(&self, tx: &mut Tx, entry: &EntryKey) -> Result<(), StoreError> {
+        tx.delete("audit", super::key(entry.pk.clone(), entry.sk.clone()), None)
+    }
+
+    /// One page of the organization's entries, newest first, that match `filter`.
+    pub async fn list_audit(
+        &self,
+        org_id: &str,
+        filter: &AuditFilter,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditItem>, StoreError> {
+        let cursor_key = self.cursor_key.as_ref().ok_or(StoreError::NoCursorKey)?;
+        let mut start = match cursor {
+            Some(cursor) => Some(cursor_key.decode(org_id, "audit", cursor).map_err(|_| StoreError::InvalidCursor)?),
+            None => None,
+        };
+        let now = Timestamp::now();
+        // The month to read: the cursor's, else the current one; then each older one in turn.
+        // Every month that can still hold an entry within the retention.
+        let month_count = self.audit_retention_days as usize / 28 + 2;
+        let mut months = keys::audit_months(org_id, now, month_count);
+        if let Some(pk) = start.as_ref().and_then(|k| k.get("PK")).and_then(|v| v.as_s().ok()) {
+            let Some(position) = months.iter().position(|m| m == pk) else { return Err(StoreError::InvalidCursor) };
+            months.drain(..position);
+        }
+        let (mut filters, mut values) = (vec!["expiresAt > :now"], vec![(":now", n(now.unix_seconds()))]);
+        if let Some(action) = filter.action {
+            filters.push("#action = :action");
+            values.push((":action", s(action.slug())));
+        }
+        if let Some(target) = &filter.target_id {
+            filters.push("targetId = :target");
+            values.push((":target", s(target)));
+        }
+        if let Some(actor) = &filter.actor_id {
+            filters.push("actorId = :actor");
+            values.push((":actor", s(actor)));
+        }
+        let filter_expression = filters.join(" AND ");
+        let mut items = Vec::new();
+        for (i, month) in months.iter().enumerate() {
+            loop {
+                let mut request = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk")
+                    .filter_expression(&filter_expression)
+                    .scan_index_forward(false)
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.take())
+                    .limit(limit - items.len() as i32)
+                    .expression_attribute_values(":pk", AttributeValue::S(month.clone()));
+                if filter.action.is_some() {
+                    request = request.expression_attribute_names("#action", "action");
+                }
+                for (name, value) in &values {
+                    request = request.expression_attribute_values(*name, value.clone());
+                }
+                let page = request.send().await.map_err(sdk_error)?;
+                for item in page.items.unwrap_or_default() {
+                    items.push(from_item::<AuditItem>(item)?);
+                }
+                let full = items.len() >= limit as usize;
+                match page.last_evaluated_key {
+                    Some(last) if full => {
+                        return Ok(Page { items, next_cursor: Some(cursor_key.encode(org_id, "audit", &last)) });
+                    }
+                    Some(last) => start = Some(last),
+                    None if full && i + 1 < months.len() => {
+                        // The month ended with the page: the next page begins with the month before.
+                        let last = items.last().map(|e| super::key(e.pk.clone(), e.sk.clone())).unwrap_or_default();
+                        return Ok(Page { items, next_cursor: Some(cursor_key.encode(org_id, "audit", &last)) });
+                    }
+                    None => break,
+                }
+            }
+            if items.len() >= limit as usize {
+                break;
+            }
+        }
+        Ok(Page { items, next_cursor: None })
+    }
+}
+
+/// The audit entry of a member arriving (`old` none), changing, or leaving (`new` none): its
+/// role and, for a client, its customer.
+pub(super) fn member_event(action: Action, old: Option<&MemberItem>, new: Option<&MemberItem>) -> Event {
+    let role = |m: Option<&MemberItem>| m.map(|m| m.role.slug());
+    let customer = |m: Option<&MemberItem>| m.and_then(|m| m.customer_id.clone());
+    let changes =
+        Changes::default().field("role", &role(old), &role(new)).field("customerId", &customer(old), &customer(new));
+    let user_id = old.or(new).map(|m| m.user_id.as_str()).unwrap_or_default();
+    Event::new(action, Target::new(TargetKind::Member, user_id), changes)
+}
