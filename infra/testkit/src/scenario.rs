@@ -168,6 +168,7 @@ impl Scenario {
             }
             "get-billing" => member_request("GET", "/billing", "/billing", Some(admin), None),
             "get-audit-log" => member_request("GET", "/audit-log", "/audit-log", Some(admin), None),
+            "get-org-export" => member_request("GET", "/org/export", "/org/export", Some(admin), None),
             "create-checkout" => {
                 let body = json!({"variantId": "500001"});
                 member_request("POST", "/billing/checkout", "/billing/checkout", Some(admin), Some(body))

@@ -130,7 +130,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
         let invitation = tt.invitations.last().cloned().unwrap_or_else(|| "inv_01jnone0000000000000000000".into());
         let own_staff = tenants[t].fixture.staff.id().to_owned();
         let org_name = format!("Tenant {t}");
-        let (method, route, query, body): (HttpMethod, &str, &str, Option<Value>) = match rng.below(24) {
+        let (method, route, query, body): (HttpMethod, &str, &str, Option<Value>) = match rng.below(25) {
             0 => (GET, "/me", "", None),
             1 => (GET, "/org", "", None),
             2 => (GET, "/users", "?limit=3", None),
@@ -188,6 +188,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
                 _ => (POST, "/webhooks/lemon-squeezy", "", Some(json!({"meta": {"event_name": "order_created"}}))),
             },
             22 => (GET, "/audit-log", "?limit=5", None),
+            23 => (GET, "/org/export", "", None),
             _ => (GET, "/users/{userId}", "", None),
         };
         // PUT staff sometimes names the caller's own staff member with a foreign customer; members
