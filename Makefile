@@ -30,8 +30,8 @@ sync:
 	@curl -sS -X POST http://127.0.0.1:$${PORT:-9000}/_local/invoke/workos-sync; echo
 
 ## make bench: release builds of every function and the floor, then every figure of
-## docs/benchmarks.md and its chart, regenerated (infra/bench/run.sh, about 15 minutes on a warm
-## build): the harness, the Node.js peer, criterion and the 10,000-membership sync.
+## docs/benchmarks.md and its chart, regenerated (infra/bench/run.sh; about 35 minutes: 10 to build,
+## 10 on the harness, 5 for criterion, 5 to set up and run the 10,000-membership sync).
 BENCH_TARGET ?= target/bench
 FUNCTION_BINS := $(foreach f,$(notdir $(wildcard functions/*)),--bin $(f))
 bench: setup

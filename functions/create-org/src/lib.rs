@@ -102,7 +102,7 @@ async fn create(
         workos_updated_at: membership.updated_at,
         now,
     });
-    match deps.store.create_org_with_admin(&org, &admin, claim, &origin).await {
+    match deps.store.create_org_with_admin(&org, &admin, claim, origin).await {
         Ok(()) => {
             tracing::info!(org_id = org.id, "organization created");
             Ok(org)

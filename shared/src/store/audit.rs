@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::tx::{Condition, Tx};
-use super::{MemberItem, Page, Store, StoreError, from_item, keys, n, s, sdk_error, to_item};
+use super::{Item, MemberItem, Page, Store, StoreError, from_item, keys, n, s, sdk_error, to_item};
 use crate::Timestamp;
 use crate::domain::audit::{Action, Actor, Changes, Origin, Target, TargetKind};
 
@@ -36,6 +36,10 @@ pub struct AuditItem {
     pub request_id: Option<String>,
     /// Unix seconds: DynamoDB's TTL removes the entry after the retention, and reads skip it from then.
     pub expires_at: i64,
+}
+
+impl AuditItem {
+    pub const ENTITY: &'static str = "audit";
 }
 
 /// What one change records, besides who made it.
@@ -82,7 +86,7 @@ impl Store {
         let item = AuditItem {
             pk: keys::audit_pk(org_id, at),
             sk: keys::audit_sk(&id),
-            entity: "audit".into(),
+            entity: AuditItem::ENTITY.into(),
             id: format!("aud_{}", id.to_lowercase()),
             org_id: org_id.to_owned(),
             at,
@@ -98,6 +102,11 @@ impl Store {
         let entry = EntryKey { pk: item.pk.clone(), sk: item.sk.clone() };
         tx.put("audit", to_item(&item)?, Some(Condition::absent()))?;
         Ok(entry)
+    }
+
+    /// The audit partitions that can still hold an entry within the retention, newest first.
+    pub(super) fn audit_partitions(&self, org_id: &str, now: Timestamp) -> Vec<String> {
+        keys::audit_months(org_id, now, self.audit_retention_days as usize / 28 + 2)
     }
 
     /// Adds to `tx` the deletion of the entry a change wrote, for that change's undo.
@@ -120,13 +129,8 @@ impl Store {
         };
         let now = Timestamp::now();
         // The month to read: the cursor's, else the current one; then each older one in turn.
-        // Every month that can still hold an entry within the retention.
-        let month_count = self.audit_retention_days as usize / 28 + 2;
-        let mut months = keys::audit_months(org_id, now, month_count);
-        if let Some(pk) = start.as_ref().and_then(|k| k.get("PK")).and_then(|v| v.as_s().ok()) {
-            let Some(position) = months.iter().position(|m| m == pk) else { return Err(StoreError::InvalidCursor) };
-            months.drain(..position);
-        }
+        let mut months = self.audit_partitions(org_id, now);
+        resume_at(&mut months, start.as_ref())?;
         let (mut filters, mut values) = (vec!["expiresAt > :now"], vec![(":now", n(now.unix_seconds()))]);
         if let Some(action) = filter.action {
             filters.push("#action = :action");
@@ -196,4 +200,14 @@ pub(super) fn member_event(action: Action, old: Option<&MemberItem>, new: Option
         Changes::default().field("role", &role(old), &role(new)).field("customerId", &customer(old), &customer(new));
     let user_id = old.or(new).map(|m| m.user_id.as_str()).unwrap_or_default();
     Event::new(action, Target::new(TargetKind::Member, user_id), changes)
+}
+
+/// Drops the partitions before the one a cursor's key is in: a walk over several partitions
+/// resumes where it stopped. A key in none of them is not a cursor of this walk.
+pub(super) fn resume_at(partitions: &mut Vec<String>, start: Option<&Item>) -> Result<(), StoreError> {
+    if let Some(pk) = start.and_then(|k| k.get("PK")).and_then(|v| v.as_s().ok()) {
+        let position = partitions.iter().position(|p| p == pk).ok_or(StoreError::InvalidCursor)?;
+        partitions.drain(..position);
+    }
+    Ok(())
 }

@@ -8,7 +8,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Item, Store, StoreError, from_item, keys, n, sdk_error};
+use super::audit::resume_at;
+use super::{
+    AssignmentItem, AuditItem, CustomerItem, InvitationItem, Item, MemberItem, OrgItem, Store, StoreError, from_item,
+    keys, n, sdk_error,
+};
 use crate::Timestamp;
 
 /// A page stops taking records once its records pass this many bytes of JSON. An item is at most
@@ -41,18 +45,18 @@ fn records_of(item: Item) -> Result<Vec<ExportRecord>, StoreError> {
     }
     let record = |kind, data: Map<String, Value>| ExportRecord { kind, data: Value::Object(data) };
     Ok(match entity.as_str() {
-        "org" => {
+        OrgItem::ENTITY => {
             let mut billing = Map::new();
             for field in ["subscriptions", "payments"] {
                 billing.insert(field.to_owned(), data.remove(field).unwrap_or(Value::Null));
             }
             vec![record("org", data), record("billing", billing)]
         }
-        "member" => vec![record("member", data)],
-        "invitation" => vec![record("invitation", data)],
-        "customer" => vec![record("customer", data)],
-        "assignment" => vec![record("assignment", data)],
-        "audit" => vec![record("audit", data)],
+        MemberItem::ENTITY => vec![record("member", data)],
+        InvitationItem::ENTITY => vec![record("invitation", data)],
+        CustomerItem::ENTITY => vec![record("customer", data)],
+        AssignmentItem::ENTITY => vec![record("assignment", data)],
+        AuditItem::ENTITY => vec![record("audit", data)],
         _ => vec![],
     })
 }
@@ -66,13 +70,9 @@ impl Store {
             None => None,
         };
         let now = Timestamp::now();
-        let month_count = self.audit_retention_days as usize / 28 + 2;
         let mut partitions = vec![keys::org_pk(org_id)];
-        partitions.extend(keys::audit_months(org_id, now, month_count));
-        if let Some(pk) = start.as_ref().and_then(|k| k.get("PK")).and_then(|v| v.as_s().ok()) {
-            let Some(position) = partitions.iter().position(|p| p == pk) else { return Err(StoreError::InvalidCursor) };
-            partitions.drain(..position);
-        }
+        partitions.extend(self.audit_partitions(org_id, now));
+        resume_at(&mut partitions, start.as_ref())?;
         let (mut items, mut bytes) = (Vec::new(), 0);
         for partition in &partitions {
             let audit = partition != &keys::org_pk(org_id);
