@@ -8,6 +8,9 @@ use shared::domain::audit::Action;
 use shared::store::AuditFilter;
 use shared::{ApiError, Deps};
 
+/// The longest `targetId` or `actorId` taken (the OpenAPI document's `maxLength`).
+const MAX_ID_CHARS: usize = 200;
+
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let limit = http::page_limit(req)?;
@@ -18,8 +21,13 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
             ApiError::validation("action", "is not an audit action (see the OpenAPI document's AuditAction)")
         })?),
     };
-    let id = |name: &str| http::query_param(req, name).filter(|v| !v.is_empty());
-    let filter = AuditFilter { action, target_id: id("targetId"), actor_id: id("actorId") };
+    let id = |name: &'static str| match http::query_param(req, name).filter(|v| !v.is_empty()) {
+        Some(id) if id.chars().count() > MAX_ID_CHARS => {
+            Err(ApiError::validation(name, "must be at most 200 characters"))
+        }
+        id => Ok(id),
+    };
+    let filter = AuditFilter { action, target_id: id("targetId")?, actor_id: id("actorId")? };
     let page = deps.store.list_audit(caller.org_id(), &filter, limit, cursor.as_deref()).await?;
     Ok(http::json(200, &page.map(AuditEntryView::from)))
 }

@@ -4,12 +4,11 @@
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
 use shared::api::views::MemberView;
-use shared::flows::customers::managed_customer;
+use shared::flows::customers::caller_managing;
 use shared::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = deps.caller(req).await?;
-    let customer = managed_customer(deps, &caller, &http::path_param(req, "customerId")?).await?;
+    let (caller, customer) = caller_managing(deps, req, &http::path_param(req, "customerId")?).await?;
     let limit = http::page_limit(req)?;
     let cursor = http::query_param(req, "cursor");
     let page = deps.store.list_customer_staff(caller.org_id(), &customer.id, limit, cursor.as_deref()).await?;

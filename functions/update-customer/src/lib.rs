@@ -5,12 +5,11 @@ use lambda_http::{Body, Request, Response};
 use shared::api::bodies::CustomerPatch;
 use shared::api::http;
 use shared::api::views::CustomerView;
-use shared::flows::customers::managed_customer;
+use shared::flows::customers::caller_managing;
 use shared::{ApiError, Deps, Timestamp};
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = deps.caller(req).await?;
-    let customer = managed_customer(deps, &caller, &http::path_param(req, "customerId")?).await?;
+    let (caller, customer) = caller_managing(deps, req, &http::path_param(req, "customerId")?).await?;
     let fields = http::json_body::<CustomerPatch>(req)?.apply(customer.fields())?;
     if fields == customer.fields() {
         // A retry of a rename that stopped half way finishes carrying the name order.

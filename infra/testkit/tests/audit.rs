@@ -128,6 +128,26 @@ async fn members_invitations_and_the_org_name_are_logged_and_filtered() {
     assert_eq!((staff_read.status, staff_read.code()), (403, "forbidden"));
     let bad = app.call(GET, "/audit-log?action=customer.exploded", Some(&admin.token), None).await;
     assert_eq!((bad.status, bad.code()), (400, "validation_failed"));
+    let long = app.call(GET, &format!("/audit-log?actorId={}", "u".repeat(201)), Some(&admin.token), None).await;
+    assert_eq!((long.status, long.code()), (400, "validation_failed"));
+}
+
+#[tokio::test]
+async fn a_filter_that_matches_little_answers_short_pages_whose_cursors_reach_everything() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    for i in 0..12 {
+        let created =
+            app.call(POST, "/customers", Some(&org.admin.token), Some(json!({"name": format!("C{i}")}))).await;
+        assert_eq!(created.status, 201);
+    }
+    // The one org.created entry is the oldest of 16: one entry a query, ten queries a page.
+    let first = app.call(GET, "/audit-log?limit=1&action=org.created", Some(&org.admin.token), None).await;
+    assert_eq!(first.status, 200);
+    assert!(first.body["items"].as_array().unwrap().is_empty(), "{:?}", first.body);
+    assert!(first.body["nextCursor"].is_string(), "a short page says where to go on");
+    let found = entries(&app, &org.admin, "&action=org.created", 1).await;
+    assert_eq!(actions(&found), ["org.created"]);
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! The customers a caller may see or manage, and the customer a client member belongs to.
 
+use lambda_http::Request;
+
 use crate::Deps;
 use crate::domain::Role;
 use crate::domain::access::{CUSTOMER_MANAGERS, CustomerAccess, check_customer_rule, customer_access};
@@ -7,19 +9,14 @@ use crate::error::ApiError;
 use crate::flows::access::Caller;
 use crate::store::{Along, CustomerItem, Found};
 
-/// A customer the caller may see: any for an admin, an assigned one for staff, their own for a
-/// client. Anything else is 404, like a customer that does not exist.
-pub async fn visible_customer(deps: &Deps, caller: &Caller, customer_id: &str) -> Result<CustomerItem, ApiError> {
-    let found = deps.store.read_along(caller.org_id(), caller.user_id(), &customer_reads(customer_id)).await?;
-    visible_in(caller, &found, customer_id)
-}
-
 /// What [`visible_in`] decides on, to read along with the membership.
 pub fn customer_reads(customer_id: &str) -> [Along<'_>; 2] {
     [Along::Customer(customer_id), Along::CallersAssignment(customer_id)]
 }
 
-/// [`visible_customer`] of items already read (with [`customer_reads`]).
+/// The customer the caller may see, of items already read (with [`customer_reads`]): any for an
+/// admin, an assigned one for staff, their own for a client. Anything else is 404, like a
+/// customer that does not exist.
 pub fn visible_in(caller: &Caller, found: &Found, customer_id: &str) -> Result<CustomerItem, ApiError> {
     let customer = match customer_access(caller.role(), caller.member.customer_id.as_deref(), customer_id) {
         CustomerAccess::Granted => found.customer(customer_id)?,
@@ -33,12 +30,18 @@ pub fn visible_in(caller: &Caller, found: &Found, customer_id: &str) -> Result<C
     customer.ok_or(ApiError::NotFound)
 }
 
-/// A customer the caller manages (may change, and see the staff of): any for an admin, an
-/// assigned one for staff. A client's own customer is read-only to them (403); others stay 404.
-pub async fn managed_customer(deps: &Deps, caller: &Caller, customer_id: &str) -> Result<CustomerItem, ApiError> {
-    let customer = visible_customer(deps, caller, customer_id).await?;
+/// The caller, and a customer they manage (may change, and see the staff of): any for an admin,
+/// an assigned one for staff; read with the membership in one round trip. A client's own
+/// customer is read-only to them (403); others stay 404, like a customer that does not exist.
+pub async fn caller_managing(
+    deps: &Deps,
+    req: &Request,
+    customer_id: &str,
+) -> Result<(Caller, CustomerItem), ApiError> {
+    let (caller, found) = deps.caller_with(req, &customer_reads(customer_id)).await?;
+    let customer = visible_in(&caller, &found, customer_id)?;
     caller.require(CUSTOMER_MANAGERS)?;
-    Ok(customer)
+    Ok((caller, customer))
 }
 
 /// Checks the rule that a `client` belongs to exactly one customer of the organization and

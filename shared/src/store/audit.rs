@@ -6,6 +6,8 @@
 //! (TTL on `expiresAt`). Within a month, writes arrive at the pace of the API's throttle, far
 //! under the 1,000 writes a second one partition takes.
 
+use std::sync::Mutex;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +58,24 @@ impl Event {
     }
 }
 
+/// The most Query requests that read a month's entries for one page (each evaluates at most
+/// `limit` entries; a month with none left costs one more): a filter that matches few entries of
+/// a busy organization answers a short page with a cursor instead of reading a year of entries.
+const MAX_QUERIES_PER_PAGE: usize = 10;
+
+/// The ids of this process's entries, in the order they were made.
+static ENTRY_IDS: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
+
+/// An entry's id: its time is the entry's `at`, so the newest-first order of the keys is the
+/// order of `at`, and the entries one process makes within a millisecond (a change and its
+/// cascade) keep the order they were made in.
+fn entry_id(at: Timestamp) -> ulid::Ulid {
+    let since_epoch = std::time::Duration::from_millis(u64::try_from(at.unix_millis()).unwrap_or_default());
+    let time = std::time::UNIX_EPOCH + since_epoch;
+    let generated = ENTRY_IDS.lock().ok().and_then(|mut ids| ids.generate_from_datetime(time).ok());
+    generated.unwrap_or_else(|| ulid::Ulid::from_datetime(time))
+}
+
 /// Where an entry was written: the undo of a change takes the change's entry away with it, so a
 /// change that did not last leaves no entry (no entry without its change).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +102,7 @@ impl Store {
         event: Event,
     ) -> Result<EntryKey, StoreError> {
         let at = Timestamp::now();
-        let id = ulid::Ulid::new().to_string();
+        let id = entry_id(at).to_string();
         let item = AuditItem {
             pk: keys::audit_pk(org_id, at),
             sk: keys::audit_sk(&id),
@@ -122,11 +142,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<AuditItem>, StoreError> {
-        let cursor_key = self.cursor_key.as_ref().ok_or(StoreError::NoCursorKey)?;
-        let mut start = match cursor {
-            Some(cursor) => Some(cursor_key.decode(org_id, "audit", cursor).map_err(|_| StoreError::InvalidCursor)?),
-            None => None,
-        };
+        let (cursor_key, mut start) = self.cursor_start(org_id, "audit", cursor)?;
         let now = Timestamp::now();
         // The month to read: the cursor's, else the current one; then each older one in turn.
         let mut months = self.audit_partitions(org_id, now);
@@ -145,7 +161,7 @@ impl Store {
             values.push((":actor", s(actor)));
         }
         let filter_expression = filters.join(" AND ");
-        let mut items = Vec::new();
+        let (mut items, mut queries) = (Vec::new(), 0);
         for (i, month) in months.iter().enumerate() {
             loop {
                 let mut request = self
@@ -166,12 +182,14 @@ impl Store {
                     request = request.expression_attribute_values(*name, value.clone());
                 }
                 let page = request.send().await.map_err(sdk_error)?;
+                queries += 1;
                 for item in page.items.unwrap_or_default() {
                     items.push(from_item::<AuditItem>(item)?);
                 }
                 let full = items.len() >= limit as usize;
                 match page.last_evaluated_key {
-                    Some(last) if full => {
+                    // A filter that matches little answers a shorter page rather than read on.
+                    Some(last) if full || queries >= MAX_QUERIES_PER_PAGE => {
                         return Ok(Page { items, next_cursor: Some(cursor_key.encode(org_id, "audit", &last)) });
                     }
                     Some(last) => start = Some(last),
@@ -210,4 +228,17 @@ pub(super) fn resume_at(partitions: &mut Vec<String>, start: Option<&Item>) -> R
         partitions.drain(..position);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ids_carry_their_time_and_keep_their_order_within_a_millisecond() {
+        let at = Timestamp::now();
+        let ids: Vec<ulid::Ulid> = (0..50).map(|_| entry_id(at)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(ids.iter().all(|id| id.timestamp_ms() == at.unix_millis() as u64));
+    }
 }

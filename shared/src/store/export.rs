@@ -64,11 +64,7 @@ fn records_of(item: Item) -> Result<Vec<ExportRecord>, StoreError> {
 impl Store {
     /// One page of the organization's export, from `cursor` (signed, as every list's).
     pub async fn export_page(&self, org_id: &str, cursor: Option<&str>) -> Result<ExportPage, StoreError> {
-        let cursor_key = self.cursor_key.as_ref().ok_or(StoreError::NoCursorKey)?;
-        let mut start = match cursor {
-            Some(cursor) => Some(cursor_key.decode(org_id, "export", cursor).map_err(|_| StoreError::InvalidCursor)?),
-            None => None,
-        };
+        let (cursor_key, mut start) = self.cursor_start(org_id, "export", cursor)?;
         let now = Timestamp::now();
         let mut partitions = vec![keys::org_pk(org_id)];
         partitions.extend(self.audit_partitions(org_id, now));

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 
-use super::{Store, StoreError, from_item, keys, s, sdk_error};
+use super::{CursorKey, Item, Store, StoreError, from_item, keys, s, sdk_error};
 
 /// One page of a list: API.md's `{"items": [...], "nextCursor": ...}`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -61,6 +61,22 @@ impl<'a> ListQuery<'a> {
 }
 
 impl Store {
+    /// The key that signs the cursors of `list`, and the key a page starts after (`cursor`'s,
+    /// checked to be this organization's and this list's; none for a first page).
+    pub(super) fn cursor_start(
+        &self,
+        org_id: &str,
+        list: &str,
+        cursor: Option<&str>,
+    ) -> Result<(&CursorKey, Option<Item>), StoreError> {
+        let cursor_key = self.cursor_key.as_ref().ok_or(StoreError::NoCursorKey)?;
+        let start = match cursor {
+            Some(cursor) => Some(cursor_key.decode(org_id, list, cursor).map_err(|_| StoreError::InvalidCursor)?),
+            None => None,
+        };
+        Ok((cursor_key, start))
+    }
+
     /// Every item a query finds, all pages (for jobs and cascades, not request-path lists,
     /// which page with cursors).
     pub(super) async fn query_all<T: DeserializeOwned>(
@@ -102,13 +118,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<T>, StoreError> {
-        let cursor_key = self.cursor_key.as_ref().ok_or(StoreError::NoCursorKey)?;
-        let mut start = match cursor {
-            Some(cursor) => {
-                Some(cursor_key.decode(query.org_id, query.list, cursor).map_err(|_| StoreError::InvalidCursor)?)
-            }
-            None => None,
-        };
+        let (cursor_key, mut start) = self.cursor_start(query.org_id, query.list, cursor)?;
         let mut items = Vec::new();
         loop {
             let mut request = self
