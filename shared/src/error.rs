@@ -34,6 +34,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NoOrganization(String),
+    /// The token selects an organization whose deletion began (403 `no_organization`).
+    #[error("the organization has been deleted")]
+    OrganizationDeleted,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -61,7 +64,7 @@ impl ApiError {
             Self::Validation(_) | Self::MalformedJson(_) | Self::InvalidCursor => 400,
             Self::Unauthenticated(_) | Self::InvalidSignature => 401,
             Self::PlanLimitReached { .. } => 402,
-            Self::Forbidden(_) | Self::NoOrganization(_) => 403,
+            Self::Forbidden(_) | Self::NoOrganization(_) | Self::OrganizationDeleted => 403,
             Self::NotFound => 404,
             Self::Conflict(_) | Self::LastAdmin => 409,
             Self::PayloadTooLarge(_) => 413,
@@ -79,7 +82,7 @@ impl ApiError {
             Self::InvalidCursor => "invalid_cursor",
             Self::PlanLimitReached { .. } => "plan_limit_reached",
             Self::Forbidden(_) => "forbidden",
-            Self::NoOrganization(_) => "no_organization",
+            Self::NoOrganization(_) | Self::OrganizationDeleted => "no_organization",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::LastAdmin => "last_admin",
@@ -98,7 +101,7 @@ impl ApiError {
             Self::InvalidCursor => "Invalid cursor",
             Self::PlanLimitReached { .. } => "Plan limit reached",
             Self::Forbidden(_) => "Forbidden",
-            Self::NoOrganization(_) => "No organization",
+            Self::NoOrganization(_) | Self::OrganizationDeleted => "No organization",
             Self::NotFound => "Not found",
             Self::Conflict(_) => "Conflict",
             Self::LastAdmin => "Last admin",

@@ -23,7 +23,7 @@ use shared::domain::billing::{Subscription, SubscriptionStatus};
 use shared::domain::lemonsqueezy::Event;
 use shared::flows::billing;
 use shared::store::keys::UNMATCHED_SHARDS;
-use shared::store::{BillingEventItem, SubscriptionOwnerItem};
+use shared::store::{BillingEventItem, StoreError, SubscriptionOwnerItem};
 use shared::{ApiError, Deps, crypto};
 
 /// 300 calls a minute at most: one every 200 ms.
@@ -75,7 +75,16 @@ impl Run<'_> {
 
     /// Reads one subscription from Lemon Squeezy and applies it where it differs.
     async fn reconcile(&mut self, owner: &SubscriptionOwnerItem) -> Result<(), ApiError> {
-        let Some(org) = self.deps.store.get_org(&owner.org_id).await? else { return Ok(()) };
+        let org = match self.deps.store.get_org(&owner.org_id).await {
+            Ok(Some(org)) => org,
+            Ok(None) => return Ok(()),
+            // Being deleted: its owners go with it.
+            Err(StoreError::OrgDeleted) => {
+                self.report.skipped += 1;
+                return Ok(());
+            }
+            Err(error) => return Err(error.into()),
+        };
         let stored = org.subscriptions.get(&owner.subscription_id);
         if stored.is_some_and(|s| s.status == SubscriptionStatus::Expired) {
             self.report.skipped += 1;
@@ -99,7 +108,7 @@ impl Run<'_> {
         };
         if stored.map(|s| s.content_hash.as_str()) == Some(fetched.content_hash.as_str()) {
             self.report.unchanged += 1;
-        } else if self.deps.store.reconcile_subscription(&org.id, &fetched, stored, &SYSTEM).await? {
+        } else if self.deps.store.reconcile_subscription(&org.id, &fetched, stored, &SYSTEM).await.or_else(deleted)? {
             tracing::info!(org_id = org.id, status = fetched.status.as_str(), "subscription reconciled");
             self.report.updated += 1;
         } else {
@@ -115,7 +124,13 @@ impl Run<'_> {
         let event = record.body.as_deref().and_then(|body| serde_json::from_str::<Event>(body).ok().map(|e| (body, e)));
         if let Some((body, event)) = &event {
             let subscription = billing::subscription_of(event);
-            if billing::resolve_org(self.deps, event, subscription.as_deref()).await?.org_id().is_some() {
+            let resolved = match billing::resolve_org(self.deps, event, subscription.as_deref()).await {
+                Ok(owner) => owner.org_id().is_some(),
+                // Its organization was deleted: processing answers `ignored`, and it is forgotten.
+                Err(ApiError::OrganizationDeleted) => true,
+                Err(error) => return Err(error),
+            };
+            if resolved {
                 let outcome =
                     billing::process_event(self.deps, event, body, &crypto::sha256_hex(body.as_bytes()), &SYSTEM)
                         .await?;
@@ -135,6 +150,15 @@ impl Run<'_> {
             self.report.unmatched_abandoned += 1;
         }
         Ok(())
+    }
+}
+
+/// A reconcile write that met an organization being deleted changed nothing, like one that met
+/// a newer event.
+fn deleted(error: StoreError) -> Result<bool, StoreError> {
+    match error {
+        StoreError::OrgDeleted => Ok(false),
+        error => Err(error),
     }
 }
 

@@ -12,7 +12,7 @@ use shared::{ApiError, Deps, Timestamp};
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let fields = http::json_body::<NewCustomer>(req)?.into_fields()?;
-    let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
+    let org = &caller.org;
     let now = Timestamp::now();
     let limits = org.entitlement(&deps.config.plans, now).limits;
     let customer = CustomerItem::new(caller.org_id(), fields, caller.user_id(), now);

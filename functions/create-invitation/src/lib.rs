@@ -28,7 +28,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let email = parse_email("email", &body.email)?;
     check_customer(deps, caller.org_id(), body.role, body.customer_id.as_deref()).await?;
 
-    let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
+    let org = &caller.org;
     let now = Timestamp::now();
     let limits = org.entitlement(&deps.config.plans, now).limits;
     let mut invitation =

@@ -128,7 +128,12 @@ fn created(deps: &Deps, org: &OrgItem) -> Response<Body> {
 async fn replay(deps: &Deps, auth: &AuthContext, org_id: &str) -> Result<Response<Body>, ApiError> {
     let (org, member) = tokio::join!(deps.store.get_org(org_id), deps.store.get_member(org_id, &auth.user_id));
     member?.ok_or(ApiError::NotFound)?;
-    let org = org?.ok_or(ApiError::NotFound)?;
+    // Deleted since: gone, as for anyone else.
+    let org = org.or_else(|error| match error {
+        StoreError::OrgDeleted => Ok(None),
+        error => Err(error),
+    })?;
+    let org = org.ok_or(ApiError::NotFound)?;
     let mut response = http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now()));
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(response)

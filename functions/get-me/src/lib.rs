@@ -3,6 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::api::http;
+use shared::store::StoreError;
 use shared::{ApiError, Deps};
 
 #[derive(Serialize)]
@@ -32,18 +33,28 @@ struct OrgRef {
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let auth = deps.tokens.authenticate(req).await?;
     // No organization selected, or not an active member of it: the user alone, with nulls.
+    // An organization whose deletion began is no organization either.
     let membership = async {
         match auth.org_id {
-            Some(_) => deps.membership(&auth, req).await.map(Result::ok),
+            Some(_) => match deps.membership(&auth, req).await {
+                Ok(member) => Ok(member.ok()),
+                Err(ApiError::OrganizationDeleted) => Ok(None),
+                Err(error) => Err(error),
+            },
             None => Ok(None),
         }
     };
     let (profile, member) = tokio::join!(deps.profile(&auth.user_id), membership);
     let (profile, member) = (profile?, member?);
     let organization = match &member {
-        Some(member) => deps.store.get_org(&member.org_id).await?.map(|org| OrgRef { id: org.id, name: org.name }),
+        Some(member) => match deps.store.get_org(&member.org_id).await {
+            Ok(org) => org.map(|org| OrgRef { id: org.id, name: org.name }),
+            Err(StoreError::OrgDeleted) => None,
+            Err(error) => return Err(error.into()),
+        },
         None => None,
     };
+    let member = member.filter(|_| organization.is_some());
     let me = Me {
         user: UserView {
             id: profile.user_id,

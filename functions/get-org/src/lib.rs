@@ -3,11 +3,9 @@
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
 use shared::api::views::OrganizationView;
-use shared::store::Along;
 use shared::{ApiError, Deps, Timestamp};
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (_, found) = deps.caller_with(req, &[Along::Org]).await?;
-    let org = found.org()?.ok_or(ApiError::NotFound)?;
-    Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now())))
+    let caller = deps.caller(req).await?;
+    Ok(http::json(200, &OrganizationView::new(&caller.org, &deps.config.plans, Timestamp::now())))
 }

@@ -10,11 +10,11 @@ use shared::{ApiError, Deps, Timestamp};
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let name = http::json_body::<OrgNameBody>(req)?.into_name()?;
-    let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
+    let org = &caller.org;
     if org.name == name {
-        return Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now())));
+        return Ok(http::json(200, &OrganizationView::new(org, &deps.config.plans, Timestamp::now())));
     }
     deps.workos.rename_organization(caller.org_id(), &name).await?;
-    let org = deps.store.rename_org(&org, &name, Timestamp::now(), &caller.origin()).await?;
+    let org = deps.store.rename_org(org, &name, Timestamp::now(), &caller.origin()).await?;
     Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now())))
 }

@@ -44,7 +44,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         return Ok(http::json(200, &MemberView::from(old)));
     }
 
-    let org = deps.store.get_org(caller.org_id()).await?.ok_or(ApiError::NotFound)?;
+    let org = &caller.org;
     let now = Timestamp::now();
     let limits = org.entitlement(&deps.config.plans, now).limits;
     let change = if role == old.role {

@@ -18,10 +18,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 use shared::clients::outbound::Patience;
+use shared::flows::deletion::DeletionStatus;
 use shared::flows::sync;
 use shared::flows::sync::{Changes, EVENT_TYPES, Reads};
 use shared::store::SyncState;
 use shared::{ApiError, Deps, Timestamp};
+use tracing::Instrument;
 
 /// Under the function's 900 s timeout.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(840);
@@ -40,10 +42,27 @@ pub struct Report {
     #[serde(flatten)]
     pub changes: Changes,
     pub cursor: Option<String>,
+    pub deletions: Deletions,
     /// False when the time budget ran out first; the next run continues from the saved state.
     pub complete: bool,
     pub duration_ms: u128,
 }
+
+/// The organization deletions this run continued (`DELETE /org` leaves what it could not finish).
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deletions {
+    pub continued: u32,
+    pub completed: u32,
+    pub failed: u32,
+}
+
+/// At most this many deletions are continued by one run, each for what is left of the run's
+/// budget but at most [`DELETION_BUDGET`] and at least [`DELETION_MIN`] (a run always makes
+/// progress on one), so that the mirror gets most of the run.
+const DELETIONS_PER_RUN: i32 = 10;
+const DELETION_BUDGET: Duration = Duration::from_secs(30);
+const DELETION_MIN: Duration = Duration::from_secs(5);
 
 struct Budget {
     started: Instant,
@@ -81,6 +100,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
 }
 
 async fn run(deps: &Deps, force_full: bool, budget: &Budget, report: &mut Report) -> Result<(), ApiError> {
+    continue_deletions(deps, budget, &mut report.deletions).await?;
     let mut state = deps.store.sync_state().await?;
     let now = Timestamp::now();
     let older_than = |at: &Option<Timestamp>, age: time::Duration| at.is_none_or(|at| at < now.minus(age));
@@ -107,6 +127,28 @@ async fn run(deps: &Deps, force_full: bool, budget: &Budget, report: &mut Report
     Ok(())
 }
 
+/// Continues the organization deletions under way (a failure of one is logged and left for the
+/// next run: it does not stop the mirror).
+async fn continue_deletions(deps: &Deps, budget: &Budget, report: &mut Deletions) -> Result<(), ApiError> {
+    for org_id in deps.store.pending_deletions(DELETIONS_PER_RUN).await? {
+        if report.continued > 0 && budget.spent() {
+            break;
+        }
+        report.continued += 1;
+        let remaining = budget.limit.saturating_sub(budget.started.elapsed());
+        let span = tracing::info_span!("deletion", org_id = %org_id);
+        match deps.continue_deletion(&org_id, remaining.clamp(DELETION_MIN, DELETION_BUDGET)).instrument(span).await {
+            Ok(DeletionStatus::Deleted) => report.completed += 1,
+            Ok(DeletionStatus::Deleting) => {}
+            Err(error) => {
+                tracing::warn!(error = %error, "an organization deletion failed; the next run tries again");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Continues the full pass; `Ok(true)` once every organization is done.
 async fn full_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: &mut Report) -> Result<bool, ApiError> {
     let mut after = state.full_pass_after.clone().filter(|a| !a.is_empty());
@@ -120,7 +162,7 @@ async fn full_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: 
             if progressed && budget.spent() {
                 return Ok(false);
             }
-            sync::reconcile_org(deps, org, &mut report.changes, &mut report.reads).await?;
+            sync::unless_deleted(sync::reconcile_org(deps, org, &mut report.changes, &mut report.reads).await)?;
             progressed = true;
             state.full_pass_after = Some(org.id.clone());
             deps.store.save_sync_state(state).await?;

@@ -69,6 +69,14 @@ impl Emulator {
         panic!("emulator {method} {path} kept answering 429")
     }
 
+    /// Whether the emulator has the organization `org_id`.
+    pub async fn has_org(&self, org_id: &str) -> bool {
+        let (status, answer) =
+            self.api_as(&self.setup_key(), reqwest::Method::GET, &format!("/organizations/{org_id}"), None).await;
+        assert!([200, 404].contains(&status), "emulator GET organization answered {status}: {answer}");
+        status == 200
+    }
+
     pub async fn create_user(&self, prefix: &str) -> TestUser {
         let email = format!("{prefix}-{}@test.example", ulid::Ulid::new().to_string().to_lowercase());
         let password = "Test-password-1!".to_owned();

@@ -1,4 +1,5 @@
-//! A fault-injecting HTTP proxy in front of the WorkOS emulator (which has no failure hooks).
+//! A fault-injecting HTTP proxy in front of the WorkOS emulator (which has no failure hooks), or
+//! in front of DynamoDB Local (whose calls it tells apart by their `X-Amz-Target` action).
 //! Tests point the app at it and choose which calls fail, and how; it also serves the test
 //! signing key in the JWKS and records every request it saw.
 
@@ -32,8 +33,23 @@ pub enum Fault {
 struct Rule {
     method: Method,
     path_prefix: String,
+    /// Only calls whose `X-Amz-Target` ends with `.<action>` (a DynamoDB API action).
+    action: Option<String>,
+    /// Matching calls to let through before the rule applies.
+    skip: usize,
     fault: Fault,
     remaining: usize,
+}
+
+impl Rule {
+    fn matches(&self, method: &Method, path: &str, target: Option<&str>) -> bool {
+        let action = match (&self.action, target) {
+            (None, _) => true,
+            (Some(action), Some(target)) => target.rsplit('.').next() == Some(action.as_str()),
+            (Some(_), None) => false,
+        };
+        self.remaining > 0 && &self.method == method && path.starts_with(&self.path_prefix) && action
+    }
 }
 
 #[derive(Default)]
@@ -72,8 +88,27 @@ impl FaultProxy {
 
     /// The next `times` calls of `method` to a path starting with `path_prefix` fail with `fault`.
     pub fn fail(&self, method: Method, path_prefix: &str, fault: Fault, times: usize) {
-        let rule = Rule { method, path_prefix: path_prefix.to_owned(), fault, remaining: times };
+        let rule = Rule { method, path_prefix: path_prefix.to_owned(), action: None, skip: 0, fault, remaining: times };
         self.state.lock().expect("proxy state").rules.push(rule);
+    }
+
+    /// In front of DynamoDB: after `skip` calls of the API action `action` (`BatchWriteItem`)
+    /// have gone through, the next `times` fail with `fault`.
+    pub fn fail_action(&self, action: &str, skip: usize, fault: Fault, times: usize) {
+        let rule = Rule {
+            method: Method::POST,
+            path_prefix: "/".into(),
+            action: Some(action.into()),
+            skip,
+            fault,
+            remaining: times,
+        };
+        self.state.lock().expect("proxy state").rules.push(rule);
+    }
+
+    /// Drops every rule: from now on every call goes through.
+    pub fn clear(&self) {
+        self.state.lock().expect("proxy state").rules.clear();
     }
 
     /// Adds the test signing key to every JWKS the proxy passes on.
@@ -107,14 +142,15 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let (fault, extra_jwk) = {
         let mut state = shared.state.lock().expect("proxy state");
         state.seen.push((parts.method.clone(), path.clone()));
-        let fault = state
-            .rules
-            .iter_mut()
-            .find(|r| r.remaining > 0 && r.method == parts.method && path.starts_with(&r.path_prefix))
-            .map(|rule| {
-                rule.remaining -= 1;
-                rule.fault
-            });
+        let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+        let fault = state.rules.iter_mut().find(|r| r.matches(&parts.method, &path, target)).and_then(|rule| {
+            if rule.skip > 0 {
+                rule.skip -= 1;
+                return None;
+            }
+            rule.remaining -= 1;
+            Some(rule.fault)
+        });
         (fault, state.extra_jwk.clone())
     };
     match fault {

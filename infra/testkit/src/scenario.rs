@@ -25,6 +25,8 @@ pub enum Target {
     UnassignedCustomer,
     /// A customer the staff member is assigned to, for `unassign-staff`.
     AssignedCustomer,
+    /// An organization of its own with its admin, for `delete-org`.
+    Org,
 }
 
 impl Target {
@@ -36,6 +38,7 @@ impl Target {
             "delete-customer" => Self::DeletedCustomer,
             "assign-staff" => Self::UnassignedCustomer,
             "unassign-staff" => Self::AssignedCustomer,
+            "delete-org" => Self::Org,
             _ => return None,
         })
     }
@@ -50,6 +53,8 @@ pub struct Scenario {
     membership: Value,
     workos_webhook_secret: String,
     targets: HashMap<Target, Vec<String>>,
+    /// The organizations `delete-org` deletes, one a round: their admin and name.
+    doomed: Vec<(Member, String)>,
 }
 
 impl Scenario {
@@ -73,9 +78,18 @@ impl Scenario {
             }
             targets.insert(target, made);
         }
+        let mut doomed = Vec::new();
+        for round in 0..rounds(Target::Org) {
+            let name = format!("Doomed {round} {}", ulid::Ulid::new());
+            let org_id = app.emulator.create_org(&name).await;
+            let admin = app.new_member(&org_id, "admin").await;
+            assert_eq!(app.call(GET, "/me", Some(&admin.token), None).await.status, 200);
+            doomed.push((admin, name));
+        }
         let membership = app.emulator.memberships(org.staff.id(), &org.org_id).await[0].clone();
         let org_name = app.org(&org.admin).await["name"].as_str().unwrap_or_default().to_owned();
         Self {
+            doomed,
             org,
             customer_id,
             org_name,
@@ -169,6 +183,10 @@ impl Scenario {
             "get-billing" => member_request("GET", "/billing", "/billing", Some(admin), None),
             "get-audit-log" => member_request("GET", "/audit-log", "/audit-log", Some(admin), None),
             "get-org-export" => member_request("GET", "/org/export", "/org/export", Some(admin), None),
+            "delete-org" => {
+                let (doomed_admin, name) = &self.doomed[round];
+                member_request("DELETE", "/org", "/org", Some(doomed_admin), Some(json!({"confirmName": name})))
+            }
             "create-checkout" => {
                 let body = json!({"variantId": "500001"});
                 member_request("POST", "/billing/checkout", "/billing/checkout", Some(admin), Some(body))
@@ -236,6 +254,7 @@ async fn make_target(app: &TestApp, org: &OrgFixture, customer_id: &str, target:
             assign(app, admin, &id, org.staff.id()).await;
             id
         }
+        Target::Org => unreachable!("organizations to delete are made by `Scenario::prepare`"),
     }
 }
 

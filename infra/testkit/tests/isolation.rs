@@ -188,6 +188,11 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
                 _ => (POST, "/webhooks/lemon-squeezy", "", Some(json!({"meta": {"event_name": "order_created"}}))),
             },
             22 => (GET, "/audit-log", "?limit=5", None),
+            23 if rng.below(4) == 0 => {
+                // Deleting the organization by another tenant's name: never confirmed.
+                let other = format!("Tenant {}", (t + 1 + rng.below(2)) % 3);
+                (DELETE, "/org", "", Some(json!({"confirmName": other})))
+            }
             23 => (GET, "/org/export", "", None),
             _ => (GET, "/users/{userId}", "", None),
         };
@@ -211,6 +216,10 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
         let context = format!("seed {seed} step {step}: {role} of tenant {t}, {method} {path}");
         assert!(response.status < 500, "{context}: {} {:?}", response.status, response.body);
 
+        if method == DELETE && route == "/org" {
+            let expected = if role == "admin" { (400, "validation_failed") } else { (403, "forbidden") };
+            assert_eq!((response.status, response.code()), expected, "{context}: {:?}", response.body);
+        }
         // No body holds another organization's id.
         let text = response.body.to_string();
         for (id, &tenant) in &owner {

@@ -20,6 +20,13 @@ impl OrgNameBody {
     }
 }
 
+/// `{confirmName}` of `DELETE /org`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OrgDeletionBody {
+    pub confirm_name: String,
+}
+
 /// `POST /customers` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

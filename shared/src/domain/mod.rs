@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod billing;
+pub mod deletion;
 pub mod ids;
 pub mod lemonsqueezy;
 pub mod plans;

@@ -24,6 +24,8 @@ use crate::{Deps, Timestamp};
 pub struct Caller {
     pub auth: AuthContext,
     pub member: MemberItem,
+    /// The organization, read with the membership (so every request sees a deletion at once).
+    pub org: OrgItem,
     /// API Gateway's id of the request, recorded with every audit entry it causes.
     pub request_id: Option<String>,
 }
@@ -93,26 +95,29 @@ impl NotMemberCache {
 }
 
 impl Deps {
-    /// Authenticates the request and resolves the caller's membership.
+    /// Authenticates the request and resolves the caller's membership and organization: one
+    /// BatchGetItem (see [`caller_with`](Self::caller_with)).
     pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
-        let auth = self.tokens.authenticate(req).await?;
-        let member = self.membership(&auth, req).await?.map_err(|reason| reason.refusal())?;
-        Ok(Caller { auth, member, request_id: request_id(req) })
+        Ok(self.caller_with(req, &[]).await?.0)
     }
 
     /// Like [`caller`](Self::caller), with `along`: items of the caller's organization read in
-    /// the same round trip as the membership (a read route's one DynamoDB request). A member not
-    /// stored yet is provisioned first, and the items are then read again.
+    /// the same round trip as the membership and the org item (a read route's one DynamoDB
+    /// request). An organization whose deletion began answers 403 `no_organization` before
+    /// anything else. A member not stored yet is provisioned first, and the items are then read
+    /// again.
     pub async fn caller_with(&self, req: &Request, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
         let auth = self.tokens.authenticate(req).await?;
-        let org_id = selected_org(&auth)?;
-        let found = self.store.read_along(org_id, &auth.user_id, along).await?;
-        if let Some(member) = found.caller()? {
-            return Ok((Caller { auth, member, request_id: request_id(req) }, found));
+        let org_id = selected_org(&auth)?.to_owned();
+        let found = self.store.read_along(&org_id, &auth.user_id, along).await?;
+        if let Some((member, org)) = found.caller()? {
+            return Ok((Caller { auth, member, org, request_id: request_id(req) }, found));
         }
-        let member = self.membership(&auth, req).await?.map_err(|reason| reason.refusal())?;
-        let found = self.store.read_along(org_id, &auth.user_id, along).await?;
-        Ok((Caller { auth, member, request_id: request_id(req) }, found))
+        self.membership(&auth, req).await?.map_err(|reason| reason.refusal())?;
+        let found = self.store.read_along(&org_id, &auth.user_id, along).await?;
+        let (member, org) =
+            found.caller()?.ok_or_else(|| ApiError::Upstream("the membership just stored could not be read".into()))?;
+        Ok((Caller { auth, member, org, request_id: request_id(req) }, found))
     }
 
     /// Like [`caller`](Self::caller), for routes only admins may use.

@@ -45,8 +45,25 @@ impl Owner {
 
 /// Applies one verified delivery: resolves its organization, applies it with the per
 /// subscription stale and duplicate guards, and records it. `body` is the raw text, `body_hash`
-/// its SHA-256 (the event's identity).
+/// its SHA-256 (the event's identity). An event of an organization whose deletion began is
+/// answered `ignored` and leaves nothing behind: it cannot bring the organization back.
 pub async fn process_event(
+    deps: &Deps,
+    event: &Event,
+    body: &str,
+    body_hash: &str,
+    origin: &Origin,
+) -> Result<Outcome, ApiError> {
+    match process(deps, event, body, body_hash, origin).await {
+        Err(ApiError::OrganizationDeleted) => {
+            tracing::info!(event = event.meta.event_name, "billing event of a deleted organization; nothing stored");
+            Ok(Outcome::Ignored)
+        }
+        other => other,
+    }
+}
+
+async fn process(
     deps: &Deps,
     event: &Event,
     body: &str,

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod billing;
 pub mod customers;
+pub mod deletion;
 pub mod sync;
 
 use crate::clients::lemonsqueezy::LemonSqueezyClient;

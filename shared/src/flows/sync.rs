@@ -49,14 +49,27 @@ fn parse<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, ApiError> {
 const WORKOS: Origin = Origin { actor: Actor::Workos, request_id: None };
 
 /// Applies one WorkOS event. Events not newer than what is stored change nothing, so a
-/// duplicate or replayed event is harmless.
+/// duplicate or replayed event is harmless; so does an event of an organization whose deletion
+/// began (it cannot bring it back).
 pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
+    unless_deleted(apply(deps, event, changes).await)
+}
+
+/// A mirror step that met an organization being deleted: done, with nothing written.
+pub fn unless_deleted<T: Default>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    match result {
+        Err(ApiError::OrganizationDeleted) => Ok(T::default()),
+        other => other,
+    }
+}
+
+async fn apply(deps: &Deps, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
     match event.event.as_str() {
         "user.created" | "user.updated" => mirror_profile(deps, &parse::<User>(event)?, changes).await,
         "user.deleted" => {
             let user: User = parse(event)?;
             for member in deps.store.members_of_user(&user.id).await? {
-                remove_member(deps, &member, user.updated_at, changes).await?;
+                unless_deleted(remove_member(deps, &member, user.updated_at, changes).await)?;
             }
             deps.store.delete_profile(&user.id).await?;
             Ok(())

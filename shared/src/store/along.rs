@@ -1,19 +1,21 @@
 //! The caller's membership and what a route reads with it, in one BatchGetItem: a read route
-//! costs one DynamoDB round trip, not one per item in sequence. The membership is still read on
-//! every request (a removal counts at once); the items read along with it are decided on only
-//! after the membership says the caller may see them.
+//! costs one DynamoDB round trip, not one per item in sequence. The membership and the org item
+//! are read on every request (a removal, and an organization's deletion, count at once); the
+//! items read along with them are decided on only after the membership says the caller may see
+//! them.
 
 use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 
-use super::{AssignmentItem, CustomerItem, Item, MemberItem, OrgItem, Store, StoreError, from_item, key, keys};
+use super::{
+    AssignmentItem, CustomerItem, Item, MemberItem, OrgItem, OrgRecord, Store, StoreError, from_item, key, keys,
+};
 
-/// An item of the caller's organization to read along with the membership.
+/// An item of the caller's organization to read along with the membership and the org item
+/// (both always read).
 #[derive(Debug, Clone, Copy)]
 pub enum Along<'a> {
-    /// The organization item.
-    Org,
     /// A customer.
     Customer(&'a str),
     /// The caller's own assignment to a customer (staff see only their assigned customers).
@@ -32,7 +34,6 @@ pub struct Found {
 impl Along<'_> {
     fn sort_key(&self, user_id: &str) -> String {
         match self {
-            Self::Org => keys::ORG_SK.to_owned(),
             Self::Customer(id) => keys::customer_sk(id),
             Self::CallersAssignment(customer_id) => keys::assignment_sk(customer_id, user_id),
             Self::Member(id) => keys::member_sk(id),
@@ -46,13 +47,18 @@ impl Found {
         self.items.get(&id).cloned().map(from_item).transpose()
     }
 
-    /// The caller's membership.
-    pub fn caller(&self) -> Result<Option<MemberItem>, StoreError> {
-        self.take(Along::Member(&self.user_id))
+    /// The caller's membership and organization; [`StoreError::OrgDeleted`] once its deletion
+    /// began (whether the membership is still stored or not).
+    pub fn caller(&self) -> Result<Option<(MemberItem, OrgItem)>, StoreError> {
+        let org = self.org_record()?.map(OrgRecord::live).transpose()?;
+        let member = self.take(Along::Member(&self.user_id))?;
+        Ok(member.zip(org))
     }
 
-    pub fn org(&self) -> Result<Option<OrgItem>, StoreError> {
-        self.take(Along::Org)
+    /// Whatever the org item's key holds.
+    pub fn org_record(&self) -> Result<Option<OrgRecord>, StoreError> {
+        let id = (keys::org_pk(&self.org_id), keys::ORG_SK.to_owned());
+        self.items.get(&id).cloned().map(OrgRecord::from_item).transpose()
     }
 
     /// A customer, unless it is being deleted.
@@ -75,7 +81,9 @@ impl Store {
     pub async fn read_along(&self, org_id: &str, user_id: &str, along: &[Along<'_>]) -> Result<Found, StoreError> {
         let pk = keys::org_pk(org_id);
         let wanted = std::iter::once(Along::Member(user_id)).chain(along.iter().copied());
-        let keys: Vec<Item> = wanted.map(|a| key(pk.clone(), a.sort_key(user_id))).collect();
+        let org = key(pk.clone(), keys::ORG_SK.to_owned());
+        let keys: Vec<Item> =
+            std::iter::once(org).chain(wanted.map(|a| key(pk.clone(), a.sort_key(user_id)))).collect();
         let items = self
             .batch_get(keys)
             .await?

@@ -81,8 +81,19 @@ impl BillingEventItem {
 }
 impl Store {
     /// Stores an event record unless one with the same body is stored; `false` for a duplicate.
+    /// A record under an organization is a transaction, so that the deletion guard keeps it out
+    /// of an organization being deleted ([`StoreError::OrgDeleted`]).
     pub async fn record_billing_event(&self, record: &BillingEventItem) -> Result<bool, StoreError> {
-        self.put_if(to_item(record)?, "attribute_not_exists(PK)", vec![]).await
+        if record.org_id.is_none() {
+            return self.put_if(to_item(record)?, "attribute_not_exists(PK)", vec![]).await;
+        }
+        let mut tx = self.tx();
+        tx.put("record", to_item(record)?, Some(super::tx::Condition::absent()))?;
+        match self.commit(tx).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Cancelled(failure)) if failure.is("record") => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// A page of one shard's unmatched events that are still to be retried (jobs only: GSI1

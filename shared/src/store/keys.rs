@@ -7,6 +7,12 @@ pub fn org_pk(org_id: &str) -> String {
     format!("ORG#{org_id}")
 }
 
+/// The organization whose partition `pk` is (`ORG#o`, `ORG#o#…`), if any.
+pub fn org_of(pk: &str) -> Option<&str> {
+    let rest = pk.strip_prefix("ORG#")?;
+    rest.split('#').next().filter(|org| !org.is_empty())
+}
+
 /// Sort key of the organization item itself.
 pub const ORG_SK: &str = "ORG";
 
@@ -65,6 +71,23 @@ pub fn audit_months(org_id: &str, now: Timestamp, count: usize) -> Vec<String> {
         (year, month) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
     }
     months
+}
+
+/// The audit partitions of every month from `since`'s to `now`'s, newest first: all that can
+/// hold an entry of an organization created at `since`.
+pub fn audit_months_since(org_id: &str, since: Timestamp, now: Timestamp) -> Vec<String> {
+    let index = |(year, month): (i32, u8)| i64::from(year) * 12 + i64::from(month);
+    let count = index(now.year_month()) - index(since.year_month()) + 1;
+    audit_months(org_id, now, usize::try_from(count).unwrap_or(0).max(1))
+}
+
+/// GSI1 partition of the organizations whose deletion is under way (the WorkOS sync continues
+/// them); the org item carries these keys from the request until its tombstone replaces it.
+pub const DELETIONS_GSI1PK: &str = "DELETIONS";
+
+/// Sort key of a deletion under way: oldest request first.
+pub fn deletion_gsi1sk(requested_at: Timestamp, org_id: &str) -> String {
+    format!("{requested_at}#{org_id}")
 }
 
 /// Sort key of a customer within its organization's partition.
@@ -177,6 +200,29 @@ mod tests {
         );
         // No other key of the organization starts like its audit partitions.
         assert!(!audit_pk("org_1", at).starts_with(&format!("{}#", org_pk("org_12"))));
+    }
+
+    #[test]
+    fn the_months_since_creation_include_both_ends() {
+        let since = Timestamp::parse("2025-11-30T23:00:00Z").unwrap();
+        let now = Timestamp::parse("2026-02-01T00:00:00Z").unwrap();
+        assert_eq!(
+            audit_months_since("o", since, now),
+            ["ORG#o#AUDIT#2026-02", "ORG#o#AUDIT#2026-01", "ORG#o#AUDIT#2025-12", "ORG#o#AUDIT#2025-11"]
+        );
+        assert_eq!(audit_months_since("o", now, now), ["ORG#o#AUDIT#2026-02"]);
+    }
+
+    #[test]
+    fn every_tenant_partition_names_its_org() {
+        let at = Timestamp::parse("2026-02-10T00:00:00Z").unwrap();
+        for pk in [org_pk("org_1"), audit_pk("org_1", at), org_events_pk("org_1"), customers_gsi1pk("org_1")] {
+            assert_eq!(org_of(&pk), Some("org_1"), "{pk}");
+        }
+        for pk in [user_pk("user_1"), subscription_owner_pk("s"), unmatched_events_pk("ab"), job_pk("j"), "ORG#".into()]
+        {
+            assert_eq!(org_of(&pk), None, "{pk}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod billing;
 mod billing_events;
 mod cursor;
 mod customers;
+mod deletion;
 mod export;
 mod idempotency;
 mod invitations;
@@ -41,12 +42,13 @@ pub use billing::{Applied, BillingChange, SubscriptionOwnerItem};
 pub use billing_events::BillingEventItem;
 pub use cursor::CursorKey;
 pub use customers::CustomerItem;
+pub use deletion::Step;
 pub use export::{ExportPage, ExportRecord};
 pub use idempotency::{IdempotencyClaim, IdempotencyItem, IdempotencyOutcome, IdempotencyState};
 pub use invitations::{InvitationItem, InvitationState, InviteeItem};
 pub use members::{Arrival, MemberItem, NewMember};
 pub use mirror::SyncState;
-pub use orgs::OrgItem;
+pub use orgs::{Deletion, OrgItem, OrgRecord, OrgTombstone};
 use query::ListQuery;
 pub use query::Page;
 pub use removals::{RemovalOrigin, RemovedMemberItem};
@@ -79,6 +81,9 @@ pub enum StoreError {
     Changed(&'static str),
     #[error("the cursor was not issued for this list")]
     InvalidCursor,
+    /// The organization's deletion began: it is gone for every reader and writer but the deletion.
+    #[error("the organization has been deleted")]
+    OrgDeleted,
     #[error("lists are not configured: their cursor key derives from WORKOS_API_KEY, which is not set")]
     NoCursorKey,
 }
@@ -105,6 +110,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("the data changed meanwhile; retry".to_owned())
             }
             StoreError::InvalidCursor => ApiError::InvalidCursor,
+            StoreError::OrgDeleted => ApiError::OrganizationDeleted,
             StoreError::NoCursorKey => ApiError::Misconfigured(error.to_string()),
             other => ApiError::Upstream(other.to_string()),
         }
@@ -248,6 +254,11 @@ impl Store {
     }
 
     async fn get<T: DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
+        self.get_raw(pk, sk).await?.map(from_item).transpose()
+    }
+
+    /// An item as stored (strongly consistent).
+    async fn get_raw(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -257,6 +268,6 @@ impl Store {
             .send()
             .await
             .map_err(sdk_error)?;
-        output.item.map(from_item).transpose()
+        Ok(output.item)
     }
 }

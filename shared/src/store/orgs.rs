@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
 use super::tx::Condition;
-use super::{IdempotencyClaim, MemberItem, Store, StoreError, key, keys, s, to_item};
+use super::{IdempotencyClaim, MemberItem, Store, StoreError, from_item, key, keys, s, to_item};
 use crate::Timestamp;
 use crate::domain::Usage;
 use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
@@ -39,6 +39,71 @@ pub struct OrgItem {
     pub payments: BTreeMap<String, Payment>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Set by `DELETE /org`: from then on the organization reads as deleted everywhere, and no
+    /// transaction writes into its partitions (`store::tx`'s deletion guard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<Deletion>,
+}
+
+/// Who asked for an organization's deletion and how far it got; kept on the tombstone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deletion {
+    pub requested_at: Timestamp,
+    /// The admin who asked for it.
+    pub requested_by: String,
+    pub request_id: Option<String>,
+    /// When WorkOS answered that its organization is gone (none yet: the next step asks it).
+    pub workos_deleted_at: Option<Timestamp>,
+}
+
+/// What is left of a deleted organization, at its org item's key: who deleted it and when. Its
+/// key stays taken, so nothing that creates the organization (`attribute_not_exists(PK)`) can
+/// bring it back, and every late event that reads it is told the organization is gone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgTombstone {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub id: String,
+    pub deletion: Deletion,
+    /// When the last of its items was deleted.
+    pub deleted_at: Timestamp,
+}
+
+impl OrgTombstone {
+    pub const ENTITY: &'static str = "org_tombstone";
+}
+
+/// What the org item's key holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrgRecord {
+    Live(OrgItem),
+    /// Deletion requested; its items are being deleted.
+    Deleting(OrgItem),
+    Deleted(OrgTombstone),
+}
+
+impl OrgRecord {
+    pub(super) fn from_item(item: super::Item) -> Result<Self, StoreError> {
+        let entity = item.get("entity").and_then(|e| e.as_s().ok());
+        if entity.is_some_and(|e| e == OrgTombstone::ENTITY) {
+            return Ok(Self::Deleted(from_item(item)?));
+        }
+        let org: OrgItem = from_item(item)?;
+        Ok(if org.deletion.is_some() { Self::Deleting(org) } else { Self::Live(org) })
+    }
+
+    /// The organization, unless its deletion began: then [`StoreError::OrgDeleted`].
+    pub fn live(self) -> Result<OrgItem, StoreError> {
+        match self {
+            Self::Live(org) => Ok(org),
+            Self::Deleting(_) | Self::Deleted(_) => Err(StoreError::OrgDeleted),
+        }
+    }
 }
 
 impl OrgItem {
@@ -56,6 +121,7 @@ impl OrgItem {
             payments: BTreeMap::new(),
             created_at: now,
             updated_at: now,
+            deletion: None,
         }
     }
 
@@ -70,8 +136,16 @@ impl OrgItem {
 }
 
 impl Store {
+    /// The organization, `None` if none is stored, [`StoreError::OrgDeleted`] once its deletion
+    /// began: every reader but the deletion itself sees a deleting organization as gone.
     pub async fn get_org(&self, org_id: &str) -> Result<Option<OrgItem>, StoreError> {
-        self.get(keys::org_pk(org_id), keys::ORG_SK.to_owned()).await
+        self.get_org_record(org_id).await?.map(OrgRecord::live).transpose()
+    }
+
+    /// Whatever the org item's key holds (strongly consistent).
+    pub async fn get_org_record(&self, org_id: &str) -> Result<Option<OrgRecord>, StoreError> {
+        let item = self.get_raw(keys::org_pk(org_id), keys::ORG_SK.to_owned()).await?;
+        item.map(OrgRecord::from_item).transpose()
     }
 
     /// Renames the organization `org` (as read) to `name`, with its audit entry, unless its name

@@ -24,8 +24,16 @@ const WORKOS_WEBHOOK_SECRET: &str = "bench-workos-webhook-secret";
 const PLANS: &str = r#"{"free":{"name":"Free","maxCustomers":1000000,"maxStaff":1000000,"maxClients":1000000},
   "variants":{"500001":{"name":"Pro","maxCustomers":1000000,"maxStaff":1000000,"maxClients":1000000}}}"#;
 /// Functions that call WorkOS on their success path, or consume WorkOS users: fewer cold starts.
-const HEAVY: [&str; 7] =
-    ["create-org", "update-org", "update-user", "delete-user", "create-invitation", "delete-invitation", "workos-sync"];
+const HEAVY: [&str; 8] = [
+    "create-org",
+    "update-org",
+    "update-user",
+    "delete-user",
+    "create-invitation",
+    "delete-invitation",
+    "delete-org",
+    "workos-sync",
+];
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

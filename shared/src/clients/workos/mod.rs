@@ -181,6 +181,17 @@ impl WorkosClient {
         self.call(Method::PUT, &format!("/organizations/{}", encode(org_id)), &[], Some(&Body { name })).await
     }
 
+    /// Deletes an organization (WorkOS deletes its memberships with it); one that is gone already
+    /// counts as deleted.
+    pub async fn delete_organization(&self, org_id: &str) -> Result<(), WorkosError> {
+        let path = format!("/organizations/{}", encode(org_id));
+        match self.call::<serde::de::IgnoredAny, ()>(Method::DELETE, &path, &[], None).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     pub(super) async fn call<T: DeserializeOwned, B: Serialize>(
         &self,
         method: Method,

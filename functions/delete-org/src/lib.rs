@@ -1,0 +1,105 @@
+//! `DELETE /org` (admin) with `{"confirmName"}`: deletes the organization and everything it owns.
+//!
+//! The request marks the org item (from then on every member's request answers 403
+//! `no_organization`, and no write reaches the organization), then continues the deletion for a
+//! bounded time (`Deps::continue_deletion`: WorkOS, the items, the tombstone) and answers 202
+//! `{"status": "deleting"}`. A retry by the admin who asked (or another admin still stored)
+//! continues it and answers 202 `deleting` while items are left, 200 `deleted` once only the
+//! tombstone is; otherwise the next `workos-sync` run continues it.
+
+use std::time::Duration;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::api::bodies::OrgDeletionBody;
+use shared::api::http;
+use shared::domain::Role;
+use shared::domain::deletion::{DeletionRefusal, deletion_refusal};
+use shared::flows::access::Caller;
+use shared::flows::deletion::DeletionStatus;
+use shared::store::{Deletion, OrgRecord, StoreError};
+use shared::{ApiError, Deps, Timestamp};
+
+/// How long a request works on the deletion before it answers (the function's timeout is 10 s;
+/// WorkOS's call comes first).
+const REQUEST_BUDGET: Duration = Duration::from_secs(4);
+
+pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    match deps.admin(req).await {
+        Ok(caller) => start(deps, req, &caller).await,
+        Err(ApiError::OrganizationDeleted) => resume(deps, req).await,
+        Err(error) => Err(error),
+    }
+}
+
+async fn start(deps: &Deps, req: &Request, caller: &Caller) -> Result<Response<Body>, ApiError> {
+    let body: OrgDeletionBody = http::json_body(req)?;
+    let (org, now) = (&caller.org, Timestamp::now());
+    match deletion_refusal(&org.name, &body.confirm_name, &org.subscriptions, now) {
+        None => {}
+        Some(DeletionRefusal::NameNotConfirmed) => {
+            return Err(ApiError::validation("confirmName", "must be the organization's current name"));
+        }
+        Some(DeletionRefusal::SubscriptionActive { subscription_id, status, ends_at }) => {
+            let until = ends_at.map(|at| format!(" (until {at})")).unwrap_or_default();
+            return Err(ApiError::Conflict(format!(
+                "subscription {subscription_id} is {status} and still grants access{until}: cancel it first \
+                 (GET /billing names its customer portal); a cancelled subscription grants access until it ends, \
+                 and the organization can be deleted from then on"
+            )));
+        }
+    }
+    let deletion = Deletion {
+        requested_at: now,
+        requested_by: caller.user_id().to_owned(),
+        request_id: caller.request_id.clone(),
+        workos_deleted_at: None,
+    };
+    match deps.store.request_deletion(org, &deletion, &caller.origin()).await {
+        Ok(()) => tracing::info!("organization deletion requested"),
+        // Another request marked it first: this one helps it along.
+        Err(StoreError::OrgDeleted) => {}
+        Err(error) => return Err(error.into()),
+    }
+    continue_for_a_while(deps, caller.org_id()).await;
+    Ok(http::json(202, &Answer { status: DeletionStatus::Deleting }))
+}
+
+/// A request for an organization whose deletion began: only the admin who asked, or an admin
+/// whose membership is still stored, may continue it; anyone else is told there is none.
+async fn resume(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let auth = deps.tokens.authenticate(req).await?;
+    let org_id = auth.org_id.as_deref().ok_or(ApiError::OrganizationDeleted)?;
+    http::json_body::<OrgDeletionBody>(req)?;
+    let found = deps.store.read_along(org_id, &auth.user_id, &[]).await?;
+    let requested_by = match found.org_record()? {
+        Some(OrgRecord::Deleting(org)) => org.deletion.map(|d| d.requested_by),
+        Some(OrgRecord::Deleted(tombstone)) => Some(tombstone.deletion.requested_by),
+        Some(OrgRecord::Live(_)) | None => None,
+    };
+    let admin = found.member(&auth.user_id)?.is_some_and(|m| m.role == Role::Admin);
+    if requested_by.as_deref() != Some(auth.user_id.as_str()) && !admin {
+        return Err(ApiError::OrganizationDeleted);
+    }
+    Ok(match continue_for_a_while(deps, org_id).await {
+        DeletionStatus::Deleting => http::json(202, &Answer { status: DeletionStatus::Deleting }),
+        DeletionStatus::Deleted => http::json(200, &Answer { status: DeletionStatus::Deleted }),
+    })
+}
+
+/// Continues the deletion for [`REQUEST_BUDGET`]. A failure here is not the client's: the
+/// deletion is under way, and a retry or the next WorkOS sync continues it.
+async fn continue_for_a_while(deps: &Deps, org_id: &str) -> DeletionStatus {
+    match deps.continue_deletion(org_id, REQUEST_BUDGET).await {
+        Ok(status) => status,
+        Err(error) => {
+            tracing::warn!(error = %error, "organization deletion stopped; a retry or the next WorkOS sync continues it");
+            DeletionStatus::Deleting
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Answer {
+    status: DeletionStatus,
+}
