@@ -3,20 +3,13 @@
 //! condition failed, so callers explain a failure by name (`failure.is("invitee")`), never by
 //! position. Any other reason (a conflict that outlasted the retries, throttling, a validation
 //! error) is not an answer about the data: it becomes [`StoreError::Unavailable`] (503).
-//!
-//! **The deletion guard.** Every transaction that writes into an organization's partitions
-//! (`ORG#o`, `ORG#o#…`) also requires, at commit, that the organization's deletion has not begun:
-//! the action on its org item gets `attribute_not_exists(deletion)` added to its condition, or,
-//! when the transaction has none, a ConditionCheck of the org item (`org_live`) is added. So once
-//! `DELETE /org` has marked the org item, no request, webhook, job or undo that read the
-//! organization before can write into it again, whatever it is, and a cancellation for that
-//! reason is [`StoreError::OrgDeleted`].
-
-use std::collections::{BTreeSet, HashMap};
+//! Every commit first adds the deletion guard of the organizations it writes into (`guard.rs`).
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
-use super::{Item, OrgRecord, Store, StoreError, key, keys};
+mod guard;
+
+use super::{Item, OrgRecord, Store, StoreError};
 
 /// A condition expression with its placeholders.
 #[derive(Debug, Clone, Default)]
@@ -144,110 +137,6 @@ impl Tx {
 
     pub(super) fn is_empty(&self) -> bool {
         self.actions.is_empty()
-    }
-}
-
-/// The condition the deletion guard adds, and its placeholder.
-const LIVE: &str = "attribute_not_exists(#orgDeletion)";
-const LIVE_NAME: (&str, &str) = ("#orgDeletion", "deletion");
-/// The name of the ConditionCheck the guard adds.
-const ORG_LIVE: &str = "org_live";
-
-fn live_condition(condition: Option<&str>) -> String {
-    match condition.filter(|c| !c.is_empty()) {
-        Some(condition) => format!("({condition}) AND {LIVE}"),
-        None => LIVE.to_owned(),
-    }
-}
-
-fn live_names(names: Option<&HashMap<String, String>>) -> HashMap<String, String> {
-    let mut names = names.cloned().unwrap_or_default();
-    names.insert(LIVE_NAME.0.to_owned(), LIVE_NAME.1.to_owned());
-    names
-}
-
-/// The key of the item an action writes or checks.
-fn action_key(action: &TransactWriteItem) -> Option<(&str, &str)> {
-    let item = match (action.put(), action.update(), action.delete(), action.condition_check()) {
-        (Some(put), ..) => put.item(),
-        (_, Some(update), ..) => update.key(),
-        (_, _, Some(delete), _) => delete.key(),
-        (_, _, _, Some(check)) => check.key(),
-        _ => return None,
-    };
-    Some((item.get("PK")?.as_s().ok()?, item.get("SK")?.as_s().ok()?))
-}
-
-/// `action` (on an org item) with the guard added to its condition.
-fn guarded(action: &TransactWriteItem) -> Result<TransactWriteItem, StoreError> {
-    if let Some(update) = action.update() {
-        let update = built(
-            Update::builder()
-                .table_name(update.table_name())
-                .set_key(Some(update.key().clone()))
-                .update_expression(update.update_expression())
-                .condition_expression(live_condition(update.condition_expression()))
-                .set_expression_attribute_names(Some(live_names(update.expression_attribute_names())))
-                .set_expression_attribute_values(update.expression_attribute_values().cloned())
-                .build(),
-        )?;
-        return Ok(TransactWriteItem::builder().update(update).build());
-    }
-    if let Some(put) = action.put() {
-        let put = built(
-            Put::builder()
-                .table_name(put.table_name())
-                .set_item(Some(put.item().clone()))
-                .condition_expression(live_condition(put.condition_expression()))
-                .set_expression_attribute_names(Some(live_names(put.expression_attribute_names())))
-                .set_expression_attribute_values(put.expression_attribute_values().cloned())
-                .build(),
-        )?;
-        return Ok(TransactWriteItem::builder().put(put).build());
-    }
-    if let Some(check) = action.condition_check() {
-        let check = built(
-            ConditionCheck::builder()
-                .table_name(check.table_name())
-                .set_key(Some(check.key().clone()))
-                .condition_expression(live_condition(Some(check.condition_expression())))
-                .set_expression_attribute_names(Some(live_names(check.expression_attribute_names())))
-                .set_expression_attribute_values(check.expression_attribute_values().cloned())
-                .build(),
-        )?;
-        return Ok(TransactWriteItem::builder().condition_check(check).build());
-    }
-    // Nothing deletes an org item in a transaction: its end is the tombstone's Put.
-    Err(StoreError::Corrupt("a transaction deletes an org item".into()))
-}
-
-impl Tx {
-    /// Adds the deletion guard of every organization the actions write into (see the module
-    /// docs); answers those organizations and the names of the actions that carry the guard.
-    fn guard(&mut self) -> Result<(BTreeSet<String>, Vec<&'static str>), StoreError> {
-        let orgs: BTreeSet<String> = self
-            .actions
-            .iter()
-            .filter_map(action_key)
-            .filter_map(|(pk, _)| keys::org_of(pk).map(str::to_owned))
-            .collect();
-        let mut carriers = Vec::new();
-        for org in &orgs {
-            let org_pk = keys::org_pk(org);
-            let on_org = self.actions.iter().position(|a| action_key(a) == Some((org_pk.as_str(), keys::ORG_SK)));
-            match on_org {
-                Some(index) => {
-                    self.actions[index] = guarded(&self.actions[index])?;
-                    carriers.push(self.names[index]);
-                }
-                None => {
-                    let live = Condition::new(LIVE).name(LIVE_NAME.0, LIVE_NAME.1);
-                    self.check(ORG_LIVE, key(org_pk, keys::ORG_SK.to_owned()), live)?;
-                    carriers.push(ORG_LIVE);
-                }
-            }
-        }
-        Ok((orgs, carriers))
     }
 }
 
