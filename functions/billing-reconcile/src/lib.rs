@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
+use shared::api::lambda::Job;
 use shared::domain::audit::{Actor, Origin};
 use shared::domain::billing::BillingOutcome as Outcome;
 use shared::domain::billing::{Subscription, SubscriptionStatus};
@@ -27,9 +28,6 @@ use shared::store::{BillingEventItem, StoreError, SubscriptionOwnerItem};
 use shared::{ApiError, Deps, crypto};
 
 /// 300 calls a minute at most: one every 200 ms.
-/// Who the audit log says made this job's changes (the subscriptions it corrects, and the
-/// deliveries it applies late).
-const SYSTEM: Origin = Origin { actor: Actor::System, request_id: None };
 const CALL_SPACING: Duration = Duration::from_millis(200);
 /// Default time budget, under the function's 60 s timeout.
 const DEFAULT_BUDGET_SECONDS: u64 = 50;
@@ -62,6 +60,8 @@ struct Run<'a> {
     budget: Duration,
     last_call: Option<Instant>,
     report: Report,
+    /// The system, in this invocation: the audit log's actor of the reconcile's changes.
+    origin: Origin,
 }
 
 impl Run<'_> {
@@ -108,7 +108,13 @@ impl Run<'_> {
         };
         if stored.map(|s| s.content_hash.as_str()) == Some(fetched.content_hash.as_str()) {
             self.report.unchanged += 1;
-        } else if self.deps.store.reconcile_subscription(&org.id, &fetched, stored, &SYSTEM).await.or_else(deleted)? {
+        } else if self
+            .deps
+            .store
+            .reconcile_subscription(&org.id, &fetched, stored, &self.origin)
+            .await
+            .or_else(deleted)?
+        {
             tracing::info!(org_id = org.id, status = fetched.status.as_str(), "subscription reconciled");
             self.report.updated += 1;
         } else {
@@ -132,7 +138,7 @@ impl Run<'_> {
             };
             if resolved {
                 let outcome =
-                    billing::process_event(self.deps, event, body, &crypto::sha256_hex(body.as_bytes()), &SYSTEM)
+                    billing::process_event(self.deps, event, body, &crypto::sha256_hex(body.as_bytes()), &self.origin)
                         .await?;
                 if outcome != Outcome::Unmatched {
                     self.deps.store.forget_unmatched(record).await?;
@@ -162,10 +168,11 @@ fn deleted(error: StoreError) -> Result<bool, StoreError> {
     }
 }
 
-pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
+pub async fn handle(deps: &Deps, job: Job) -> Result<Value, ApiError> {
+    let (event, origin) = (job.event, Origin::new(Actor::System, job.request_id.as_deref()));
     let budget =
         Duration::from_secs(event.get("budgetSeconds").and_then(Value::as_u64).unwrap_or(DEFAULT_BUDGET_SECONDS));
-    let mut run = Run { deps, started: Instant::now(), budget, last_call: None, report: Report::default() };
+    let mut run = Run { deps, started: Instant::now(), budget, last_call: None, report: Report::default(), origin };
     run.report.complete = true;
 
     let mut start = None;

@@ -3,6 +3,6 @@ use shared::config::Setting;
 fn main() -> Result<(), lambda_http::Error> {
     shared::api::lambda::serve_events(
         &[Setting::LemonSqueezyApiKey, Setting::LemonSqueezyWebhookSecret],
-        |deps, event| Box::pin(billing_reconcile::handle(deps, event)),
+        |deps, job| Box::pin(billing_reconcile::handle(deps, job)),
     )
 }

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
+use shared::api::lambda::Job;
 use shared::clients::outbound::Patience;
+use shared::domain::audit::Origin;
 use shared::flows::deletion::DeletionStatus;
 use shared::flows::sync;
 use shared::flows::sync::{Changes, EVENT_TYPES, Reads};
@@ -75,7 +77,8 @@ impl Budget {
     }
 }
 
-pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
+pub async fn handle(deps: &Deps, job: Job) -> Result<Value, ApiError> {
+    let (event, origin) = (job.event, sync::workos_origin(job.request_id.as_deref()));
     let budget = Budget {
         started: Instant::now(),
         limit: event.get("budgetMillis").and_then(Value::as_u64).map(Duration::from_millis).unwrap_or(DEFAULT_BUDGET),
@@ -89,7 +92,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
     let force_full = event.get("mode").and_then(Value::as_str) == Some("full");
 
     let mut report = Report::default();
-    let result = run(&deps, force_full, &budget, &mut report).await;
+    let result = run(&deps, &origin, force_full, &budget, &mut report).await;
     report.duration_ms = budget.started.elapsed().as_millis();
     match &result {
         Ok(()) => tracing::info!(report = %serde_json::json!(report), "workos sync done"),
@@ -99,7 +102,13 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, ApiError> {
     serde_json::to_value(&report).map_err(|e| ApiError::Upstream(e.to_string()))
 }
 
-async fn run(deps: &Deps, force_full: bool, budget: &Budget, report: &mut Report) -> Result<(), ApiError> {
+async fn run(
+    deps: &Deps,
+    origin: &Origin,
+    force_full: bool,
+    budget: &Budget,
+    report: &mut Report,
+) -> Result<(), ApiError> {
     continue_deletions(deps, budget, &mut report.deletions).await?;
     let mut state = deps.store.sync_state().await?;
     let now = Timestamp::now();
@@ -119,11 +128,11 @@ async fn run(deps: &Deps, force_full: bool, budget: &Budget, report: &mut Report
     report.cursor = state.event_cursor.clone();
     if state.full_pass_after.is_some() {
         report.full_pass = true;
-        if !full_pass(deps, &mut state, budget, report).await? {
+        if !full_pass(deps, origin, &mut state, budget, report).await? {
             return Ok(());
         }
     }
-    report.complete = incremental_pass(deps, &mut state, budget, report).await?;
+    report.complete = incremental_pass(deps, origin, &mut state, budget, report).await?;
     Ok(())
 }
 
@@ -150,7 +159,13 @@ async fn continue_deletions(deps: &Deps, budget: &Budget, report: &mut Deletions
 }
 
 /// Continues the full pass; `Ok(true)` once every organization is done.
-async fn full_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: &mut Report) -> Result<bool, ApiError> {
+async fn full_pass(
+    deps: &Deps,
+    origin: &Origin,
+    state: &mut SyncState,
+    budget: &Budget,
+    report: &mut Report,
+) -> Result<bool, ApiError> {
     let mut after = state.full_pass_after.clone().filter(|a| !a.is_empty());
     let mut progressed = false;
     loop {
@@ -162,7 +177,7 @@ async fn full_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: 
             if progressed && budget.spent() {
                 return Ok(false);
             }
-            sync::unless_deleted(sync::reconcile_org(deps, org, &mut report.changes, &mut report.reads).await)?;
+            sync::unless_deleted(sync::reconcile_org(deps, origin, org, &mut report.changes, &mut report.reads).await)?;
             progressed = true;
             state.full_pass_after = Some(org.id.clone());
             deps.store.save_sync_state(state).await?;
@@ -178,6 +193,7 @@ async fn full_pass(deps: &Deps, state: &mut SyncState, budget: &Budget, report: 
 /// Applies events after the cursor; `Ok(true)` when none are left.
 async fn incremental_pass(
     deps: &Deps,
+    origin: &Origin,
     state: &mut SyncState,
     budget: &Budget,
     report: &mut Report,
@@ -199,7 +215,7 @@ async fn incremental_pass(
             // Without a cursor, events from before the starting point are covered by a full pass.
             let before_start = state.event_cursor.is_none() && since.is_some_and(|s| event.created_at < s);
             if EVENT_TYPES.contains(&event.event.as_str()) && !before_start {
-                if let Err(error) = sync::apply_event(deps, event, &mut report.changes).await {
+                if let Err(error) = sync::apply_event(deps, origin, event, &mut report.changes).await {
                     // The cursor stays before this event; the next run tries it again.
                     deps.store.save_sync_state(state).await?;
                     return Err(error);

@@ -7,6 +7,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
 use shared::clients::workos::Event;
+use shared::flows::access::request_id;
 use shared::flows::sync;
 use shared::flows::sync::Changes;
 use shared::{ApiError, Deps, crypto};
@@ -21,7 +22,8 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     verify_signature(secret, body, http::header_str(req, "workos-signature"), now)?;
     let event: Event = http::parse_json(body)?;
     let mut changes = Changes::default();
-    sync::apply_event(deps, &event, &mut changes).await?;
+    let origin = sync::workos_origin(request_id(req).as_deref());
+    sync::apply_event(deps, &origin, &event, &mut changes).await?;
     let status = if changes.total() > 0 { "applied" } else { "unchanged" };
     tracing::info!(event = event.event, event_id = event.id, status, "WorkOS event");
     Ok(http::json(200, &serde_json::json!({ "status": status })))

@@ -66,10 +66,14 @@ async fn invoke(deps: &Deps, function: &str, body: &[u8]) -> lambda_http::Respon
     };
     let event = if body.is_empty() { Ok(serde_json::json!({})) } else { shared::api::http::parse_json(body) };
     match event {
-        Ok(event) => match handler(deps, event).await {
-            Ok(output) => shared::api::http::json(200, &output),
-            Err(error) => shared::api::http::problem(&error),
-        },
+        Ok(event) => {
+            match handler(deps, shared::api::lambda::Job { event, request_id: Some(ulid::Ulid::new().to_string()) })
+                .await
+            {
+                Ok(output) => shared::api::http::json(200, &output),
+                Err(error) => shared::api::http::problem(&error),
+            }
+        }
         Err(error) => shared::api::http::problem(&error),
     }
 }

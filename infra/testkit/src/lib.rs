@@ -166,7 +166,8 @@ impl TestApp {
     /// `POST /_local/invoke/{function}` does.
     pub async fn run_job(&self, function: &'static str, event: Value) -> Result<Value, shared::ApiError> {
         let job = dev_server::invokable(function).unwrap_or_else(|| panic!("{function} is not a scheduled function"));
-        calls::FUNCTION.scope(function, job(&self.deps, event)).await
+        let invocation = shared::api::lambda::Job { event, request_id: Some(ulid::Ulid::new().to_string()) };
+        calls::FUNCTION.scope(function, job(&self.deps, invocation)).await
     }
 
     /// Applies one WorkOS event as the WorkOS webhook does (`shared::flows::sync::apply_event`,
@@ -176,8 +177,9 @@ impl TestApp {
         event: &shared::clients::workos::Event,
     ) -> Result<shared::flows::sync::Changes, shared::ApiError> {
         let mut changes = shared::flows::sync::Changes::default();
+        let origin = shared::flows::sync::workos_origin(Some("test-webhook"));
         calls::FUNCTION
-            .scope("workos-webhook", shared::flows::sync::apply_event(&self.deps, event, &mut changes))
+            .scope("workos-webhook", shared::flows::sync::apply_event(&self.deps, &origin, event, &mut changes))
             .await?;
         Ok(changes)
     }

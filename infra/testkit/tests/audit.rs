@@ -197,3 +197,39 @@ async fn billing_events_are_logged_once_with_lemon_squeezy_as_the_actor() {
     assert_eq!(billing[0]["changes"]["status"]["from"], Value::Null);
     assert!(billing[0]["changes"]["status"]["to"].is_string(), "{}", billing[0]);
 }
+
+#[tokio::test]
+async fn entries_of_webhooks_and_jobs_name_their_request_or_invocation() {
+    let stub = LemonSqueezyStub::start().await;
+    let app =
+        TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &[("LEMONSQUEEZY_ALLOW_TEST_MODE", "true")]).await;
+    let org = app.org_fixture().await;
+    // The Lemon Squeezy webhook: API Gateway's request id.
+    assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.status, 200);
+    // The reconcile job corrects the subscription: the invocation's id.
+    let mut current = testkit::lemonsqueezy::fixture_json("subscription_updated", &org.org_id)["data"].clone();
+    current["attributes"]["status"] = json!("past_due");
+    current["attributes"]["updated_at"] = json!("2025-01-16T08:00:00.000Z");
+    stub.serve_subscription(current);
+    assert_eq!(app.run_job("billing-reconcile", json!({})).await.unwrap()["updated"], 1);
+    // A WorkOS event through the webhook's code: its request's id.
+    let renamed = json!({"id": "event_rename", "event": "organization.updated", "created_at": "2026-12-01T00:00:00.000Z",
+        "data": {"id": org.org_id, "name": "Renamed In WorkOS", "object": "organization",
+                 "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-12-01T00:00:00.000Z"}});
+    app.apply_workos_event(&serde_json::from_value(renamed).unwrap()).await.unwrap();
+
+    let log = entries(&app, &org.admin, "", 100).await;
+    let by = |actor: &str, action: &str| {
+        log.iter()
+            .find(|e| e["actor"]["type"] == actor && e["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} by {actor}: {log:?}"))
+    };
+    let webhook = by("lemonsqueezy", "billing.changed");
+    let job = by("system", "billing.changed");
+    let mirrored = by("workos", "org.renamed");
+    assert_eq!(mirrored["requestId"], "test-webhook");
+    for entry in [webhook, job, by("workos", "member.joined")] {
+        assert!(entry["requestId"].as_str().is_some_and(|id| !id.is_empty()), "{entry}");
+    }
+    assert_ne!(webhook["requestId"], job["requestId"]);
+}

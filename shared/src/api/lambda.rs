@@ -15,8 +15,16 @@ use crate::config::Setting;
 use crate::error::ApiError;
 use crate::{Deps, telemetry};
 
-/// A scheduled function's handler: the event in, a JSON report out.
-pub type EventHandler = for<'a> fn(&'a Deps, Value) -> BoxFuture<'a, Result<Value, ApiError>>;
+/// One invocation of a scheduled function: its event, and Lambda's id of the invocation, which
+/// the audit entries of the changes it makes record as their `requestId`.
+#[derive(Debug, Clone, Default)]
+pub struct Job {
+    pub event: Value,
+    pub request_id: Option<String>,
+}
+
+/// A scheduled function's handler: the invocation in, a JSON report out.
+pub type EventHandler = for<'a> fn(&'a Deps, Job) -> BoxFuture<'a, Result<Value, ApiError>>;
 
 /// Serves an HTTP function (API Gateway HTTP API events, payload format 2.0).
 pub fn serve_http(required: &[Setting], handler: Handler) -> Result<(), lambda_http::Error> {
@@ -36,7 +44,8 @@ pub fn serve_events(required: &[Setting], handler: EventHandler) -> Result<(), l
         let deps = start(required).await?;
         let deps = &deps;
         lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-            handler(deps, event.payload).await.map_err(lambda_http::Error::from)
+            let job = Job { event: event.payload, request_id: Some(event.context.request_id) };
+            handler(deps, job).await.map_err(lambda_http::Error::from)
         }))
         .await
     })

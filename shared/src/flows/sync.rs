@@ -45,14 +45,17 @@ fn parse<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, ApiError> {
         .map_err(|e| ApiError::validation("data", format!("{} data is not as expected: {e}", event.event)))
 }
 
-/// Who the audit log says made the changes mirrored from WorkOS (by the webhook or the sync).
-const WORKOS: Origin = Origin { actor: Actor::Workos, request_id: None };
+/// Who the audit log says made the changes mirrored from WorkOS, in the request (the webhook's)
+/// or invocation (the sync's) `request_id`.
+pub fn workos_origin(request_id: Option<&str>) -> Origin {
+    Origin::new(Actor::Workos, request_id)
+}
 
 /// Applies one WorkOS event. Events not newer than what is stored change nothing, so a
 /// duplicate or replayed event is harmless; so does an event of an organization whose deletion
 /// began (it cannot bring it back).
-pub async fn apply_event(deps: &Deps, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
-    unless_deleted(apply(deps, event, changes).await)
+pub async fn apply_event(deps: &Deps, origin: &Origin, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
+    unless_deleted(apply(deps, origin, event, changes).await)
 }
 
 /// A mirror step that met an organization being deleted: done, with nothing written.
@@ -63,18 +66,18 @@ pub fn unless_deleted<T: Default>(result: Result<T, ApiError>) -> Result<T, ApiE
     }
 }
 
-async fn apply(deps: &Deps, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
+async fn apply(deps: &Deps, origin: &Origin, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
     match event.event.as_str() {
         "user.created" | "user.updated" => mirror_profile(deps, &parse::<User>(event)?, changes).await,
         "user.deleted" => {
             let user: User = parse(event)?;
             for member in deps.store.members_of_user(&user.id).await? {
-                unless_deleted(remove_member(deps, &member, user.updated_at, changes).await)?;
+                unless_deleted(remove_member(deps, origin, &member, user.updated_at, changes).await)?;
             }
             deps.store.delete_profile(&user.id).await?;
             Ok(())
         }
-        "organization.updated" => mirror_org_name(deps, &parse::<Organization>(event)?, changes).await,
+        "organization.updated" => mirror_org_name(deps, origin, &parse::<Organization>(event)?, changes).await,
         "organization_membership.created" | "organization_membership.updated" => {
             let membership: Membership = parse(event)?;
             let (org_id, user_id) = (&membership.organization_id, &membership.user_id);
@@ -83,11 +86,11 @@ async fn apply(deps: &Deps, event: &Event, changes: &mut Changes) -> Result<(), 
                 // A removed user comes back only through what WorkOS holds now, not through
                 // an event that may be late or replayed.
                 return match deps.workos.active_membership(user_id, org_id).await? {
-                    Some(current) => mirror_membership(deps, &current, None, None, false, changes).await,
+                    Some(current) => mirror_membership(deps, origin, &current, None, None, false, changes).await,
                     None => Ok(()),
                 };
             }
-            mirror_membership(deps, &membership, stored, None, false, changes).await
+            mirror_membership(deps, origin, &membership, stored, None, false, changes).await
         }
         "organization_membership.deleted" => {
             let membership: Membership = parse(event)?;
@@ -95,7 +98,7 @@ async fn apply(deps: &Deps, event: &Event, changes: &mut Changes) -> Result<(), 
                 let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
                 // A later membership of the same user (another id) is not this one.
                 let Some(member) = stored.filter(|m| m.membership_id == membership.id) else { return Ok(()) };
-                if remove_member(deps, &member, membership.updated_at, changes).await? {
+                if remove_member(deps, origin, &member, membership.updated_at, changes).await? {
                     return Ok(());
                 }
             }
@@ -114,6 +117,7 @@ async fn apply(deps: &Deps, event: &Event, changes: &mut Changes) -> Result<(), 
 /// it again and decides again, so a newer event that lost the race is not dropped.
 async fn mirror_membership(
     deps: &Deps,
+    origin: &Origin,
     membership: &Membership,
     stored: Option<MemberItem>,
     profile: Option<UserProfileItem>,
@@ -122,7 +126,7 @@ async fn mirror_membership(
 ) -> Result<(), ApiError> {
     let mut stored = stored;
     for attempt in 0..MAX_CONFLICTS {
-        if mirror_membership_once(deps, membership, stored, profile.clone(), settle, changes).await? {
+        if mirror_membership_once(deps, origin, membership, stored, profile.clone(), settle, changes).await? {
             return Ok(());
         }
         // Concurrent writers of one member step apart a little before reading it again.
@@ -141,6 +145,7 @@ const MAX_CONFLICTS: usize = 25;
 /// One attempt of [`mirror_membership`]: `Ok(false)` when the member changed meanwhile.
 async fn mirror_membership_once(
     deps: &Deps,
+    origin: &Origin,
     membership: &Membership,
     stored: Option<MemberItem>,
     profile: Option<UserProfileItem>,
@@ -150,7 +155,7 @@ async fn mirror_membership_once(
     let newer = |member: &MemberItem| member.workos_updated_at < membership.updated_at;
     if !membership.is_active() {
         if let Some(member) = stored.filter(|m| m.membership_id == membership.id && newer(m)) {
-            return remove_member(deps, &member, membership.updated_at, changes).await;
+            return remove_member(deps, origin, &member, membership.updated_at, changes).await;
         }
         return Ok(true);
     }
@@ -164,7 +169,7 @@ async fn mirror_membership_once(
                 }
                 None => deps.profile(&membership.user_id).await?,
             };
-            if deps.store_membership(membership, &profile, &WORKOS).await?.is_ok() {
+            if deps.store_membership(membership, &profile, origin).await?.is_ok() {
                 changes.created += 1;
             }
         }
@@ -179,12 +184,12 @@ async fn mirror_membership_once(
                 workos_updated_at: membership.updated_at,
                 ..member.revised(Timestamp::now())
             };
-            if !deps.store.mirror_member_change(&member, &changed, &WORKOS).await? {
+            if !deps.store.mirror_member_change(&member, &changed, origin).await? {
                 return Ok(false);
             }
             changes.updated += 1;
             if member.role == Role::Staff && role != Role::Staff {
-                deps.store.remove_assignments_of(&member.org_id, &member.user_id, &WORKOS).await?;
+                deps.store.remove_assignments_of(&member.org_id, &member.user_id, origin).await?;
             }
         }
     }
@@ -195,17 +200,18 @@ async fn mirror_membership_once(
 /// `Ok(false)`: the member changed meanwhile, and was not removed.
 async fn remove_member(
     deps: &Deps,
+    origin: &Origin,
     member: &MemberItem,
     news_at: Timestamp,
     changes: &mut Changes,
 ) -> Result<bool, ApiError> {
     let removal =
         RemovedMemberItem::of(member, RemovalOrigin::Workos, news_at.max(member.workos_updated_at), Timestamp::now());
-    if !deps.store.mirror_member_removal(member, &removal, &WORKOS).await? {
+    if !deps.store.mirror_member_removal(member, &removal, origin).await? {
         return Ok(false);
     }
     changes.removed += 1;
-    deps.store.remove_assignments_of(&member.org_id, &member.user_id, &WORKOS).await?;
+    deps.store.remove_assignments_of(&member.org_id, &member.user_id, origin).await?;
     Ok(true)
 }
 
@@ -227,10 +233,15 @@ async fn mirror_profile(deps: &Deps, user: &User, changes: &mut Changes) -> Resu
     Ok(())
 }
 
-async fn mirror_org_name(deps: &Deps, org: &Organization, changes: &mut Changes) -> Result<(), ApiError> {
+async fn mirror_org_name(
+    deps: &Deps,
+    origin: &Origin,
+    org: &Organization,
+    changes: &mut Changes,
+) -> Result<(), ApiError> {
     if let Some(stored) = deps.store.get_org(&org.id).await? {
         if stored.name != org.name {
-            deps.store.rename_org(&stored, &org.name, Timestamp::now(), &WORKOS).await?;
+            deps.store.rename_org(&stored, &org.name, Timestamp::now(), origin).await?;
             changes.updated += 1;
         }
     }
@@ -251,6 +262,7 @@ pub struct Reads {
 /// members, role changes, profile changes, and members WorkOS no longer has as active.
 pub async fn reconcile_org(
     deps: &Deps,
+    origin: &Origin,
     org: &Organization,
     changes: &mut Changes,
     reads: &mut Reads,
@@ -272,7 +284,7 @@ pub async fn reconcile_org(
     let users: HashMap<&str, &User> = users.iter().map(|u| (u.id.as_str(), u)).collect();
     let mut stored: HashMap<String, MemberItem> = stored.into_iter().map(|m| (m.user_id.clone(), m)).collect();
 
-    mirror_org_name(deps, org, changes).await?;
+    mirror_org_name(deps, origin, org, changes).await?;
     for membership in memberships.iter().filter(|m| m.is_active()) {
         let member = stored.remove(&membership.user_id);
         if member.is_none() && finish_api_removal(deps, membership).await? {
@@ -292,7 +304,7 @@ pub async fn reconcile_org(
                 changes.updated += 1;
             }
         }
-        mirror_membership(deps, membership, member, user.map(|user| profile_of(user)), true, changes).await?;
+        mirror_membership(deps, origin, membership, member, user.map(|user| profile_of(user)), true, changes).await?;
     }
     // Stored members without an active WorkOS membership are gone: asked again first, since one
     // who joined after WorkOS's list was read is stored but not on it.
@@ -300,7 +312,7 @@ pub async fn reconcile_org(
         if deps.workos.active_membership(&member.user_id, &member.org_id).await?.is_some() {
             continue;
         }
-        remove_member(deps, member, Timestamp::now(), changes).await?;
+        remove_member(deps, origin, member, Timestamp::now(), changes).await?;
     }
     Ok(())
 }
