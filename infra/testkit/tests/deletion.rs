@@ -384,3 +384,31 @@ async fn a_deletion_that_workos_or_dynamodb_interrupt_is_finished_by_a_retry_and
     assert_eq!((finished.status, &finished.body), (200, &json!({"status": "deleted"})));
     assert_deleted(&app, &org, "finished by the retry").await;
 }
+
+#[tokio::test]
+async fn an_org_created_with_an_idempotency_key_and_deleted_is_not_replayed() {
+    let app = TestApp::new().await;
+    let user = app.emulator.create_user("founder").await;
+    let token = app.emulator.token(&user, None).await;
+    let name = format!("Short Lived {}", ulid::Ulid::new());
+    let create = |token: &str| {
+        http::Request::builder()
+            .method(POST)
+            .uri("/orgs")
+            .header("authorization", format!("Bearer {token}"))
+            .header("idempotency-key", "short-lived")
+            .body(bytes::Bytes::from(json!({"name": name}).to_string()))
+            .unwrap()
+    };
+    let created = app.send(create(&token)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let org_id = created.body["id"].as_str().unwrap().to_owned();
+    let admin = app.emulator.token(&user, Some(&org_id)).await;
+    assert_eq!(delete_org(&app, &admin, &name).await.status, 202);
+    // The replay finds the organization gone: 404, as for anyone not in it; nothing comes back.
+    let replay = app.send(create(&token)).await;
+    assert_eq!((replay.status, replay.code()), (404, "not_found"), "{:?}", replay.body);
+    // Only the key's own record (the user's, 24 h) still names the organization.
+    assert_eq!(leftovers(&app, &org_id).await.len(), 1);
+    assert!(leftovers(&app, &org_id).await[0].starts_with("idempotency USER#"), "{:?}", leftovers(&app, &org_id).await);
+}
