@@ -3,7 +3,6 @@
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::api::http;
-use shared::store::StoreError;
 use shared::{ApiError, Deps};
 
 #[derive(Serialize)]
@@ -46,15 +45,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     };
     let (profile, member) = tokio::join!(deps.profile(&auth.user_id), membership);
     let (profile, member) = (profile?, member?);
-    let organization = match &member {
-        Some(member) => match deps.store.get_org(&member.org_id).await {
-            Ok(org) => org.map(|org| OrgRef { id: org.id, name: org.name }),
-            Err(StoreError::OrgDeleted) => None,
-            Err(error) => return Err(error.into()),
-        },
-        None => None,
-    };
-    let member = member.filter(|_| organization.is_some());
+    let (member, organization) = member.map(|(member, org)| (member, OrgRef { id: org.id, name: org.name })).unzip();
     let me = Me {
         user: UserView {
             id: profile.user_id,

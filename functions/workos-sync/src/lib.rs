@@ -150,7 +150,8 @@ async fn continue_deletions(deps: &Deps, budget: &Budget, report: &mut Deletions
             Ok(DeletionStatus::Deleted) => report.completed += 1,
             Ok(DeletionStatus::Deleting) => {}
             Err(error) => {
-                tracing::warn!(error = %error, "an organization deletion failed; the next run tries again");
+                tracing::warn!(error = %error, "an organization deletion failed; a later run tries again");
+                deps.store.postpone_deletion(&org_id, Timestamp::now()).await?;
                 report.failed += 1;
             }
         }

@@ -48,7 +48,7 @@ impl Rule {
             (Some(action), Some(target)) => target.rsplit('.').next() == Some(action.as_str()),
             (Some(_), None) => false,
         };
-        self.remaining > 0 && &self.method == method && path.starts_with(&self.path_prefix) && action
+        self.remaining > 0 && self.method == *method && path.starts_with(&self.path_prefix) && action
     }
 }
 

@@ -19,20 +19,37 @@ async fn every_authenticated_route_provisions_a_new_member() {
         .filter(|route| !route.path.starts_with("/webhooks/") && route.function != "create-org");
     let mut visited = 0;
     for route in authenticated {
+        // One newcomer made in WorkOS directly (takes a free seat), one invited first (takes
+        // the invitation's seat over: a transaction without a usage change).
         let newcomer = app.new_member(&fixture.org_id, "staff").await;
-        let path = route
-            .path
-            .replace("{customerId}", &customer_id)
-            .replace("{userId}", newcomer.id())
-            .replace("{invitationId}", invitation_id);
-        let body = (route.method != GET).then(|| json!({}));
-        let response = app.call(route.method.clone(), &path, Some(&newcomer.token), body).await;
-        assert_ne!(response.code(), "no_organization", "{} {path}: {:?}", route.method, response.body);
-        assert_ne!(response.status, 401, "{} {path}", route.method);
-        let stored = app.deps.store.get_member(&fixture.org_id, newcomer.id()).await.unwrap();
-        assert!(stored.is_some(), "{} {path} did not store the new member", route.method);
+        let invited = invited_member(&app, &fixture).await;
+        for member in [&newcomer, &invited] {
+            let path = route
+                .path
+                .replace("{customerId}", &customer_id)
+                .replace("{userId}", member.id())
+                .replace("{invitationId}", invitation_id);
+            let body = (route.method != GET).then(|| json!({}));
+            let response = app.call(route.method.clone(), &path, Some(&member.token), body).await;
+            assert_ne!(response.code(), "no_organization", "{} {path}: {:?}", route.method, response.body);
+            assert_ne!(response.status, 401, "{} {path}", route.method);
+            assert!(response.status < 500, "{} {path}: {:?}", route.method, response.body);
+            let stored = app.deps.store.get_member(&fixture.org_id, member.id()).await.unwrap();
+            assert!(stored.is_some(), "{} {path} did not store the new member", route.method);
+        }
         visited += 1;
     }
     assert!(visited >= 20, "only {visited} routes");
     assert_eq!(app.call(GET, "/me", Some(&fixture.admin.token), None).await.status, 200);
+}
+
+/// A user invited as staff through the API, whose WorkOS membership then exists, with a token.
+async fn invited_member(app: &TestApp, fixture: &testkit::OrgFixture) -> testkit::Member {
+    let user = app.emulator.create_user("invited").await;
+    let invite = json!({"email": user.email, "role": "staff"});
+    let invited = app.call(POST, "/invitations", Some(&fixture.admin.token), Some(invite)).await;
+    assert_eq!(invited.status, 201, "{:?}", invited.body);
+    app.emulator.add_membership(&user.id, &fixture.org_id, "staff").await;
+    let token = app.emulator.token(&user, Some(&fixture.org_id)).await;
+    testkit::Member { user, org_id: fixture.org_id.clone(), token }
 }

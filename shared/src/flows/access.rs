@@ -108,15 +108,7 @@ impl Deps {
     /// again.
     pub async fn caller_with(&self, req: &Request, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
         let auth = self.tokens.authenticate(req).await?;
-        let org_id = selected_org(&auth)?.to_owned();
-        let found = self.store.read_along(&org_id, &auth.user_id, along).await?;
-        if let Some((member, org)) = found.caller()? {
-            return Ok((Caller { auth, member, org, request_id: request_id(req) }, found));
-        }
-        self.membership(&auth, req).await?.map_err(|reason| reason.refusal())?;
-        let found = self.store.read_along(&org_id, &auth.user_id, along).await?;
-        let (member, org) =
-            found.caller()?.ok_or_else(|| ApiError::Upstream("the membership just stored could not be read".into()))?;
+        let (member, org, found) = self.resolve(&auth, req, along).await?.map_err(|reason| reason.refusal())?;
         Ok((Caller { auth, member, org, request_id: request_id(req) }, found))
     }
 
@@ -127,26 +119,57 @@ impl Deps {
         Ok(caller)
     }
 
-    /// The caller's stored membership in the token's organization, provisioning it from WorkOS
-    /// when it is not stored yet, or why there is none.
+    /// The caller's stored membership in the token's organization and that organization,
+    /// provisioning the membership from WorkOS when it is not stored yet, or why there is none;
+    /// [`ApiError::OrganizationDeleted`] (without asking WorkOS) once the organization's deletion
+    /// began.
     pub async fn membership(
         &self,
         auth: &AuthContext,
         req: &Request,
-    ) -> Result<Result<MemberItem, NotMember>, ApiError> {
+    ) -> Result<Result<(MemberItem, OrgItem), NotMember>, ApiError> {
+        Ok(self.resolve(auth, req, &[]).await?.map(|(member, org, _)| (member, org)))
+    }
+
+    /// The membership, the org item and the `along` items in one round trip; a member not stored
+    /// yet is provisioned first, and the items are then read again.
+    async fn resolve(
+        &self,
+        auth: &AuthContext,
+        req: &Request,
+        along: &[Along<'_>],
+    ) -> Result<Result<(MemberItem, OrgItem, Found), NotMember>, ApiError> {
         let org_id = selected_org(auth)?;
-        if let Some(member) = self.store.get_member(org_id, &auth.user_id).await? {
-            return Ok(Ok(member));
+        let found = self.store.read_along(org_id, &auth.user_id, along).await?;
+        if let Some((member, org)) = found.caller()? {
+            return Ok(Ok((member, org, found)));
         }
-        if let Some(reason) = self.not_members.get(org_id, &auth.user_id) {
+        if let Err(reason) = self.arrival(org_id, &auth.user_id, req).await? {
+            return Ok(Err(reason));
+        }
+        let found = self.store.read_along(org_id, &auth.user_id, along).await?;
+        let (member, org) =
+            found.caller()?.ok_or_else(|| ApiError::Upstream("the membership just stored could not be read".into()))?;
+        Ok(Ok((member, org, found)))
+    }
+
+    /// A member of a live organization who is not stored: a refusal this function remembers, or
+    /// provisioning from WorkOS.
+    async fn arrival(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        req: &Request,
+    ) -> Result<Result<MemberItem, NotMember>, ApiError> {
+        if let Some(reason) = self.not_members.get(org_id, user_id) {
             return Ok(Err(reason));
         }
         // The member arrives as WorkOS has it: WorkOS is the actor, in this request.
         let origin = Origin::new(Actor::Workos, request_id(req).as_deref());
-        let provisioned = self.provision(org_id, &auth.user_id, &origin).await?;
+        let provisioned = self.provision(org_id, user_id, &origin).await?;
         match &provisioned {
-            Ok(_) => self.not_members.forget(org_id, &auth.user_id),
-            Err(reason) => self.not_members.remember(org_id, &auth.user_id, reason.clone()),
+            Ok(_) => self.not_members.forget(org_id, user_id),
+            Err(reason) => self.not_members.remember(org_id, user_id, reason.clone()),
         }
         Ok(provisioned)
     }

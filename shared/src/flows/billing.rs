@@ -8,6 +8,7 @@ use crate::config::Setting;
 use crate::domain::audit::Origin;
 use crate::domain::billing::{BillingOutcome as Outcome, CheckoutTag, EventKind, Payment, Subscription};
 use crate::domain::lemonsqueezy::Event;
+use crate::domain::plans::grants_access;
 use crate::error::ApiError;
 use crate::store::BillingChange;
 use crate::store::{Applied, BillingEventItem};
@@ -56,7 +57,22 @@ pub async fn process_event(
 ) -> Result<Outcome, ApiError> {
     match process(deps, event, body, body_hash, origin).await {
         Err(ApiError::OrganizationDeleted) => {
-            tracing::info!(event = event.meta.event_name, "billing event of a deleted organization; nothing stored");
+            let paying = EventKind::of(&event.meta.event_name) == Some(EventKind::Subscription)
+                && Subscription::from_resource(&event.data).is_some_and(|s| grants_access(&s, Timestamp::now()));
+            if paying {
+                // A checkout made before the deletion and paid after it: the buyer pays for an
+                // organization that is gone, and only an operator can cancel or refund it.
+                tracing::error!(
+                    subscription_id = event.data.id,
+                    claimed_org = event.meta.claimed_org_id().unwrap_or(""),
+                    "a subscription that grants access belongs to a deleted organization: cancel it in Lemon Squeezy"
+                );
+            } else {
+                tracing::info!(
+                    event = event.meta.event_name,
+                    "billing event of a deleted organization; nothing stored"
+                );
+            }
             Ok(Outcome::Ignored)
         }
         other => other,

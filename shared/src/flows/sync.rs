@@ -2,8 +2,6 @@
 //! implementation) and the full pass that compares an organization's WorkOS memberships and
 //! users with the table and writes only the differences.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use super::access::profile_of;
@@ -13,6 +11,10 @@ use crate::domain::audit::{Actor, Origin};
 use crate::error::ApiError;
 use crate::store::{MemberItem, RemovalOrigin, RemovedMemberItem, UserProfileItem};
 use crate::{Deps, Timestamp};
+
+mod full_pass;
+
+pub use full_pass::{Reads, reconcile_org};
 
 /// The event types the mirror applies; others are skipped.
 pub const EVENT_TYPES: &[&str] = &[
@@ -246,87 +248,4 @@ async fn mirror_org_name(
         }
     }
     Ok(())
-}
-
-/// What a full pass over one organization read.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Reads {
-    pub organizations: u32,
-    pub memberships: u32,
-    pub users: u32,
-    pub events: u32,
-}
-
-/// Compares one WorkOS organization with the table and writes only the differences: new
-/// members, role changes, profile changes, and members WorkOS no longer has as active.
-pub async fn reconcile_org(
-    deps: &Deps,
-    origin: &Origin,
-    org: &Organization,
-    changes: &mut Changes,
-    reads: &mut Reads,
-) -> Result<(), ApiError> {
-    let filter = crate::clients::workos::MembershipFilter {
-        user_id: None,
-        organization_id: Some(&org.id),
-        statuses: &["active", "inactive", "pending"],
-    };
-    let (memberships, users, stored) = tokio::join!(
-        deps.workos.list_memberships(&filter),
-        deps.workos.list_org_users(&org.id),
-        deps.store.all_members(&org.id),
-    );
-    let (memberships, users, stored) = (memberships?, users?, stored?);
-    reads.organizations += 1;
-    reads.memberships += memberships.len() as u32;
-    reads.users += users.len() as u32;
-    let users: HashMap<&str, &User> = users.iter().map(|u| (u.id.as_str(), u)).collect();
-    let mut stored: HashMap<String, MemberItem> = stored.into_iter().map(|m| (m.user_id.clone(), m)).collect();
-
-    mirror_org_name(deps, origin, org, changes).await?;
-    for membership in memberships.iter().filter(|m| m.is_active()) {
-        let member = stored.remove(&membership.user_id);
-        if member.is_none() && finish_api_removal(deps, membership).await? {
-            changes.removed += 1;
-            continue;
-        }
-        let user = users.get(membership.user_id.as_str());
-        // A profile that changed in WorkOS: the profile and the member's copy of it.
-        if let (Some(member), Some(user)) = (&member, user) {
-            let same = member.email == user.email
-                && member.first_name == user.first_name
-                && member.last_name == user.last_name;
-            if !same {
-                let profile = profile_of(user);
-                deps.store.put_profile(&profile).await?;
-                deps.store.mirror_member_profile(member, &profile).await?;
-                changes.updated += 1;
-            }
-        }
-        mirror_membership(deps, origin, membership, member, user.map(|user| profile_of(user)), true, changes).await?;
-    }
-    // Stored members without an active WorkOS membership are gone: asked again first, since one
-    // who joined after WorkOS's list was read is stored but not on it.
-    for member in stored.values() {
-        if deps.workos.active_membership(&member.user_id, &member.org_id).await?.is_some() {
-            continue;
-        }
-        remove_member(deps, origin, member, Timestamp::now(), changes).await?;
-    }
-    Ok(())
-}
-
-/// An active WorkOS membership of a user removed through the API: the removal stopped between
-/// the table and WorkOS (a crash, or an undo that could not run), so WorkOS gets its half now.
-/// `true` if it was such a membership.
-async fn finish_api_removal(deps: &Deps, membership: &Membership) -> Result<bool, ApiError> {
-    let removed = deps.store.removed_member(&membership.organization_id, &membership.user_id).await?;
-    let unfinished =
-        removed.is_some_and(|r| r.origin == RemovalOrigin::Api && !r.admits(&membership.id, membership.updated_at));
-    if unfinished {
-        tracing::info!(target_user = membership.user_id, "finishing a removal in WorkOS");
-        deps.workos.delete_membership(&membership.id).await?;
-    }
-    Ok(unfinished)
 }

@@ -33,7 +33,7 @@ impl Store {
         origin: &Origin,
     ) -> Result<(), StoreError> {
         let mut conditions = vec!["attribute_not_exists(#deletion)".to_owned(), "#name = :name".to_owned()];
-        conditions.push("size(#subs) = :count".to_owned());
+        conditions.push("size(#subs) = :count AND size(payments) = :paid".to_owned());
         let mut update = Update::builder()
             .set_key(Some(key(keys::org_pk(&org.id), keys::ORG_SK.to_owned())))
             .update_expression("SET #deletion = :deletion, GSI1PK = :pending, GSI1SK = :order, updatedAt = :now")
@@ -45,7 +45,8 @@ impl Store {
             .expression_attribute_values(":order", s(keys::deletion_gsi1sk(deletion.requested_at, &org.id)))
             .expression_attribute_values(":now", s(deletion.requested_at.to_string()))
             .expression_attribute_values(":name", s(&org.name))
-            .expression_attribute_values(":count", super::n(org.subscriptions.len()));
+            .expression_attribute_values(":count", super::n(org.subscriptions.len()))
+            .expression_attribute_values(":paid", super::n(org.payments.len()));
         for (i, (id, subscription)) in org.subscriptions.iter().enumerate() {
             conditions.push(format!("#subs.#s{i}.contentHash = :h{i}"));
             update = update
@@ -131,7 +132,9 @@ impl Store {
                 return Ok(Step::Deleted(index));
             }
         }
-        for subscription_id in org.subscriptions.keys() {
+        // A payment can make an owner before its subscription's state arrives: both maps name them.
+        let owned: std::collections::BTreeSet<&String> = org.subscriptions.keys().chain(org.payments.keys()).collect();
+        for subscription_id in owned {
             let owner = key(keys::subscription_owner_pk(subscription_id), keys::SUBSCRIPTION_OWNER_SK.to_owned());
             // Only while it is still this organization's (it never moves, but only ours is ours to delete).
             self.delete_if(owner, Some("orgId = :org"), vec![], vec![(":org", s(&org.id))]).await?;
@@ -161,7 +164,26 @@ impl Store {
         }
     }
 
-    /// Organizations whose deletion is under way, oldest request first (the WorkOS sync continues
+    /// Puts a deletion that failed behind the others in [`pending_deletions`](Self::pending_deletions)
+    /// (its GSI1 sort key becomes `now`), so that one WorkOS keeps refusing does not hold up the rest.
+    pub async fn postpone_deletion(&self, org_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
+            .update_expression("SET GSI1SK = :order")
+            .condition_expression("attribute_exists(#deletion) AND entity = :org")
+            .expression_attribute_names("#deletion", "deletion")
+            .expression_attribute_values(":order", s(keys::deletion_gsi1sk(now, org_id)))
+            .expression_attribute_values(":org", s(OrgItem::ENTITY))
+            .send()
+            .await
+            .map_err(sdk_error);
+        super::condition_held(result).map(drop)
+    }
+
+    /// Organizations whose deletion is under way, the longest waiting first (the WorkOS sync continues
     /// them; GSI1, so one requested a moment ago may be missing: every step reads the org item).
     pub async fn pending_deletions(&self, limit: i32) -> Result<Vec<String>, StoreError> {
         let page = self

@@ -85,9 +85,10 @@ pub fn audit_months_since(org_id: &str, since: Timestamp, now: Timestamp) -> Vec
 /// them); the org item carries these keys from the request until its tombstone replaces it.
 pub const DELETIONS_GSI1PK: &str = "DELETIONS";
 
-/// Sort key of a deletion under way: oldest request first.
-pub fn deletion_gsi1sk(requested_at: Timestamp, org_id: &str) -> String {
-    format!("{requested_at}#{org_id}")
+/// Sort key of a deletion under way: its request's time, or its last failed attempt's, so the
+/// longest waiting comes first.
+pub fn deletion_gsi1sk(at: Timestamp, org_id: &str) -> String {
+    format!("{at}#{org_id}")
 }
 
 /// Sort key of a customer within its organization's partition.
