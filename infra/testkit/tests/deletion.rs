@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use testkit::lemonsqueezy::{LemonSqueezyStub, ROOMY_PLANS, fixture_json, sign};
 use testkit::proxy::{Fault, FaultProxy};
-use testkit::{DELETE, GET, OrgFixture, POST, PUT, TestApp, env, origin};
+use testkit::{DELETE, GET, Member, OrgFixture, POST, PUT, TestApp, env, origin};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -261,12 +261,7 @@ async fn writes_that_read_the_org_before_its_deletion_cannot_land_after_it() {
     populate(&app, &org, 1).await;
     let read = app.deps.store.get_org(&org.org_id).await.unwrap().unwrap();
     let newcomer = app.new_member(&org.org_id, "staff").await;
-    let deletion = shared::store::Deletion {
-        requested_at: shared::Timestamp::now(),
-        requested_by: org.admin.id().to_owned(),
-        request_id: None,
-        workos_deleted_at: None,
-    };
+    let deletion = deletion_by(&org.admin);
     // The deletion requested, and stopped there (as by a crash).
     app.deps.store.request_deletion(&read, &deletion, &origin()).await.unwrap();
     let before = app.snapshot().await;
@@ -297,6 +292,16 @@ async fn writes_that_read_the_org_before_its_deletion_cannot_land_after_it() {
     assert_eq!(app.snapshot().await, before, "nothing was written into the deleting organization");
 }
 
+/// A deletion requested by `admin` now, as `DELETE /org` records it.
+fn deletion_by(admin: &Member) -> shared::store::Deletion {
+    shared::store::Deletion {
+        requested_at: shared::Timestamp::now(),
+        requested_by: admin.id().to_owned(),
+        request_id: None,
+        workos_deleted_at: None,
+    }
+}
+
 /// Where a simulated crash stops a deletion.
 #[derive(Debug, Clone, Copy)]
 enum StopAfter {
@@ -316,13 +321,7 @@ async fn a_deletion_stopped_at_any_step_finishes_on_a_retry() {
         let org = app.org_fixture().await;
         populate(&app, &org, 30).await;
         let read = app.deps.store.get_org(&org.org_id).await.unwrap().unwrap();
-        let deletion = shared::store::Deletion {
-            requested_at: shared::Timestamp::now(),
-            requested_by: org.admin.id().to_owned(),
-            request_id: None,
-            workos_deleted_at: None,
-        };
-        app.deps.store.request_deletion(&read, &deletion, &origin()).await.unwrap();
+        app.deps.store.request_deletion(&read, &deletion_by(&org.admin), &origin()).await.unwrap();
         match stop {
             StopAfter::Request => {}
             StopAfter::FirstBatch => {

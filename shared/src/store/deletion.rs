@@ -67,20 +67,31 @@ impl Store {
 
     /// Notes on a deleting organization that WorkOS no longer has it.
     pub async fn note_workos_deleted(&self, org_id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.update_deleting_org(org_id, "SET #deletion.workosDeletedAt = :value", s(at.to_string())).await
+    }
+
+    /// Puts a deletion that failed behind the others in [`pending_deletions`](Self::pending_deletions)
+    /// (its GSI1 sort key becomes `now`), so that one WorkOS keeps refusing does not hold up the rest.
+    pub async fn postpone_deletion(&self, org_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.update_deleting_org(org_id, "SET GSI1SK = :value", s(keys::deletion_gsi1sk(now, org_id))).await
+    }
+
+    /// `update` (setting `:value`) of the org item while its deletion is under way; nothing once
+    /// it is buried meanwhile by another run.
+    async fn update_deleting_org(&self, org_id: &str, update: &str, value: AttributeValue) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
-            .update_expression("SET #deletion.workosDeletedAt = :at")
+            .update_expression(update)
             .condition_expression("attribute_exists(#deletion) AND entity = :org")
             .expression_attribute_names("#deletion", "deletion")
-            .expression_attribute_values(":at", s(at.to_string()))
+            .expression_attribute_values(":value", value)
             .expression_attribute_values(":org", s(OrgItem::ENTITY))
             .send()
             .await
             .map_err(sdk_error);
-        // Buried meanwhile by another run: nothing to note.
         super::condition_held(result).map(drop)
     }
 
@@ -162,25 +173,6 @@ impl Store {
             Some(super::OrgRecord::Deleted(buried)) => Ok(buried),
             _ => Err(StoreError::Changed("the organization's record changed while it was buried")),
         }
-    }
-
-    /// Puts a deletion that failed behind the others in [`pending_deletions`](Self::pending_deletions)
-    /// (its GSI1 sort key becomes `now`), so that one WorkOS keeps refusing does not hold up the rest.
-    pub async fn postpone_deletion(&self, org_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
-            .update_expression("SET GSI1SK = :order")
-            .condition_expression("attribute_exists(#deletion) AND entity = :org")
-            .expression_attribute_names("#deletion", "deletion")
-            .expression_attribute_values(":order", s(keys::deletion_gsi1sk(now, org_id)))
-            .expression_attribute_values(":org", s(OrgItem::ENTITY))
-            .send()
-            .await
-            .map_err(sdk_error);
-        super::condition_held(result).map(drop)
     }
 
     /// Organizations whose deletion is under way, the longest waiting first (the WorkOS sync continues

@@ -54,6 +54,10 @@ pub fn invitee_sk(email: &str) -> String {
 /// Partition of an organization's audit entries of the month `at` falls in (`ORG#o#AUDIT#2026-12`).
 pub fn audit_pk(org_id: &str, at: Timestamp) -> String {
     let (year, month) = at.year_month();
+    audit_month_pk(org_id, year, month)
+}
+
+fn audit_month_pk(org_id: &str, year: i32, month: u8) -> String {
     format!("ORG#{org_id}#AUDIT#{year:04}-{month:02}")
 }
 
@@ -67,7 +71,7 @@ pub fn audit_months(org_id: &str, now: Timestamp, count: usize) -> Vec<String> {
     let (mut year, mut month) = now.year_month();
     let mut months = Vec::with_capacity(count);
     for _ in 0..count {
-        months.push(format!("ORG#{org_id}#AUDIT#{year:04}-{month:02}"));
+        months.push(audit_month_pk(org_id, year, month));
         (year, month) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
     }
     months
