@@ -367,6 +367,69 @@ async fn a_cursor_past_the_event_retention_falls_back_to_a_full_pass() {
     assert!(state.cursor_at.unwrap() > shared::Timestamp::now().minus(time::Duration::days(1)));
 }
 
+/// The full pass never stops at an organization being deleted (WorkOS deletes it next, and what
+/// WorkOS answers to a cursor that names a deleted organization is not documented), and a cursor
+/// WorkOS refuses starts the pass again rather than failing every run from then on.
+#[tokio::test]
+async fn the_full_pass_neither_rests_on_nor_sticks_at_a_deleted_organization() {
+    let workos = PrivateEmulator::start().await;
+    let proxy = FaultProxy::start(&workos.url).await;
+    let app = app_for(&proxy.url, &workos.url, &[]).await;
+    let emulator = workos.emulator();
+    let mut orgs = Vec::new();
+    for name in ["Before Co", "Doomed Co", "After Co"] {
+        let org_id = emulator.create_org(name).await;
+        let admin = emulator.create_user("admin").await;
+        emulator.add_membership(&admin.id, &org_id, "admin").await;
+        orgs.push((org_id, admin));
+    }
+    assert_eq!(sync(&app, json!({})).await["complete"], true);
+    let (doomed_id, doomed_admin) = &orgs[1];
+    let doomed = app.deps.store.get_org(doomed_id).await.unwrap().unwrap();
+    let deletion = shared::store::Deletion {
+        requested_at: shared::Timestamp::now(),
+        requested_by: doomed_admin.id.clone(),
+        request_id: None,
+        workos_deleted_at: None,
+    };
+    app.deps.store.request_deletion(&doomed, &deletion, &testkit::origin()).await.unwrap();
+
+    // WorkOS refuses to delete it for now, and a full pass resumes just before it: the pass
+    // goes past it without resting there.
+    proxy.fail(http::Method::DELETE, "/organizations/", Fault::Status(500), 1_000);
+    let mut state = app.deps.store.sync_state().await.unwrap();
+    state.full_pass_after = Some(orgs[0].0.clone());
+    app.deps.store.save_sync_state(&state).await.unwrap();
+    let report = sync(&app, json!({"budgetMillis": 1})).await;
+    assert_eq!(
+        (report["deletions"]["failed"].as_u64(), report["fullPass"].as_bool()),
+        (Some(1), Some(true)),
+        "{report}"
+    );
+    let state = app.deps.store.sync_state().await.unwrap();
+    assert_eq!(state.full_pass_after.as_deref(), Some(orgs[0].0.as_str()), "{report}");
+
+    // A cursor that names it once WorkOS deleted it, refused by WorkOS: the pass starts again,
+    // finishes, and the deletion with it.
+    proxy.clear();
+    let mut state = app.deps.store.sync_state().await.unwrap();
+    state.full_pass_after = Some(doomed_id.clone());
+    app.deps.store.save_sync_state(&state).await.unwrap();
+    proxy.fail(http::Method::GET, "/organizations", Fault::Status(404), 1);
+    let report = sync(&app, json!({})).await;
+    assert_eq!(
+        (report["deletions"]["completed"].as_u64(), report["complete"].as_bool()),
+        (Some(1), Some(true)),
+        "{report}"
+    );
+    assert_eq!(app.deps.store.sync_state().await.unwrap().full_pass_after, None, "the pass finished");
+    assert!(proxy.count(&http::Method::GET, "/organizations") >= 2, "refused once, then read from the start");
+    assert!(matches!(
+        app.deps.store.get_org_record(doomed_id).await.unwrap(),
+        Some(shared::store::OrgRecord::Deleted(_))
+    ));
+}
+
 /// A member who arrives through an invitation gets the invited client's customer from the sync.
 #[tokio::test]
 async fn the_sync_gives_an_invited_client_their_customer() {

@@ -70,12 +70,7 @@ impl WorkosClient {
 
     /// Deletes a membership; one that is gone already counts as deleted.
     pub async fn delete_membership(&self, membership_id: &str) -> Result<(), WorkosError> {
-        let path = format!("/user_management/organization_memberships/{}", encode(membership_id));
-        match self.call::<serde::de::IgnoredAny, ()>(Method::DELETE, &path, &[], None).await {
-            Ok(_) => Ok(()),
-            Err(error) if error.is_not_found() => Ok(()),
-            Err(error) => Err(error),
-        }
+        self.delete(&format!("/user_management/organization_memberships/{}", encode(membership_id))).await
     }
 
     pub async fn send_invitation(

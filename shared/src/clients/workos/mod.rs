@@ -33,6 +33,12 @@ impl WorkosError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::Status { status: 404, .. })
     }
+
+    /// WorkOS refused the request as it was made (a 4xx other than a rate limit): the same
+    /// request again would be refused again.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, Self::Status { status, .. } if (400..500).contains(status) && *status != 429)
+    }
 }
 
 impl From<WorkosError> for ApiError {
@@ -184,8 +190,12 @@ impl WorkosClient {
     /// Deletes an organization (WorkOS deletes its memberships with it); one that is gone already
     /// counts as deleted.
     pub async fn delete_organization(&self, org_id: &str) -> Result<(), WorkosError> {
-        let path = format!("/organizations/{}", encode(org_id));
-        match self.call::<serde::de::IgnoredAny, ()>(Method::DELETE, &path, &[], None).await {
+        self.delete(&format!("/organizations/{}", encode(org_id))).await
+    }
+
+    /// A DELETE of `path`, where what is gone already counts as deleted (so a retry succeeds).
+    pub(super) async fn delete(&self, path: &str) -> Result<(), WorkosError> {
+        match self.call::<serde::de::IgnoredAny, ()>(Method::DELETE, path, &[], None).await {
             Ok(_) => Ok(()),
             Err(error) if error.is_not_found() => Ok(()),
             Err(error) => Err(error),
