@@ -61,7 +61,7 @@ pub async fn apply_event(deps: &Deps, origin: &Origin, event: &Event, changes: &
 }
 
 /// A mirror step that met an organization being deleted: done, with nothing written.
-pub fn unless_deleted<T: Default>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+fn unless_deleted<T: Default>(result: Result<T, ApiError>) -> Result<T, ApiError> {
     match result {
         Err(ApiError::OrganizationDeleted) => Ok(T::default()),
         other => other,
