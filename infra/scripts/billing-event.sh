@@ -18,14 +18,15 @@ api="http://127.0.0.1:${PORT:-9000}"
 token="$("$scripts/token.sh" "${2:-admin@acme.test}")"
 org_id="$(curl -sS -H "Authorization: Bearer $token" "$api/me" | python3 -c 'import json, sys; print(json.load(sys.stdin)["organization"]["id"])')"
 
-export FIXTURE="$fixture" ORG_ID="$org_id" SECRET="${LEMONSQUEEZY_WEBHOOK_SECRET:-local-webhook-secret}"
+export FIXTURE="$fixture" ORG_ID="$org_id" SECRET="${LEMONSQUEEZY_WEBHOOK_SECRET:-local-webhook-secret}" \
+  TAG_SECRET="${CHECKOUT_TAG_SECRET:-local-checkout-tag-secret}"
 body_file="$(mktemp)"
 trap 'rm -f "$body_file"' EXIT
 signature="$(python3 -c '
 import hashlib, hmac, os, sys
-secret, org = os.environ["SECRET"].encode(), os.environ["ORG_ID"]
+secret, tag_secret, org = os.environ["SECRET"].encode(), os.environ["TAG_SECRET"].encode(), os.environ["ORG_ID"]
 issued = "2025-01-15T10:00:00.000Z"  # fixed, so the same event again is a redelivery (duplicate)
-key = hmac.new(secret, b"checkout-tag-v1", hashlib.sha256).digest()
+key = hmac.new(tag_secret, b"checkout-tag-v1", hashlib.sha256).digest()
 tag = hmac.new(key, f"{org}\n{issued}".encode(), hashlib.sha256).hexdigest()
 custom = f"\"org_id\": \"{org}\", \"org_issued_at\": \"{issued}\", \"org_tag\": \"{tag}\"".encode()
 body = open(os.environ["FIXTURE"], "rb").read().replace(b"\"org_id\": \"org_01JEXAMPLE0000000000000000\"", custom)

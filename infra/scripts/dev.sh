@@ -26,6 +26,8 @@ export LOCAL_CREATE_TABLE=1
 export WORKOS_WEBHOOK_SECRET="${WORKOS_WEBHOOK_SECRET:-local-workos-webhook-secret}"
 # Billing: the example events are test-mode events signed with this secret (make billing-event).
 export LEMONSQUEEZY_WEBHOOK_SECRET="${LEMONSQUEEZY_WEBHOOK_SECRET:-local-webhook-secret}"
+# The checkout tags (POST /billing/checkout, and make billing-event's custom data) are keyed by this.
+export CHECKOUT_TAG_SECRET="${CHECKOUT_TAG_SECRET:-local-checkout-tag-secret}"
 export LEMONSQUEEZY_ALLOW_TEST_MODE="${LEMONSQUEEZY_ALLOW_TEST_MODE:-true}"
 default_plans='{"free": {"name": "Free", "maxCustomers": 10, "maxStaff": 3, "maxClients": 5},
   "variants": {"500001": {"name": "Pro", "maxCustomers": 100, "maxStaff": 25, "maxClients": 100}}}'

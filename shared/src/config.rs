@@ -46,6 +46,9 @@ pub struct LemonSqueezyConfig {
     pub api_key: Option<String>,
     pub store_id: Option<String>,
     pub webhook_secret: Option<String>,
+    /// Keys the checkout tag (`CheckoutTag`): only the functions that make or check tags get it,
+    /// so the user-facing checkout route holds no key that could forge a billing event.
+    pub checkout_tag_secret: Option<String>,
     pub allow_test_mode: bool,
 }
 
@@ -118,6 +121,7 @@ impl Config {
                 api_key: get("LEMONSQUEEZY_API_KEY"),
                 store_id: get("LEMONSQUEEZY_STORE_ID"),
                 webhook_secret: get("LEMONSQUEEZY_WEBHOOK_SECRET"),
+                checkout_tag_secret: get("CHECKOUT_TAG_SECRET"),
                 allow_test_mode: match get("LEMONSQUEEZY_ALLOW_TEST_MODE").as_deref().map(str::trim) {
                     None | Some("false") | Some("0") => false,
                     Some("true") | Some("1") => true,
@@ -139,6 +143,7 @@ impl Config {
     pub fn require(&self, setting: Setting) -> Result<&str, ConfigError> {
         let value = match setting {
             Setting::LemonSqueezyWebhookSecret => &self.lemonsqueezy.webhook_secret,
+            Setting::CheckoutTagSecret => &self.lemonsqueezy.checkout_tag_secret,
             Setting::LemonSqueezyApiKey => &self.lemonsqueezy.api_key,
             Setting::LemonSqueezyStoreId => &self.lemonsqueezy.store_id,
             Setting::WorkosWebhookSecret => &self.workos.webhook_secret,
@@ -152,6 +157,7 @@ impl Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
     LemonSqueezyWebhookSecret,
+    CheckoutTagSecret,
     LemonSqueezyApiKey,
     LemonSqueezyStoreId,
     WorkosWebhookSecret,
@@ -159,8 +165,9 @@ pub enum Setting {
 }
 
 impl Setting {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::LemonSqueezyWebhookSecret,
+        Self::CheckoutTagSecret,
         Self::LemonSqueezyApiKey,
         Self::LemonSqueezyStoreId,
         Self::WorkosWebhookSecret,
@@ -182,6 +189,7 @@ impl Setting {
     pub fn name(self) -> &'static str {
         match self {
             Self::LemonSqueezyWebhookSecret => "LEMONSQUEEZY_WEBHOOK_SECRET",
+            Self::CheckoutTagSecret => "CHECKOUT_TAG_SECRET",
             Self::LemonSqueezyApiKey => "LEMONSQUEEZY_API_KEY",
             Self::LemonSqueezyStoreId => "LEMONSQUEEZY_STORE_ID",
             Self::WorkosWebhookSecret => "WORKOS_WEBHOOK_SECRET",

@@ -1,17 +1,20 @@
 //! `billing-reconcile`, scheduled: recovers what webhooks missed.
 //!
-//! - Every owned subscription (from the `LSSUBS` index of owners) is read from Lemon Squeezy and
-//!   the answer is taken as the truth: whenever it differs from the stored state it is applied,
+//! - Owned subscriptions (from the `LSSUBS` index of owners) are read from Lemon Squeezy and the
+//!   answer is taken as the truth: whenever it differs from the stored state it is applied,
 //!   whatever the timestamps (this also settles two events of one second whose order was
 //!   unknown). The write is conditioned on the stored state still being the one read before the
-//!   call, so an event applied meanwhile is not overwritten; the next run looks again.
-//!   Expired subscriptions are terminal and not read again.
+//!   call, so an event applied meanwhile is not overwritten; a later run looks again. Expired
+//!   subscriptions are terminal and not read again.
 //! - Unmatched events that name a subscription are retried a page at a time from each shard of
 //!   the retry index (bounded memory); one that still matches nothing after
 //!   [`MAX_UNMATCHED_ATTEMPTS`] runs is marked `abandoned` and kept for an operator.
 //!
-//! Stays under Lemon Squeezy's 300 calls a minute and stops before its time budget; returns a
-//! JSON report.
+//! Each walk resumes where the last run left it (`ReconcileState`), so however many
+//! subscriptions there are, each is read in turn; the unmatched retries (DynamoDB only) get the
+//! first quarter of every run's budget and the owners (a Lemon Squeezy call each) the rest, then
+//! the retries any time left. Stays under Lemon Squeezy's 300 calls a minute and stops before its
+//! time budget; returns a JSON report of how far each walk got.
 
 use std::time::{Duration, Instant};
 
@@ -20,12 +23,12 @@ use serde_json::Value;
 use shared::api::lambda::Job;
 use shared::domain::audit::{Actor, Origin};
 use shared::domain::billing::BillingOutcome as Outcome;
-use shared::domain::billing::{Subscription, SubscriptionStatus};
+use shared::domain::billing::{PortalLink, Subscription, SubscriptionStatus};
 use shared::domain::lemonsqueezy::Event;
-use shared::flows::billing;
+use shared::flows::billing::{self, retried_on_billing_change};
 use shared::store::keys::UNMATCHED_SHARDS;
-use shared::store::{BillingEventItem, StoreError, SubscriptionOwnerItem};
-use shared::{ApiError, Deps, crypto};
+use shared::store::{BillingEventItem, ReconcileState, StoreError, SubscriptionOwnerItem};
+use shared::{ApiError, Deps, Timestamp, crypto};
 
 /// 300 calls a minute at most: one every 200 ms.
 const CALL_SPACING: Duration = Duration::from_millis(200);
@@ -34,8 +37,8 @@ const DEFAULT_BUDGET_SECONDS: u64 = 50;
 /// Runs (every 15 minutes) an unmatched event is retried before it is abandoned: 5 hours, far
 /// past Lemon Squeezy's own retries and any out-of-order delivery.
 pub const MAX_UNMATCHED_ATTEMPTS: u32 = 20;
-/// Unmatched events read at a time.
-const RETRY_PAGE: i32 = 25;
+/// Items read at a time from either index.
+const PAGE: i32 = 25;
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,13 +46,20 @@ pub struct Report {
     pub subscriptions_checked: u32,
     pub updated: u32,
     pub unchanged: u32,
-    /// Expired (terminal) subscriptions, not read again.
+    /// Expired (terminal) subscriptions, not read again, and those of organizations being deleted.
     pub skipped: u32,
     pub failed: u32,
     pub unmatched_retried: u32,
     pub unmatched_resolved: u32,
     pub unmatched_abandoned: u32,
-    /// False when the time budget ran out first; the next run starts over.
+    /// The subscription the owners' walk began after (none: at the first), and the last it read.
+    pub owners_began_after: Option<String>,
+    pub owners_stopped_after: Option<String>,
+    /// The owners' walk reached the end of the list in this run (the next begins at the first).
+    pub owners_walk_ended: bool,
+    /// The retries' walk went through every shard's end in this run.
+    pub unmatched_walk_ended: bool,
+    /// Both walks ended: everything was looked at since the last run's positions.
     pub complete: bool,
     pub duration_ms: u128,
 }
@@ -59,34 +69,68 @@ struct Run<'a> {
     started: Instant,
     budget: Duration,
     last_call: Option<Instant>,
+    state: ReconcileState,
     report: Report,
     /// The system, in this invocation: the audit log's actor of the reconcile's changes.
     origin: Origin,
 }
 
 impl Run<'_> {
-    fn out_of_time(&mut self) -> bool {
-        let spent = self.started.elapsed() >= self.budget;
-        if spent {
-            self.report.complete = false;
+    fn time_left(&self, share: f64) -> bool {
+        self.started.elapsed() < self.budget.mul_f64(share)
+    }
+
+    /// Walks the owners from where the last run stopped, while the budget lasts.
+    async fn owners(&mut self) -> Result<(), ApiError> {
+        self.report.owners_began_after = self.state.owners_after.clone();
+        loop {
+            let (owners, more) = self.deps.store.subscription_owners(self.state.owners_after.as_deref(), PAGE).await?;
+            for owner in &owners {
+                if !self.time_left(1.0) {
+                    return Ok(());
+                }
+                self.reconcile(owner).await?;
+                self.state.owners_after = Some(owner.subscription_id.clone());
+                self.report.owners_stopped_after = self.state.owners_after.clone();
+            }
+            if !more {
+                self.state.owners_after = None;
+                self.report.owners_walk_ended = true;
+                return Ok(());
+            }
         }
-        spent
+    }
+
+    /// Walks the unmatched events from where the last run stopped, until `share` of the budget.
+    async fn retries(&mut self, share: f64) -> Result<(), ApiError> {
+        while self.state.retry_shard < UNMATCHED_SHARDS {
+            let (records, more) = self
+                .deps
+                .store
+                .retryable_billing_events(self.state.retry_shard, self.state.retry_after.as_ref(), PAGE)
+                .await?;
+            for record in &records {
+                if !self.time_left(share) {
+                    return Ok(());
+                }
+                self.retry(record).await?;
+                self.state.retry_after = record.retry_position();
+            }
+            if !more {
+                self.state.retry_shard += 1;
+                self.state.retry_after = None;
+            }
+        }
+        self.state.retry_shard = 0;
+        self.report.unmatched_walk_ended = true;
+        Ok(())
     }
 
     /// Reads one subscription from Lemon Squeezy and applies it where it differs.
     async fn reconcile(&mut self, owner: &SubscriptionOwnerItem) -> Result<(), ApiError> {
-        let org = match self.deps.store.get_org(&owner.org_id).await {
-            Ok(Some(org)) => org,
-            Ok(None) => return Ok(()),
-            // Being deleted: its owners go with it.
-            Err(StoreError::OrgDeleted) => {
-                self.report.skipped += 1;
-                return Ok(());
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let stored = org.subscriptions.get(&owner.subscription_id);
-        if stored.is_some_and(|s| s.status == SubscriptionStatus::Expired) {
+        let stored = self.deps.store.subscription(&owner.org_id, &owner.subscription_id).await?;
+        let stored = stored.and_then(|s| s.state);
+        if stored.as_ref().is_some_and(|s| s.status == SubscriptionStatus::Expired) {
             self.report.skipped += 1;
             return Ok(());
         }
@@ -95,31 +139,40 @@ impl Run<'_> {
         }
         self.last_call = Some(Instant::now());
         self.report.subscriptions_checked += 1;
-        let fetched = match self.deps.lemonsqueezy.get_subscription(&owner.subscription_id).await {
-            Ok(resource) => Subscription::from_resource(&resource),
+        let read_at = Timestamp::now();
+        let resource = match self.deps.lemonsqueezy.get_subscription(&owner.subscription_id).await {
+            Ok(resource) if resource.id == owner.subscription_id => Some(resource),
+            Ok(_) => None,
             Err(error) => {
-                tracing::warn!(org_id = org.id, error = %error, "could not read the subscription");
+                tracing::warn!(org_id = owner.org_id, error = %error, "could not read the subscription");
                 None
             }
         };
-        let Some(fetched) = fetched.filter(|f| f.id == owner.subscription_id) else {
+        let Some(fetched) = resource.as_ref().and_then(Subscription::from_resource) else {
             self.report.failed += 1;
             return Ok(());
         };
-        if stored.map(|s| s.content_hash.as_str()) == Some(fetched.content_hash.as_str()) {
+        if stored.as_ref().map(|s| s.content_hash.as_str()) == Some(fetched.content_hash.as_str()) {
             self.report.unchanged += 1;
-        } else if self
-            .deps
-            .store
-            .reconcile_subscription(&org.id, &fetched, stored, &self.origin)
-            .await
-            .or_else(deleted)?
-        {
-            tracing::info!(org_id = org.id, status = fetched.status.as_str(), "subscription reconciled");
-            self.report.updated += 1;
-        } else {
-            // An event changed it since it was read: the next run compares again.
-            self.report.unchanged += 1;
+            return Ok(());
+        }
+        let portal = resource.as_ref().and_then(|r| PortalLink::from_resource(r, read_at));
+        let (deps, origin) = (self.deps, &self.origin);
+        let applied = retried_on_billing_change(|| async {
+            let org = deps.store.get_org(&owner.org_id).await?.ok_or(StoreError::OrgDeleted)?;
+            deps.store.reconcile_subscription(&org, &fetched, portal.as_ref(), stored.as_ref(), origin).await
+        })
+        .await;
+        match applied {
+            Ok(true) => {
+                tracing::info!(org_id = owner.org_id, status = fetched.status.as_str(), "subscription reconciled");
+                self.report.updated += 1;
+            }
+            // An event changed it since it was read: the next look compares again.
+            Ok(false) => self.report.unchanged += 1,
+            // Being deleted: its owners go with it.
+            Err(StoreError::OrgDeleted) => self.report.skipped += 1,
+            Err(error) => return Err(error.into()),
         }
         Ok(())
     }
@@ -159,54 +212,28 @@ impl Run<'_> {
     }
 }
 
-/// A reconcile write that met an organization being deleted changed nothing, like one that met
-/// a newer event.
-fn deleted(error: StoreError) -> Result<bool, StoreError> {
-    match error {
-        StoreError::OrgDeleted => Ok(false),
-        error => Err(error),
-    }
-}
-
 pub async fn handle(deps: &Deps, job: Job) -> Result<Value, ApiError> {
     let (event, origin) = (job.event, Origin::new(Actor::System, job.request_id.as_deref()));
     let budget =
         Duration::from_secs(event.get("budgetSeconds").and_then(Value::as_u64).unwrap_or(DEFAULT_BUDGET_SECONDS));
-    let mut run = Run { deps, started: Instant::now(), budget, last_call: None, report: Report::default(), origin };
-    run.report.complete = true;
-
-    let mut start = None;
-    'owners: loop {
-        let (owners, next) = deps.store.subscription_owners(start).await?;
-        for owner in &owners {
-            if run.out_of_time() {
-                break 'owners;
-            }
-            run.reconcile(owner).await?;
+    let state = deps.store.reconcile_state().await?;
+    let mut run =
+        Run { deps, started: Instant::now(), budget, last_call: None, state, report: Report::default(), origin };
+    // The state is saved whatever a walk met, so that an error does not make the next run start
+    // over; a run that dies unsaved (a timeout) makes the next one read a few items again.
+    let walked = async {
+        run.retries(0.25).await?;
+        run.owners().await?;
+        if !run.report.unmatched_walk_ended {
+            run.retries(1.0).await?;
         }
-        match next {
-            Some(next) => start = Some(next),
-            None => break,
-        }
+        Ok::<_, ApiError>(())
     }
-
-    'shards: for shard in 0..UNMATCHED_SHARDS {
-        let mut start = None;
-        loop {
-            let (records, next) = deps.store.retryable_billing_events(shard, start, RETRY_PAGE).await?;
-            for record in &records {
-                if run.out_of_time() {
-                    break 'shards;
-                }
-                run.retry(record).await?;
-            }
-            match next {
-                Some(next) => start = Some(next),
-                None => break,
-            }
-        }
-    }
+    .await;
+    deps.store.save_reconcile_state(&run.state).await?;
+    walked?;
     let mut report = run.report;
+    report.complete = report.owners_walk_ended && report.unmatched_walk_ended;
     report.duration_ms = run.started.elapsed().as_millis();
     tracing::info!(report = ?report, "billing reconcile done");
     serde_json::to_value(&report).map_err(|e| ApiError::Upstream(e.to_string()))

@@ -22,7 +22,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     if !deps.config.plans.variants.contains_key(variant_id) {
         return Err(ApiError::validation("variantId", "must be a variant of a paid plan"));
     }
-    let tags = CheckoutTag::new(deps.config.require(Setting::LemonSqueezyWebhookSecret)?);
+    let tags = CheckoutTag::new(deps.config.require(Setting::CheckoutTagSecret)?);
     let custom = tags.custom_data(caller.org_id(), Timestamp::now());
     let url = deps.lemonsqueezy.create_checkout(variant_id, &custom, &caller.member.email).await?;
     Ok(http::json(201, &serde_json::json!({ "url": url })))

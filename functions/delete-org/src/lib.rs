@@ -35,7 +35,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
 async fn start(deps: &Deps, req: &Request, caller: &Caller) -> Result<Response<Body>, ApiError> {
     let body: OrgDeletionBody = http::json_body(req)?;
     let (org, now) = (&caller.org, Timestamp::now());
-    match deletion_refusal(&org.name, &body.confirm_name, &org.subscriptions, org.payments.keys(), now) {
+    match deletion_refusal(&org.name, &body.confirm_name, &org.billing.subscriptions, org.billing.unread.iter(), now) {
         None => {}
         Some(DeletionRefusal::NameNotConfirmed) => {
             return Err(ApiError::validation("confirmName", "must be the organization's current name"));

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+/// Keys the checkout tags (`CHECKOUT_TAG_SECRET`), unlike the webhook secret.
+pub const CHECKOUT_TAG_SECRET: &str = "test-checkout-tag-secret";
 pub const API_KEY: &str = "test-ls-key";
 pub const STORE_ID: &str = "12345";
 /// The org id the shared fixtures carry in `meta.custom_data.org_id`.
@@ -30,7 +32,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
 pub fn fixture_for(name: &str, org_id: &str) -> Vec<u8> {
     // A fixed checkout time: the same fixture for the same org is the same bytes (a redelivery).
     let issued = shared::Timestamp::parse("2025-01-15T10:00:00Z").expect("a time");
-    let custom = shared::domain::billing::CheckoutTag::new(WEBHOOK_SECRET).custom_data(org_id, issued);
+    let custom = shared::domain::billing::CheckoutTag::new(CHECKOUT_TAG_SECRET).custom_data(org_id, issued);
     let tagged = format!(
         "\"org_id\": \"{org_id}\", \"org_issued_at\": {}, \"org_tag\": {}",
         custom["org_issued_at"], custom["org_tag"]
@@ -57,6 +59,8 @@ pub fn sign(body: &[u8]) -> String {
 #[derive(Default)]
 struct StubState {
     subscriptions: HashMap<String, Value>,
+    /// Reads of each subscription so far.
+    reads: HashMap<String, usize>,
     checkouts: Vec<Value>,
     fail_next: usize,
 }
@@ -89,6 +93,11 @@ impl LemonSqueezyStub {
         self.state.lock().unwrap().subscriptions.insert(id, resource);
     }
 
+    /// How often `GET /v1/subscriptions/{id}` was answered for `id`.
+    pub fn reads(&self, id: &str) -> usize {
+        self.state.lock().unwrap().reads.get(id).copied().unwrap_or(0)
+    }
+
     /// The checkout requests received.
     pub fn checkouts(&self) -> Vec<Value> {
         self.state.lock().unwrap().checkouts.clone()
@@ -106,6 +115,7 @@ impl LemonSqueezyStub {
             ("LEMONSQUEEZY_API_KEY", API_KEY.to_owned()),
             ("LEMONSQUEEZY_STORE_ID", STORE_ID.to_owned()),
             ("LEMONSQUEEZY_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+            ("CHECKOUT_TAG_SECRET", CHECKOUT_TAG_SECRET.to_owned()),
         ]
     }
 }
@@ -145,8 +155,26 @@ async fn subscription(
     if let Some(refused) = refuse(&state, &headers) {
         return refused;
     }
-    match state.lock().unwrap().subscriptions.get(&id) {
-        Some(resource) => axum::Json(json!({"data": resource})).into_response(),
+    let mut state = state.lock().unwrap();
+    let read = {
+        let reads = state.reads.entry(id.clone()).or_default();
+        *reads += 1;
+        *reads
+    };
+    match state.subscriptions.get(&id) {
+        Some(resource) => {
+            // Like Lemon Squeezy, every read signs its URLs anew: valid 24 hours from now.
+            let mut resource = resource.clone();
+            let expires = shared::Timestamp::now().unix_seconds() + 24 * 60 * 60;
+            let signed = |path: &str| {
+                format!("https://example-store.lemonsqueezy.com/{path}?expires={expires}&signature={read:064}")
+            };
+            resource["attributes"]["urls"] = json!({
+                "customer_portal": signed("billing"),
+                "update_payment_method": signed(&format!("subscription/{id}/payment-details")),
+            });
+            axum::Json(json!({"data": resource})).into_response()
+        }
         None => (StatusCode::NOT_FOUND, axum::Json(json!({"errors": [{"status": "404"}]}))).into_response(),
     }
 }

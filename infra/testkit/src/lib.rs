@@ -206,6 +206,38 @@ impl TestApp {
         }
     }
 
+    /// Writes `items` straight into the test's table (25 a batch, a few batches at once, unprocessed
+    /// ones sent again): for tests that need data of a size no test would make through the API.
+    pub async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        use futures::StreamExt;
+        let batches: Vec<Vec<WriteRequest>> = items
+            .chunks(25)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|item| {
+                        let put = PutRequest::builder().set_item(Some(item.clone())).build().expect("put");
+                        WriteRequest::builder().put_request(put).build()
+                    })
+                    .collect()
+            })
+            .collect();
+        let write = |mut batch: Vec<WriteRequest>| async move {
+            while !batch.is_empty() {
+                let answer = self
+                    .dynamodb
+                    .batch_write_item()
+                    .request_items(&self.table, batch)
+                    .send()
+                    .await
+                    .expect("batch write");
+                batch = answer.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+            }
+        };
+        futures::stream::iter(batches).for_each_concurrent(4, write).await;
+    }
+
     /// A new emulator user who is `role` of a new emulator organization, and their token for it.
     pub async fn member_of_new_org(&self, role: &str) -> (TestUser, String, String) {
         let org_id = self.emulator.create_org(&format!("Org {}", ulid::Ulid::new())).await;

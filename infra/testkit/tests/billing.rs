@@ -2,11 +2,18 @@
 //! the billing view, plan entitlements, and the reconcile job, against DynamoDB Local, the
 //! emulator and a local Lemon Squeezy stand-in.
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
+use shared::Timestamp;
+use shared::domain::billing::{BillingSummary, PortalLink, Subscription};
+use shared::domain::lemonsqueezy::Resource;
+use shared::store::{SubscriptionItem, SubscriptionOwnerItem, keys};
 use testkit::lemonsqueezy::{
     FIXTURE_ORG, LemonSqueezyStub, STORE_ID, fixture, fixture_for, fixture_json, fixture_untagged, sign,
 };
-use testkit::{GET, OrgFixture, POST, TestApp, env};
+use testkit::{DELETE, GET, OrgFixture, POST, TestApp, env};
 
 const PLANS: &str = r#"{"free":{"name":"Free","maxCustomers":2,"maxStaff":10,"maxClients":10},
   "variants":{"500001":{"name":"Pro","maxCustomers":5,"maxStaff":20,"maxClients":20},
@@ -39,9 +46,14 @@ async fn billing_events(app: &TestApp, outcome: &str) -> Vec<shared::store::Bill
         .collect()
 }
 
-/// The org item as stored (for state the API does not show, such as the last payment).
-async fn org_item(app: &TestApp, org_id: &str) -> shared::store::OrgItem {
-    app.deps.store.get_org(org_id).await.unwrap().unwrap()
+/// A subscription's item as stored (for state the API does not show, such as the last payment).
+async fn subscription_item(app: &TestApp, org_id: &str, id: &str) -> shared::store::SubscriptionItem {
+    app.deps.store.subscription(org_id, id).await.unwrap().unwrap_or_else(|| panic!("subscription {id} is stored"))
+}
+
+/// Whether an organization holds no subscription.
+async fn owns_none(app: &TestApp, org_id: &str) -> bool {
+    app.deps.store.all_subscriptions(org_id).await.unwrap().is_empty()
 }
 
 #[tokio::test]
@@ -65,6 +77,9 @@ async fn every_fixture_applies_in_turn() {
 
     let r = send("subscription_created").await;
     assert_eq!(r.body["status"], "applied");
+    // The event's portal URL expired long ago (the fixture's `expires`): the view asks Lemon
+    // Squeezy for a fresh one.
+    stub.serve_subscription(fixture_json("subscription_created", &org.org_id)["data"].clone());
     let view = billing(&app, &org).await;
     assert_eq!(
         (view["status"].as_str(), view["planName"].as_str(), view["variantId"].as_str()),
@@ -77,7 +92,7 @@ async fn every_fixture_applies_in_turn() {
 
     assert_eq!(send("subscription_updated").await.body["status"], "applied");
     assert_eq!(send("subscription_payment_success").await.body["status"], "applied");
-    let payment = org_item(&app, &org.org_id).await.payments.remove("600001").unwrap();
+    let payment = subscription_item(&app, &org.org_id, "600001").await.payment.unwrap();
     assert_eq!((payment.event.as_str(), payment.status.as_deref()), ("subscription_payment_success", Some("paid")));
     assert_eq!(billing(&app, &org).await["status"], "active", "a payment does not touch the status");
 
@@ -170,7 +185,7 @@ async fn out_of_order_events_end_in_the_newest_state() {
     // updated (10:00:12) arrives before created (10:00:08).
     assert_eq!(app.signed_webhook(&fixture_for("subscription_updated", &org.org_id)).await.body["status"], "applied");
     assert_eq!(app.signed_webhook(&fixture_for("subscription_created", &org.org_id)).await.body["status"], "stale");
-    let stored = org_item(&app, &org.org_id).await.subscriptions.remove("600001").unwrap();
+    let stored = subscription_item(&app, &org.org_id, "600001").await.state.unwrap();
     assert_eq!(stored.updated_at.to_string(), "2025-01-15T10:00:12.000Z");
     // expired, then a stale "active" retry.
     assert_eq!(app.signed_webhook(&fixture_for("subscription_expired", &org.org_id)).await.body["status"], "applied");
@@ -299,7 +314,7 @@ async fn reconcile_recovers_a_missed_update_and_an_unmatched_event() {
     assert_eq!(report["updated"], 1, "{report}");
     assert_eq!(report["failed"], 1, "{report}");
     assert_eq!(report["unmatchedResolved"], 1, "{report}");
-    let paid = org_item(&app, &second.org_id).await.payments.remove("777001").expect("the payment reached its org");
+    let paid = subscription_item(&app, &second.org_id, "777001").await.payment.expect("the payment reached its org");
     assert_eq!(paid.event, "subscription_payment_success");
     assert_eq!(report["complete"], true);
     let view = billing(&app, &org).await;
@@ -403,7 +418,9 @@ fn subscription_event(bytes: &[u8], id: &str, updated_at: &str, status: &str, va
     event["data"]["attributes"]["updated_at"] = json!(updated_at);
     event["data"]["attributes"]["status"] = json!(status);
     event["data"]["attributes"]["variant_id"] = json!(variant);
-    event["data"]["attributes"]["urls"]["customer_portal"] = json!(format!("https://portal.example/{id}"));
+    // Signed until 2100, so that `GET /billing` hands it out as it came.
+    event["data"]["attributes"]["urls"]["customer_portal"] =
+        json!(format!("https://portal.example/{id}?expires=4102444800"));
     body(&event)
 }
 
@@ -450,7 +467,7 @@ async fn a_payer_cannot_take_over_another_orgs_billing() {
         assert_eq!(response.body["status"], "unmatched", "{case}");
         assert_eq!(billing(&app, &a).await, before, "{case}: A's plan and portal URL are unchanged");
     }
-    assert!(org_item(&app, &b.org_id).await.subscriptions.is_empty(), "B gained nothing either");
+    assert!(owns_none(&app, &b.org_id).await, "B gained nothing either");
     let unmatched = billing_events(&app, "unmatched").await;
     assert_eq!(unmatched.len(), 2);
     assert!(unmatched.iter().all(|e| e.org_id.is_none()), "recorded under no organization");
@@ -493,7 +510,7 @@ async fn an_owned_subscription_never_moves_to_another_org() {
     assert_eq!(app.signed_webhook(&for_b).await.body["status"], "applied");
     assert_eq!(billing(&app, &a).await["planName"], "Scale", "applied to its owner, A");
     assert_eq!(billing(&app, &b).await["planName"], "Free");
-    assert!(org_item(&app, &b.org_id).await.subscriptions.is_empty());
+    assert!(owns_none(&app, &b.org_id).await);
     assert_eq!(app.deps.store.subscription_owner("600001").await.unwrap().as_deref(), Some(a.org_id.as_str()));
 }
 
@@ -530,7 +547,7 @@ async fn ordering_is_per_subscription_and_the_best_plan_wins() {
     assert_eq!(app.signed_webhook(&scale).await.body["status"], "applied");
     let view = billing(&app, &org).await;
     assert_eq!((view["planName"].as_str(), view["subscriptionId"].as_str()), (Some("Scale"), Some("600002")));
-    assert_eq!(view["customerPortalUrl"], "https://portal.example/600002");
+    assert_eq!(view["customerPortalUrl"], "https://portal.example/600002?expires=4102444800");
     // The better one is paused: the plan falls back to the other that still grants access.
     let paused = subscription_event(&tagged, "600002", "2025-02-02T00:00:00Z", "paused", 500002);
     assert_eq!(app.signed_webhook(&paused).await.body["status"], "applied");
@@ -624,4 +641,172 @@ async fn unmatched_events_are_sharded_paged_and_abandoned() {
     let report = app.run_job("billing-reconcile", json!({})).await.unwrap();
     assert_eq!(report["unmatchedRetried"], 0, "abandoned events are not retried: {report}");
     assert_eq!(billing_events(&app, "abandoned").await.len(), events as usize, "kept for an operator");
+}
+
+// --- issue 20: billing that reaches every subscription and does not grow with its history -----
+
+/// The stored states, owners and summary of `count` expired subscriptions of `org_id`, as the
+/// webhook leaves them (written straight into the table: no test sends 10,000 events).
+fn expired_history(org_id: &str, count: usize) -> (Vec<HashMap<String, AttributeValue>>, BillingSummary) {
+    let now = Timestamp::now();
+    let mut summary = BillingSummary::default();
+    let mut items = Vec::new();
+    for i in 0..count {
+        let id = format!("{}", 3_000_000 + i);
+        let attributes = json!({"status": "expired", "variant_id": 500001, "ends_at": "2025-01-01T00:00:00Z",
+            "updated_at": format!("2024-12-{:02}T00:00:00Z", 1 + i % 28)});
+        let resource = Resource { kind: "subscriptions".into(), id: id.clone(), attributes };
+        let state = Subscription::from_resource(&resource).unwrap();
+        summary = summary.with_state(&state, now);
+        let item = SubscriptionItem {
+            pk: keys::org_pk(org_id),
+            sk: keys::subscription_sk(&id),
+            entity: SubscriptionItem::ENTITY.into(),
+            subscription_id: id.clone(),
+            state: Some(state),
+            payment: None,
+            portal: None,
+        };
+        items.push(serde_dynamo::to_item(&item).unwrap());
+        items.push(serde_dynamo::to_item(SubscriptionOwnerItem::new(&id, org_id)).unwrap());
+    }
+    (items, summary)
+}
+
+/// The size of the largest item of the organization's partition, as JSON (more than DynamoDB
+/// counts: its names and punctuation).
+async fn largest_item(app: &TestApp, org_id: &str) -> usize {
+    let items = app.org_items(org_id).await;
+    items.into_iter().map(|item| serde_dynamo::from_item::<_, Value>(item).unwrap().to_string().len()).max().unwrap()
+}
+
+/// Item 3: every subscription an organization ever had is an item of its own; the org item keeps
+/// what decides the plan, and `DELETE /org` conditions on one billing revision. 130 expired
+/// subscriptions put one clause each into the old condition, past DynamoDB's 4 KB expressions.
+#[tokio::test]
+async fn an_org_with_130_expired_subscriptions_deletes() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let tagged = fixture_for("subscription_created", &org.org_id);
+    for i in 0..130 {
+        let event = subscription_event(&tagged, &format!("{}", 700_000 + i), "2025-01-15T10:00:08Z", "expired", 500001);
+        assert_eq!(app.signed_webhook(&event).await.body["status"], "applied", "subscription {i}");
+    }
+    let summary = app.deps.store.get_org(&org.org_id).await.unwrap().unwrap().billing;
+    assert_eq!((summary.revision, summary.subscriptions.len()), (130, 1), "only the latest of the expired");
+    assert!(largest_item(&app, &org.org_id).await < 4 * 1024, "no item grows with the history");
+    let name = app.org(&org.admin).await["name"].as_str().unwrap().to_owned();
+    let deleted = app.call(DELETE, "/org", Some(&org.admin.token), Some(json!({"confirmName": name}))).await;
+    assert_eq!(deleted.status, 202, "{:?}", deleted.body);
+}
+
+/// Item 3: an organization with 10,000 subscriptions over its life reads its plan and applies a
+/// new event, with no item over 64 KB.
+#[tokio::test]
+async fn an_org_with_10000_subscriptions_reads_its_plan_and_applies_a_new_event() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let (mut items, summary) = expired_history(&org.org_id, 10_000);
+    let mut org_item = app.deps.store.get_org(&org.org_id).await.unwrap().unwrap();
+    org_item.billing = summary;
+    items.push(serde_dynamo::to_item(&org_item).unwrap());
+    app.put_items(items).await;
+    assert_eq!(app.deps.store.all_subscriptions(&org.org_id).await.unwrap().len(), 10_000);
+
+    let shown = app.org(&org.admin).await;
+    assert_eq!((shown["plan"]["name"].as_str(), shown["plan"]["status"].as_str()), (Some("Free"), Some("expired")));
+    let tagged = fixture_for("subscription_created", &org.org_id);
+    let new = subscription_event(&tagged, "4000000", "2026-01-01T00:00:00Z", "active", 500002);
+    assert_eq!(app.signed_webhook(&new).await.body["status"], "applied");
+    let view = billing(&app, &org).await;
+    assert_eq!((view["planName"].as_str(), view["subscriptionId"].as_str()), (Some("Scale"), Some("4000000")));
+    // A late event of an old one is still ordered against its own state.
+    let late = subscription_event(&tagged, "3000007", "2024-11-01T00:00:00Z", "active", 500002);
+    assert_eq!(app.signed_webhook(&late).await.body["status"], "stale");
+    let largest = largest_item(&app, &org.org_id).await;
+    assert!(largest < 64 * 1024, "the largest item is {largest} bytes");
+}
+
+/// Item 2: Lemon Squeezy signs its URLs anew on every read; that is no change of the
+/// subscription, and `GET /billing` hands out a portal URL only while it is valid.
+#[tokio::test]
+async fn a_newly_signed_url_is_no_change_and_the_portal_url_handed_out_is_valid() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let tagged = fixture_for("subscription_created", &org.org_id);
+    let created = subscription_event(&tagged, "600001", "2025-03-01T00:00:00Z", "active", 500001);
+    assert_eq!(app.signed_webhook(&created).await.body["status"], "applied");
+    let mut changed: Value = serde_json::from_slice(&created).unwrap();
+    changed["data"]["attributes"]["variant_id"] = json!(500002);
+    stub.serve_subscription(changed["data"].clone());
+    let first = app.run_job("billing-reconcile", json!({})).await.unwrap();
+    assert_eq!(first["updated"], 1, "{first}");
+    let second = app.run_job("billing-reconcile", json!({})).await.unwrap();
+    assert_eq!((second["updated"].as_u64(), second["unchanged"].as_u64()), (Some(0), Some(1)), "{second}");
+    assert_eq!(stub.reads("600001"), 2);
+
+    // The link the reconcile read is fresh: handed out as it is, no read.
+    let view = billing(&app, &org).await;
+    let url = view["customerPortalUrl"].as_str().unwrap().to_owned();
+    assert!(url.contains("signature="), "{url}");
+    assert_eq!(stub.reads("600001"), 2, "a fresh stored link needs no read");
+    // Near the end of its validity: a fresh one is read, handed out and kept.
+    let expiring = PortalLink { url: url.clone(), expires_at: Timestamp::now().plus(time::Duration::minutes(30)) };
+    let mut item = app.deps.store.subscription(&org.org_id, "600001").await.unwrap().unwrap();
+    item.portal = Some(expiring);
+    app.put_items(vec![serde_dynamo::to_item(&item).unwrap()]).await;
+    let renewed = billing(&app, &org).await["customerPortalUrl"].as_str().unwrap().to_owned();
+    assert_ne!(renewed, url);
+    assert_eq!(stub.reads("600001"), 3);
+    let kept = app.deps.store.subscription(&org.org_id, "600001").await.unwrap().unwrap().portal.unwrap();
+    assert_eq!(kept.url, renewed);
+    assert!(kept.fresh_at(Timestamp::now().plus(time::Duration::hours(22))));
+    billing(&app, &org).await;
+    assert_eq!(stub.reads("600001"), 3, "the kept link serves the next request");
+    // Lemon Squeezy down and the stored link stale: no URL, the rest of the answer stands.
+    let mut item = app.deps.store.subscription(&org.org_id, "600001").await.unwrap().unwrap();
+    item.portal.as_mut().unwrap().expires_at = Timestamp::now();
+    app.put_items(vec![serde_dynamo::to_item(&item).unwrap()]).await;
+    stub.fail_next(10);
+    let view = billing(&app, &org).await;
+    assert_eq!((view["customerPortalUrl"].clone(), view["planName"].as_str()), (Value::Null, Some("Scale")));
+}
+
+/// Item 1: every run goes on where the last one stopped, and the owners and the unmatched
+/// retries both get their share of it: with a budget of about four Lemon Squeezy calls a run,
+/// four runs read each of 12 subscriptions and retry the unmatched event.
+#[tokio::test]
+async fn reconcile_runs_resume_and_reach_every_subscription_and_the_unmatched() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let tagged = fixture_for("subscription_created", &org.org_id);
+    let ids: Vec<String> = (0..12).map(|i| format!("{}", 610_000 + i)).collect();
+    for id in &ids {
+        let event = subscription_event(&tagged, id, "2025-03-01T00:00:00Z", "active", 500001);
+        assert_eq!(app.signed_webhook(&event).await.body["status"], "applied");
+        stub.serve_subscription(serde_json::from_slice::<Value>(&event).unwrap()["data"].clone());
+    }
+    let mut payment = fixture_json("subscription_payment_success", &org.org_id);
+    payment["meta"]["test_mode"] = json!(false);
+    payment["meta"].as_object_mut().unwrap().remove("custom_data");
+    payment["data"]["attributes"]["subscription_id"] = json!(990001);
+    assert_eq!(app.signed_webhook(&body(&payment)).await.body["status"], "unmatched");
+
+    let mut reports = Vec::new();
+    for _ in 0..4 {
+        reports.push(app.run_job("billing-reconcile", json!({"budgetSeconds": 1})).await.unwrap());
+    }
+    assert_eq!(reports[0]["complete"], false, "a budget of a second does not reach 12: {}", reports[0]);
+    assert_eq!(reports[1]["ownersBeganAfter"], reports[0]["ownersStoppedAfter"], "{reports:?}");
+    for id in &ids {
+        assert!(stub.reads(id) >= 1, "{id} was read in four runs: {reports:?}");
+    }
+    let unmatched = billing_events(&app, "unmatched").await;
+    assert_eq!(unmatched.len(), 1);
+    assert!(unmatched[0].attempts > 0, "the unmatched event was retried: {reports:?}");
+    assert!(reports.iter().any(|r| r["ownersWalkEnded"] == true), "{reports:?}");
 }

@@ -239,3 +239,24 @@ fn each_function_gets_exactly_the_settings_it_uses() {
         assert_eq!(readable, given, "{binary}: the secrets its role may read against those it is given");
     }
 }
+
+/// Issue 20, item 4: the Lemon Squeezy webhook secret, with which anyone could forge a billing
+/// event, reaches the webhook function alone; the checkout tags have a secret of their own,
+/// given only to the functions that make or check tags. The user-facing checkout route holds no
+/// key that signs billing events.
+#[test]
+fn the_webhook_secret_reaches_only_the_webhook_and_the_tag_secret_only_who_tags() {
+    let template = yaml("template.yaml");
+    let holders = |variable: &str| -> BTreeSet<String> {
+        functions(&template)
+            .into_iter()
+            .filter(|(_, _, resource)| !resource["Properties"]["Environment"]["Variables"][variable].is_null())
+            .map(|(_, binary, _)| binary)
+            .collect()
+    };
+    assert_eq!(holders("LEMONSQUEEZY_WEBHOOK_SECRET_SECRET_ARN"), BTreeSet::from(["lemonsqueezy-webhook".to_owned()]));
+    assert_eq!(
+        holders("CHECKOUT_TAG_SECRET_SECRET_ARN"),
+        ["billing-reconcile", "create-checkout", "lemonsqueezy-webhook"].map(str::to_owned).into()
+    );
+}

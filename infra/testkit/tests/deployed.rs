@@ -133,9 +133,13 @@ async fn the_scheduled_functions_take_an_eventbridge_event() {
 
 #[tokio::test]
 async fn a_missing_setting_fails_the_cold_start_through_the_runtime_api() {
-    let app = TestApp::new().await;
+    // Every setting there, so that each case misses exactly the one it names.
+    let stub = LemonSqueezyStub::start().await;
+    let app = TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &[("WORKOS_WEBHOOK_SECRET", "s")]).await;
     for (name, missing) in [
         ("lemonsqueezy-webhook", "LEMONSQUEEZY_WEBHOOK_SECRET"),
+        ("lemonsqueezy-webhook", "CHECKOUT_TAG_SECRET"),
+        ("create-checkout", "CHECKOUT_TAG_SECRET"),
         ("workos-webhook", "WORKOS_WEBHOOK_SECRET"),
         ("get-me", "TABLE_NAME"),
     ] {

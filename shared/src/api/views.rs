@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::Timestamp;
 use crate::domain::Role;
 use crate::domain::audit::{Action, Actor, Changes, Target};
+use crate::domain::billing::PortalLink;
 use crate::domain::plans::{Entitlement, PlanView, Plans};
 use crate::store::{AuditItem, CustomerItem, InvitationItem, InvitationState, MemberItem, OrgItem};
 
@@ -84,7 +85,9 @@ pub struct BillingView {
 }
 
 impl BillingView {
-    pub fn new(org: &OrgItem, plans: &Plans, now: Timestamp) -> Self {
+    /// The billing of `org` at `now`, with the shown subscription's portal link while it may still
+    /// be handed out (`PortalLink::fresh_at`; the caller fetches a fresh one otherwise).
+    pub fn new(org: &OrgItem, plans: &Plans, now: Timestamp, portal: Option<&PortalLink>) -> Self {
         let Entitlement { plan, subscription, .. } = entitled(org, plans, now);
         Self {
             status: plan.status,
@@ -92,7 +95,7 @@ impl BillingView {
             variant_id: plan.variant_id,
             renews_at: plan.renews_at,
             ends_at: plan.ends_at,
-            customer_portal_url: subscription.as_ref().and_then(|s| s.customer_portal_url.clone()),
+            customer_portal_url: portal.filter(|p| subscription.is_some() && p.fresh_at(now)).map(|p| p.url.clone()),
             subscription_id: subscription.map(|s| s.id),
         }
     }
@@ -253,15 +256,18 @@ mod tests {
             variant_id: "pro".into(),
             renews_at: None,
             ends_at: None,
-            customer_portal_url: Some("https://portal/7".into()),
             updated_at: now,
             content_hash: String::new(),
         };
-        org.subscriptions.insert("7".into(), subscription);
-        let view = BillingView::new(&org, &Plans::default(), now);
+        org.billing = org.billing.with_state(&subscription, now);
+        let portal = PortalLink::new("https://portal/7".into(), now);
+        let view = BillingView::new(&org, &Plans::default(), now, Some(&portal));
         assert_eq!(view.subscription_id.as_deref(), Some("7"));
         assert_eq!(view.customer_portal_url.as_deref(), Some("https://portal/7"));
         assert_eq!(view.plan_name, "Free", "a variant missing from PLANS grants free");
+        let a_day_later = now.plus(time::Duration::hours(24));
+        let later = BillingView::new(&org, &Plans::default(), a_day_later, Some(&portal));
+        assert_eq!(later.customer_portal_url, None, "a link past its validity is never handed out");
     }
 
     #[test]

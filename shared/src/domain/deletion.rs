@@ -21,8 +21,9 @@ pub enum DeletionRefusal {
     SubscriptionUnknown { subscription_id: String },
 }
 
-/// Refuses the deletion of an organization named `name`, owning `subscriptions` and having
-/// payments of the subscriptions `paid`, at `now`, unless `confirm_name` is exactly its name, no
+/// Refuses the deletion of an organization named `name`, owning `subscriptions` (those that can
+/// decide its plan) and having payments of the subscriptions `paid` (those whose state is not
+/// read yet, `BillingSummary::unread`), at `now`, unless `confirm_name` is exactly its name, no
 /// subscription grants access, and none is known only from a payment.
 pub fn deletion_refusal<'a>(
     name: &str,
@@ -54,7 +55,6 @@ mod tests {
             variant_id: "v".into(),
             renews_at: None,
             ends_at: ends_at.and_then(Timestamp::parse),
-            customer_portal_url: None,
             updated_at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
             content_hash: "h".into(),
         };

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::billing::{Payment, Subscription, SubscriptionStatus, content_hash};
+use super::billing::{Payment, PortalLink, Subscription, SubscriptionStatus, content_hash};
 use crate::error::ApiError;
 use crate::{Timestamp, crypto};
 
@@ -85,12 +85,19 @@ impl Subscription {
             variant_id: text(a, "variant_id")?,
             renews_at: text(a, "renews_at").and_then(|t| Timestamp::parse(&t)),
             ends_at: text(a, "ends_at").and_then(|t| Timestamp::parse(&t)),
-            customer_portal_url: a.get("urls").and_then(|u| text(u, "customer_portal")),
             updated_at: Timestamp::parse(&text(a, "updated_at")?)?,
             content_hash: String::new(),
         };
         subscription.content_hash = content_hash(&subscription);
         Some(subscription)
+    }
+}
+
+impl PortalLink {
+    /// The customer portal URL of a `subscriptions` resource, made no earlier than `made_at`.
+    pub fn from_resource(resource: &Resource, made_at: Timestamp) -> Option<Self> {
+        let url = resource.attributes.get("urls").and_then(|u| text(u, "customer_portal"))?;
+        Some(Self::new(url, made_at))
     }
 }
 
@@ -147,5 +154,26 @@ mod tests {
         assert_ne!(a.content_hash, b.content_hash, "same second, other content");
         assert_eq!(a.content_hash, Subscription::from_resource(&resource("active")).unwrap().content_hash);
         assert_eq!(a.updated_at.to_string(), "2025-01-15T10:00:08.000Z");
+    }
+
+    #[test]
+    fn presigned_urls_are_no_part_of_the_content() {
+        let resource = |portal: &str| Resource {
+            kind: "subscriptions".into(),
+            id: "1".into(),
+            attributes: json!({"status": "active", "variant_id": 5, "updated_at": "2025-01-15T10:00:08Z",
+                "urls": {"customer_portal": portal, "update_payment_method": format!("{portal}/pay")}}),
+        };
+        let (a, b) = (resource("https://x/portal?signature=1"), resource("https://x/portal?signature=2"));
+        assert_eq!(Subscription::from_resource(&a), Subscription::from_resource(&b), "a new signature is no change");
+        let now = Timestamp::now();
+        let link = PortalLink::from_resource(&b, now).unwrap();
+        assert_eq!(link.url, "https://x/portal?signature=2");
+        assert!(link.fresh_at(now.plus(time::Duration::hours(22))), "no expires: a day from when it was made");
+        assert!(!link.fresh_at(now.plus(time::Duration::hours(23))), "handed out with an hour left at least");
+        let stated = resource("https://x/billing?expires=1737021600&user=9&signature=3");
+        let link = PortalLink::from_resource(&stated, now).unwrap();
+        assert_eq!(link.expires_at.to_string(), "2025-01-16T10:00:00.000Z", "its own expires wins");
+        assert!(!link.fresh_at(now));
     }
 }

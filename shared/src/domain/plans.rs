@@ -140,7 +140,6 @@ mod tests {
             variant_id: variant.into(),
             renews_at: None,
             ends_at: ends.map(at),
-            customer_portal_url: Some(format!("https://portal/{id}")),
             updated_at: at(updated),
             content_hash: String::new(),
         }

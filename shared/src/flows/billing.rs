@@ -6,12 +6,11 @@
 
 use crate::config::Setting;
 use crate::domain::audit::Origin;
-use crate::domain::billing::{BillingOutcome as Outcome, CheckoutTag, EventKind, Payment, Subscription};
+use crate::domain::billing::{BillingOutcome as Outcome, CheckoutTag, EventKind, Payment, PortalLink, Subscription};
 use crate::domain::lemonsqueezy::Event;
 use crate::domain::plans::grants_access;
 use crate::error::ApiError;
-use crate::store::BillingChange;
-use crate::store::{Applied, BillingEventItem};
+use crate::store::{Applied, BillingEventItem, Delivery, OrgItem, StoreError, SubscriptionItem};
 use crate::{Deps, Timestamp};
 
 impl From<Applied> for Outcome {
@@ -114,34 +113,69 @@ async fn process(
         );
         return recorded(Outcome::Unmatched).await;
     };
-    let owner_known = matches!(owner, Owner::Stored(_));
-    // What the organization held before, for the audit entry's `from` (as read just before).
-    let stored = deps.store.get_org(org).await?;
-    match kind {
+    let record = record(Outcome::Applied);
+    let delivery = Delivery { owner_known: matches!(owner, Owner::Stored(_)), origin, record: &record };
+    let applied = match kind {
         EventKind::Subscription => {
             let Some(subscription) = Subscription::from_resource(&event.data) else {
                 tracing::warn!(event = name, "subscription event without the fields billing needs");
                 return recorded(Outcome::Ignored).await;
             };
-            let previous = stored.as_ref().and_then(|o| o.subscriptions.get(&subscription.id));
-            let change = BillingChange { previous, origin };
-            let applied = deps
-                .store
-                .apply_subscription(org, owner_known, &subscription, &change, &record(Outcome::Applied))
-                .await?;
-            Ok(applied.into())
+            // The payload was made when the subscription was updated, or later.
+            let portal = PortalLink::from_resource(&event.data, subscription.updated_at);
+            retried_on_billing_change(|| async {
+                let (org, stored) = read_billing(deps, org, &subscription.id).await?;
+                let previous = stored.as_ref().and_then(|s| s.state.as_ref());
+                deps.store.apply_subscription(&org, &subscription, portal.as_ref(), previous, &delivery).await
+            })
+            .await?
         }
         EventKind::Payment => {
             let Some(payment) = Payment::from_event(name, &event.data) else {
                 return recorded(Outcome::Ignored).await;
             };
-            let previous = stored.as_ref().and_then(|o| o.payments.get(&payment.subscription_id));
-            let record = record(Outcome::Applied);
-            Ok(deps.store.apply_payment(org, owner_known, &payment, previous, origin, &record).await?.into())
+            retried_on_billing_change(|| async {
+                let (org, stored) = read_billing(deps, org, &payment.subscription_id).await?;
+                deps.store.apply_payment(&org, &payment, stored.as_ref(), &delivery).await
+            })
+            .await?
         }
         // Orders are recorded for audit; they change no state.
-        EventKind::Order => recorded(Outcome::Applied).await,
+        EventKind::Order => return recorded(Outcome::Applied).await,
+    };
+    Ok(applied.into())
+}
+
+/// How often a billing write is tried while other events of the same organization keep
+/// changing its billing summary (each try reads it afresh).
+const BILLING_TRIES: u32 = 12;
+
+/// Runs `attempt` again while it meets [`StoreError::BillingChanged`], a few times with a
+/// little jitter, so that events of one organization that arrive together all apply.
+pub async fn retried_on_billing_change<T, Attempt>(mut attempt: impl FnMut() -> Attempt) -> Result<T, StoreError>
+where
+    Attempt: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(StoreError::BillingChanged) if tries < BILLING_TRIES => super::step_apart(tries).await,
+            other => return other,
+        }
     }
+}
+
+/// The organization (for its billing summary) and one of its subscriptions, read together.
+async fn read_billing(
+    deps: &Deps,
+    org_id: &str,
+    subscription_id: &str,
+) -> Result<(OrgItem, Option<SubscriptionItem>), StoreError> {
+    let (org, subscription) =
+        futures::try_join!(deps.store.get_org(org_id), deps.store.subscription(org_id, subscription_id))?;
+    // The owner, or a verified tag, named it; only a deletion removes an organization.
+    Ok((org.ok_or(StoreError::OrgDeleted)?, subscription))
 }
 
 /// The subscription an event is about, if any.
@@ -166,7 +200,7 @@ pub async fn resolve_org(deps: &Deps, event: &Event, subscription_id: Option<&st
             return Ok(Owner::Stored(owner));
         }
     }
-    let secret = deps.config.require(Setting::LemonSqueezyWebhookSecret)?;
+    let secret = deps.config.require(Setting::CheckoutTagSecret)?;
     let Some(org_id) = CheckoutTag::new(secret).verified_org(&event.meta) else {
         if claimed.is_some() {
             tracing::warn!(claimed, "custom_data.org_id without a valid checkout tag is not trusted");

@@ -93,3 +93,10 @@ async fn aws_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
     };
     Ok(loader.load().await)
 }
+
+/// Sleeps a few milliseconds, more with each `attempt` and a little at random, so that concurrent
+/// writers of one item that lost a race to each other do not read and write again in step.
+pub(crate) async fn step_apart(attempt: u32) {
+    let jitter = u64::from(ulid::Ulid::new().random() as u8 % 8);
+    tokio::time::sleep(std::time::Duration::from_millis(jitter * (u64::from(attempt) + 1))).await;
+}

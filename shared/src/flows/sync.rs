@@ -132,8 +132,7 @@ async fn mirror_membership(
             return Ok(());
         }
         // Concurrent writers of one member step apart a little before reading it again.
-        let jitter = u64::from(ulid::Ulid::new().random() as u8 % 8);
-        tokio::time::sleep(std::time::Duration::from_millis(jitter * (attempt as u64 + 1))).await;
+        super::step_apart(attempt).await;
         stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
     }
     Err(ApiError::Upstream("the member kept changing while the mirror wrote it".into()))
@@ -142,7 +141,7 @@ async fn mirror_membership(
 /// How often a mirror write is tried again after finding the member changed meanwhile: each
 /// retry either settles (an event no longer newer stops at once) or lost to a newer write, so a
 /// burst of deliveries for one member settles well within this.
-const MAX_CONFLICTS: usize = 25;
+const MAX_CONFLICTS: u32 = 25;
 
 /// One attempt of [`mirror_membership`]: `Ok(false)` when the member changed meanwhile.
 async fn mirror_membership_once(

@@ -1,6 +1,7 @@
-//! Lemon Squeezy subscriptions: which organization owns each (`LSSUB#s` / `LSSUB`), and the
-//! subscription and payment state on the org item, each applied in one transaction with the
-//! record of the event that brought it.
+//! Lemon Squeezy subscriptions: which organization owns each (`LSSUB#s` / `LSSUB`), each one's
+//! state, newest payment and portal link as an item of its organization (`ORG#o` / `SUB#s`), and
+//! the org item's [`BillingSummary`] of what decides the plan; each change applied in one
+//! transaction with the record of the event that brought it.
 
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
@@ -8,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
 use super::tx::Condition;
-use super::{BillingEventItem, Item, Store, StoreError, from_item, key, keys, s, sdk_error, to_item};
+use super::{
+    BillingEventItem, Item, OrgItem, RetryPosition, Store, StoreError, from_item, key, keys, n, s, sdk_error, to_item,
+};
 use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
-use crate::domain::billing::{BillingOutcome, Payment, Subscription};
+use crate::domain::billing::{BillingOutcome, BillingSummary, Payment, PortalLink, Subscription};
 
 /// `LSSUB#s` / `LSSUB`: which organization a Lemon Squeezy subscription belongs to; in GSI1
 /// `LSSUBS` / `LSSUB#s`, the list of subscriptions the reconcile job walks.
@@ -56,30 +59,80 @@ pub enum Applied {
     Duplicate,
 }
 
-/// The org item attribute that holds one map entry per subscription.
-const SUBSCRIPTIONS: &str = "subscriptions";
-const PAYMENTS: &str = "payments";
-
-/// `SET <map>.<subscription> = :value` on the org item.
-fn set_entry(org_id: &str, map: &str, subscription_id: &str, value: AttributeValue) -> UpdateBuilder {
-    Update::builder()
-        .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
-        .update_expression("SET #map.#sub = :value")
-        .expression_attribute_names("#map", map)
-        .expression_attribute_names("#sub", subscription_id)
-        .expression_attribute_values(":value", value)
+/// `ORG#o` / `SUB#s`: one subscription of an organization, as the newest event or read of
+/// *that* subscription left it: its state (none yet when only a payment arrived), its newest
+/// payment and its customer portal link. In the organization's own partition, so that its
+/// deletion and its export find it; the org item keeps only the [`BillingSummary`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub subscription_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Subscription>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<PortalLink>,
 }
 
-/// Only when the stored state of this subscription is older, or as old with other content
+impl SubscriptionItem {
+    pub const ENTITY: &'static str = "subscription";
+}
+
+/// How a verified delivery is applied: whether its owner was read (and must still be), who made
+/// the change, and the record of the event that goes into the same transaction.
+pub struct Delivery<'a> {
+    /// The owner was read as the organization, and must still be; otherwise it is recorded
+    /// now, and the write fails if another organization got there first.
+    pub owner_known: bool,
+    pub origin: &'a Origin,
+    pub record: &'a BillingEventItem,
+}
+
+/// `SET <attribute> = :value, …` on a subscription's item (made if missing).
+fn set_subscription(org_id: &str, subscription_id: &str, attribute: &str, value: AttributeValue) -> UpdateBuilder {
+    Update::builder()
+        .set_key(Some(key(keys::org_pk(org_id), keys::subscription_sk(subscription_id))))
+        .update_expression("SET #attribute = :value, entity = :entity, subscriptionId = :id")
+        .expression_attribute_names("#attribute", attribute)
+        .expression_attribute_values(":value", value)
+        .expression_attribute_values(":entity", s(SubscriptionItem::ENTITY))
+        .expression_attribute_values(":id", s(subscription_id))
+}
+
+/// The condition that the stored `#attribute` is older than `at`, or as old with other content
 /// (Lemon Squeezy's `updated_at` has one-second precision: a same-second change is not dropped).
-fn newer_than_stored(update: UpdateBuilder, at: &crate::Timestamp, hash: &str) -> UpdateBuilder {
+const NEWER_THAN_STORED: &str = "(attribute_not_exists(#attribute) OR #attribute.updatedAt < :at \
+                                 OR (#attribute.updatedAt = :at AND #attribute.contentHash <> :hash))";
+
+fn newer_than_stored(update: UpdateBuilder, at: &crate::Timestamp, hash: &str, and: &str) -> UpdateBuilder {
     update
-        .condition_expression(
-            "attribute_exists(PK) AND (attribute_not_exists(#map.#sub) OR #map.#sub.updatedAt < :at \
-             OR (#map.#sub.updatedAt = :at AND #map.#sub.contentHash <> :hash))",
-        )
+        .condition_expression(format!("{NEWER_THAN_STORED}{and}"))
         .expression_attribute_values(":at", s(at.to_string()))
         .expression_attribute_values(":hash", s(hash))
+}
+
+/// The org item's billing summary set to `next`, on condition that it is still `seen`.
+fn set_summary(org: &OrgItem, next: &BillingSummary) -> Result<UpdateBuilder, StoreError> {
+    let seen = org.billing.revision;
+    // An organization stored before the summary existed has none: revision 0.
+    let condition = if seen == 0 {
+        "attribute_exists(PK) AND (attribute_not_exists(#billing) OR #billing.revision = :seen)"
+    } else {
+        "#billing.revision = :seen"
+    };
+    Ok(Update::builder()
+        .set_key(Some(key(keys::org_pk(&org.id), keys::ORG_SK.to_owned())))
+        .update_expression("SET #billing = :billing")
+        .condition_expression(condition)
+        .expression_attribute_names("#billing", "billing")
+        .expression_attribute_values(":billing", AttributeValue::M(to_item(next)?))
+        .expression_attribute_values(":seen", n(seen)))
 }
 
 impl Store {
@@ -90,86 +143,117 @@ impl Store {
         Ok(owner.map(|o| o.org_id))
     }
 
-    /// Sets one subscription's state on its organization unless the stored state of that
-    /// subscription is newer, records or checks its owner, and records the event, in one
-    /// transaction. `owner_known`: the owner was read as `org_id`, and must still be; otherwise
-    /// it is recorded now, and the write fails if another organization got there first.
-    pub async fn apply_subscription(
+    /// One subscription of an organization (strongly consistent).
+    pub async fn subscription(
         &self,
         org_id: &str,
-        owner_known: bool,
-        subscription: &Subscription,
-        change: &BillingChange<'_>,
-        record: &BillingEventItem,
-    ) -> Result<Applied, StoreError> {
-        let value = AttributeValue::M(to_item(subscription)?);
-        let update = newer_than_stored(
-            set_entry(org_id, SUBSCRIPTIONS, &subscription.id, value),
-            &subscription.updated_at,
-            &subscription.content_hash,
-        );
-        let event = subscription_event(&subscription.id, change.previous, Some(subscription));
-        self.apply(org_id, &subscription.id, owner_known, update, record, (change.origin, event)).await
+        subscription_id: &str,
+    ) -> Result<Option<SubscriptionItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::subscription_sk(subscription_id)).await
     }
 
-    /// Sets a subscription's last payment unless a newer one of it is stored (and records the
-    /// event), like [`apply_subscription`](Self::apply_subscription).
+    /// Every subscription item of an organization (tests and operators; a request never lists
+    /// them all).
+    pub async fn all_subscriptions(&self, org_id: &str) -> Result<Vec<SubscriptionItem>, StoreError> {
+        let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::SUBSCRIPTION_PREFIX.to_owned())];
+        self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await
+    }
+
+    /// Sets one subscription's state unless its stored state is newer, with the org item's
+    /// summary (conditioned on the one `org` was read with), its owner and the event's record,
+    /// in one transaction. `previous`: the subscription's state as read just before, for the
+    /// audit entry. [`StoreError::BillingChanged`] when the summary moved: read
+    /// again and retry.
+    pub async fn apply_subscription(
+        &self,
+        org: &OrgItem,
+        subscription: &Subscription,
+        portal: Option<&PortalLink>,
+        previous: Option<&Subscription>,
+        delivery: &Delivery<'_>,
+    ) -> Result<Applied, StoreError> {
+        let mut update = newer_than_stored(
+            set_subscription(&org.id, &subscription.id, "state", AttributeValue::M(to_item(subscription)?)),
+            &subscription.updated_at,
+            &subscription.content_hash,
+            "",
+        );
+        if let Some(portal) = portal {
+            update = with_portal(update, portal)?;
+        }
+        let mut tx = self.tx();
+        tx.update("subscription", update)?;
+        tx.update("org", set_summary(org, &org.billing.with_state(subscription, crate::Timestamp::now()))?)?;
+        let event = subscription_event(&subscription.id, previous, Some(subscription));
+        self.apply(&org.id, &subscription.id, tx, event, delivery).await
+    }
+
+    /// Sets a subscription's newest payment unless a newer one of it is stored (and records the
+    /// event), like [`apply_subscription`](Self::apply_subscription). A payment of a subscription
+    /// whose state is not stored yet also marks it unread in the org item's summary.
     pub async fn apply_payment(
         &self,
-        org_id: &str,
-        owner_known: bool,
+        org: &OrgItem,
         payment: &Payment,
-        previous: Option<&Payment>,
-        origin: &Origin,
-        record: &BillingEventItem,
+        stored: Option<&SubscriptionItem>,
+        delivery: &Delivery<'_>,
     ) -> Result<Applied, StoreError> {
-        let value = AttributeValue::M(to_item(payment)?);
+        let has_state = stored.is_some_and(|s| s.state.is_some());
+        // The state never goes once stored; its arrival meanwhile changes the summary too.
+        let state_as_read =
+            if has_state { " AND attribute_exists(#state)" } else { " AND attribute_not_exists(#state)" };
         let update = newer_than_stored(
-            set_entry(org_id, PAYMENTS, &payment.subscription_id, value),
+            set_subscription(&org.id, &payment.subscription_id, "payment", AttributeValue::M(to_item(payment)?)),
             &payment.updated_at,
             &payment.content_hash,
-        );
+            state_as_read,
+        )
+        .expression_attribute_names("#state", "state");
+        let mut tx = self.tx();
+        tx.update("subscription", update)?;
+        if !has_state {
+            tx.update("org", set_summary(org, &org.billing.with_unread(&payment.subscription_id))?)?;
+        }
         let shown = |p: Option<&Payment>| p.map(|p| p.status.clone().unwrap_or_else(|| p.event.clone()));
+        let previous = stored.and_then(|s| s.payment.as_ref());
         let changes = Changes::default().field("payment", &shown(previous), &shown(Some(payment)));
         let target = Target::new(TargetKind::Subscription, &payment.subscription_id);
         let event = Event::new(Action::BillingChanged, target, changes);
-        self.apply(org_id, &payment.subscription_id, owner_known, update, record, (origin, event)).await
+        self.apply(&org.id, &payment.subscription_id, tx, event, delivery).await
     }
 
     async fn apply(
         &self,
         org_id: &str,
         subscription_id: &str,
-        owner_known: bool,
-        update: UpdateBuilder,
-        record: &BillingEventItem,
-        (origin, event): (&Origin, Event),
+        mut tx: super::tx::Tx,
+        event: Event,
+        delivery: &Delivery<'_>,
     ) -> Result<Applied, StoreError> {
-        let mut tx = self.tx();
-        tx.update("org", update)?;
         if !event.changes.is_empty() {
-            self.audit(&mut tx, org_id, origin, event)?;
+            self.audit(&mut tx, org_id, delivery.origin, event)?;
         }
         let owner = SubscriptionOwnerItem::new(subscription_id, org_id);
         let same_owner = || Condition::new("orgId = :org").value(":org", s(org_id));
-        if owner_known {
+        if delivery.owner_known {
             tx.check("owner", key(owner.pk, owner.sk), same_owner())?;
         } else {
             let condition = Condition::new("attribute_not_exists(PK) OR orgId = :org").value(":org", s(org_id));
             tx.put("owner", to_item(&owner)?, Some(condition))?;
         }
-        tx.put("record", to_item(record)?, Some(Condition::absent()))?;
+        tx.put("record", to_item(delivery.record)?, Some(Condition::absent()))?;
         match self.commit(tx).await {
             Ok(()) => Ok(Applied::Applied),
             Err(StoreError::Cancelled(failure)) if failure.is("record") => Ok(Applied::Duplicate),
+            Err(StoreError::Cancelled(failure)) if failure.is("org") => Err(StoreError::BillingChanged),
             Err(StoreError::Cancelled(failure)) if failure.is("owner") => {
                 // Another organization took the subscription meanwhile: Lemon Squeezy's retry
                 // will find the stored owner.
                 Err(StoreError::Unavailable("the subscription's owner changed meanwhile".into()))
             }
             Err(StoreError::Cancelled(_)) => {
-                // Stale (or the org is gone): keep the record of it all the same.
-                let stale = BillingEventItem { outcome: BillingOutcome::Stale, ..record.clone() };
+                // Stale: keep the record of it all the same.
+                let stale = BillingEventItem { outcome: BillingOutcome::Stale, ..delivery.record.clone() };
                 if !self.record_billing_event(&stale).await? {
                     return Ok(Applied::Duplicate);
                 }
@@ -180,47 +264,85 @@ impl Store {
     }
 
     /// Sets a subscription to what the Lemon Squeezy API answered (the reconcile job: the API is
-    /// the truth, whatever the timestamps), if the stored state is still the one read before
-    /// the call (`seen_hash`; `None`: there was none). `false` if it changed meanwhile.
+    /// the truth, whatever the timestamps), if its stored state is still `seen` (`None`: there
+    /// was none), with the org item's summary. `false` if the subscription changed meanwhile;
+    /// [`StoreError::BillingChanged`] if only the summary did.
     pub async fn reconcile_subscription(
         &self,
-        org_id: &str,
+        org: &OrgItem,
         fetched: &Subscription,
+        portal: Option<&PortalLink>,
         seen: Option<&Subscription>,
         origin: &Origin,
     ) -> Result<bool, StoreError> {
-        let seen_hash = seen.map(|s| s.content_hash.as_str());
-        let request = UpdateBuilder::default()
-            .set_key(Some(key(keys::org_pk(org_id), keys::ORG_SK.to_owned())))
-            .update_expression("SET #map.#sub = :value")
-            .expression_attribute_names("#map", SUBSCRIPTIONS)
-            .expression_attribute_names("#sub", &fetched.id)
-            .expression_attribute_values(":value", AttributeValue::M(to_item(fetched)?));
-        let request = match seen_hash {
-            Some(hash) => request
-                .condition_expression("#map.#sub.contentHash = :seen")
-                .expression_attribute_values(":seen", s(hash)),
-            None => request.condition_expression("attribute_exists(PK) AND attribute_not_exists(#map.#sub)"),
+        let mut update = set_subscription(&org.id, &fetched.id, "state", AttributeValue::M(to_item(fetched)?));
+        update = match seen {
+            Some(seen) => update
+                .condition_expression("#attribute.contentHash = :seen")
+                .expression_attribute_values(":seen", s(&seen.content_hash)),
+            None => update.condition_expression("attribute_not_exists(#attribute)"),
         };
+        if let Some(portal) = portal {
+            update = with_portal(update, portal)?;
+        }
         let mut tx = self.tx();
-        tx.update("org", request)?;
+        tx.update("subscription", update)?;
+        tx.update("org", set_summary(org, &org.billing.with_state(fetched, crate::Timestamp::now()))?)?;
         let event = subscription_event(&fetched.id, seen, Some(fetched));
         if !event.changes.is_empty() {
-            self.audit(&mut tx, org_id, origin, event)?;
+            self.audit(&mut tx, &org.id, origin, event)?;
         }
         match self.commit(tx).await {
             Ok(()) => Ok(true),
-            Err(StoreError::Cancelled(failure)) if failure.is("org") => Ok(false),
+            Err(StoreError::Cancelled(failure)) if failure.is("subscription") => Ok(false),
+            Err(StoreError::Cancelled(failure)) if failure.is("org") => Err(StoreError::BillingChanged),
             Err(error) => Err(error),
         }
     }
 
-    /// Subscription owners, a page at a time (jobs only: GSI1 `LSSUBS`, which may lag behind a
-    /// just-recorded owner by a moment; the next run sees it).
+    /// Keeps a newer customer portal link of a stored subscription. A single conditional write,
+    /// not a guarded transaction: it cannot make an item (`attribute_exists`), so it cannot bring
+    /// back one that an organization's deletion removed, and it changes nothing that the audit
+    /// log or the plan records.
+    pub async fn save_portal_link(
+        &self,
+        org_id: &str,
+        subscription_id: &str,
+        portal: &PortalLink,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org_pk(org_id), keys::subscription_sk(subscription_id))))
+            .update_expression("SET portal = :portal")
+            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(portal) OR portal.expiresAt < :at)")
+            .expression_attribute_values(":portal", AttributeValue::M(to_item(portal)?))
+            .expression_attribute_values(":at", s(portal.expires_at.to_string()))
+            .send()
+            .await
+            .map_err(sdk_error);
+        super::condition_held(result).map(drop)
+    }
+
+    /// Subscription owners after the one of `after` (from the first without), a page at a time
+    /// (jobs only: GSI1 `LSSUBS`, which may lag behind a just-recorded owner by a moment; a later
+    /// run sees it). Answers the page and whether the list goes on after it.
     pub async fn subscription_owners(
         &self,
-        start: Option<Item>,
-    ) -> Result<(Vec<SubscriptionOwnerItem>, Option<Item>), StoreError> {
+        after: Option<&str>,
+        limit: i32,
+    ) -> Result<(Vec<SubscriptionOwnerItem>, bool), StoreError> {
+        // The position of an owner in the index is its whole key, made from its subscription id.
+        let start = after.map(|id| {
+            let owner = SubscriptionOwnerItem::new(id, "");
+            Item::from([
+                ("PK".to_owned(), s(owner.pk)),
+                ("SK".to_owned(), s(owner.sk)),
+                ("GSI1PK".to_owned(), s(owner.gsi1pk)),
+                ("GSI1SK".to_owned(), s(owner.gsi1sk)),
+            ])
+        });
         let page = self
             .client
             .query()
@@ -229,20 +351,43 @@ impl Store {
             .key_condition_expression("GSI1PK = :subscriptions")
             .expression_attribute_values(":subscriptions", s(keys::SUBSCRIPTIONS_GSI1PK))
             .set_exclusive_start_key(start)
-            .limit(100)
+            .limit(limit)
             .send()
             .await
             .map_err(sdk_error)?;
         let owners = page.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok((owners, page.last_evaluated_key))
+        Ok((owners, page.last_evaluated_key.is_some()))
+    }
+
+    pub async fn reconcile_state(&self) -> Result<ReconcileState, StoreError> {
+        self.job_state(keys::RECONCILE_JOB).await
+    }
+
+    pub async fn save_reconcile_state(&self, state: &ReconcileState) -> Result<(), StoreError> {
+        self.save_job_state(keys::RECONCILE_JOB, state).await
     }
 }
 
-/// What a subscription event changes, for its audit entry: the state stored before (as read
-/// just before the write), and who made the change.
-pub struct BillingChange<'a> {
-    pub previous: Option<&'a Subscription>,
-    pub origin: &'a Origin,
+/// Where `billing-reconcile` got to (`JOB#billing-reconcile` / `STATE`): each run goes on from
+/// there, so that every owned subscription and every unmatched event gets its turn however many
+/// there are, and no run starts over.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileState {
+    /// The subscription id of the last owner read; none: the next run starts at the first.
+    pub owners_after: Option<String>,
+    /// The shard of unmatched events the retries go on with, and the last record retried in it.
+    #[serde(default)]
+    pub retry_shard: u32,
+    pub retry_after: Option<RetryPosition>,
+}
+
+/// Also sets the subscription's portal link (the update's `#attribute` is its state).
+fn with_portal(update: UpdateBuilder, portal: &PortalLink) -> Result<UpdateBuilder, StoreError> {
+    let expression = update.get_update_expression().clone().unwrap_or_default();
+    Ok(update
+        .update_expression(format!("{expression}, portal = :portal"))
+        .expression_attribute_values(":portal", AttributeValue::M(to_item(portal)?)))
 }
 
 /// The audit entry of a subscription's state changing: the fields a reader of billing sees.

@@ -79,6 +79,23 @@ impl BillingEventItem {
         }
     }
 }
+/// A record's place in its shard of the retry index: its key and its GSI1 sort key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPosition {
+    pub pk: String,
+    pub sk: String,
+    pub retry_sk: String,
+}
+
+impl BillingEventItem {
+    /// Its place in the retry index; none once it left it.
+    pub fn retry_position(&self) -> Option<RetryPosition> {
+        let retry_sk = self.retry_sk.clone()?;
+        Some(RetryPosition { pk: self.pk.clone(), sk: self.sk.clone(), retry_sk })
+    }
+}
+
 impl Store {
     /// Stores an event record unless one with the same body is stored; `false` for a duplicate.
     /// A record under an organization is a transaction, so that the deletion guard keeps it out
@@ -96,28 +113,38 @@ impl Store {
         }
     }
 
-    /// A page of one shard's unmatched events that are still to be retried (jobs only: GSI1
-    /// `LS#RETRY#<shard>`; every change to a record is conditioned on its base item).
+    /// A page of one shard's unmatched events that are still to be retried, after `after` (jobs
+    /// only: GSI1 `LS#RETRY#<shard>`; every change to a record is conditioned on its base item).
+    /// Answers the page and whether the shard goes on after it.
     pub async fn retryable_billing_events(
         &self,
         shard: u32,
-        start: Option<Item>,
+        after: Option<&RetryPosition>,
         limit: i32,
-    ) -> Result<(Vec<BillingEventItem>, Option<Item>), StoreError> {
+    ) -> Result<(Vec<BillingEventItem>, bool), StoreError> {
+        let shard_pk = keys::retry_shard_gsi1pk(shard);
+        let start = after.map(|position| {
+            Item::from([
+                ("PK".to_owned(), s(&position.pk)),
+                ("SK".to_owned(), s(&position.sk)),
+                ("GSI1PK".to_owned(), s(&shard_pk)),
+                ("GSI1SK".to_owned(), s(&position.retry_sk)),
+            ])
+        });
         let page = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("GSI1")
             .key_condition_expression("GSI1PK = :shard")
-            .expression_attribute_values(":shard", s(keys::retry_shard_gsi1pk(shard)))
+            .expression_attribute_values(":shard", s(shard_pk.clone()))
             .set_exclusive_start_key(start)
             .limit(limit)
             .send()
             .await
             .map_err(sdk_error)?;
         let records = page.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok((records, page.last_evaluated_key))
+        Ok((records, page.last_evaluated_key.is_some()))
     }
 
     /// Counts a retry that still found no organization; the `max_attempts`-th abandons the

@@ -23,7 +23,7 @@ pub enum Step {
 
 impl Store {
     /// Marks `org` (as read) deleted for every reader and writer, with its audit entry, unless its
-    /// name is no longer `confirmed_name` or its subscriptions changed since it was read (a
+    /// name is no longer `confirmed_name` or its billing changed since it was read (a
     /// subscription that began to grant access meanwhile must be seen by the caller's check).
     /// [`StoreError::OrgDeleted`] if another request marked it first.
     pub async fn request_deletion(
@@ -32,29 +32,25 @@ impl Store {
         deletion: &Deletion,
         origin: &Origin,
     ) -> Result<(), StoreError> {
-        let mut conditions = vec!["attribute_not_exists(#deletion)".to_owned(), "#name = :name".to_owned()];
-        conditions.push("size(#subs) = :count AND size(payments) = :paid".to_owned());
-        let mut update = Update::builder()
+        // The billing summary's revision stands for every subscription, however many.
+        let update = Update::builder()
             .set_key(Some(key(keys::org_pk(&org.id), keys::ORG_SK.to_owned())))
             .update_expression("SET #deletion = :deletion, GSI1PK = :pending, GSI1SK = :order, updatedAt = :now")
+            .condition_expression(
+                "attribute_not_exists(#deletion) AND #name = :name \
+                 AND (attribute_not_exists(#billing) OR #billing.revision = :revision)",
+            )
             .expression_attribute_names("#deletion", "deletion")
             .expression_attribute_names("#name", "name")
-            .expression_attribute_names("#subs", "subscriptions")
+            .expression_attribute_names("#billing", "billing")
             .expression_attribute_values(":deletion", AttributeValue::M(to_item(deletion)?))
             .expression_attribute_values(":pending", s(keys::DELETIONS_GSI1PK))
             .expression_attribute_values(":order", s(keys::deletion_gsi1sk(deletion.requested_at, &org.id)))
             .expression_attribute_values(":now", s(deletion.requested_at.to_string()))
             .expression_attribute_values(":name", s(&org.name))
-            .expression_attribute_values(":count", super::n(org.subscriptions.len()))
-            .expression_attribute_values(":paid", super::n(org.payments.len()));
-        for (i, (id, subscription)) in org.subscriptions.iter().enumerate() {
-            conditions.push(format!("#subs.#s{i}.contentHash = :h{i}"));
-            update = update
-                .expression_attribute_names(format!("#s{i}"), id)
-                .expression_attribute_values(format!(":h{i}"), s(&subscription.content_hash));
-        }
+            .expression_attribute_values(":revision", super::n(org.billing.revision));
         let mut tx = self.tx();
-        tx.update("org", update.condition_expression(conditions.join(" AND ")))?;
+        tx.update("org", update)?;
         let target = Target::new(TargetKind::Org, &org.id);
         self.audit(&mut tx, &org.id, origin, Event::new(Action::OrgDeletionRequested, target, Changes::default()))?;
         match self.commit(tx).await {
@@ -105,8 +101,8 @@ impl Store {
     }
 
     /// One bounded step of a deletion: deletes up to 25 items of the first partition (from the
-    /// index `from` of `partitions`) that still has any; once all are empty, the subscription
-    /// owners the organization holds.
+    /// index `from` of `partitions`) that still has any, with the owner records of the
+    /// subscriptions among them.
     pub async fn delete_next_items(
         &self,
         org: &OrgItem,
@@ -127,7 +123,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            let keys: Vec<Item> = page
+            let doomed: Vec<Item> = page
                 .items
                 .unwrap_or_default()
                 .into_iter()
@@ -138,17 +134,21 @@ impl Store {
                 })
                 .take(super::batch::WRITE_CHUNK)
                 .collect();
-            if !keys.is_empty() {
-                self.batch_delete(keys).await?;
+            if !doomed.is_empty() {
+                // A subscription's owner goes before its item, so that a stop between the two
+                // leaves the item, which the next step finds again.
+                // Only while it is still this organization's (it never moves, but only ours is
+                // ours to delete): conditional deletes, at once.
+                let sort_keys = doomed.iter().filter_map(|item| item.get("SK")?.as_s().ok());
+                let owners = sort_keys.filter_map(|sk| keys::subscription_of_sk(sk)).map(|subscription_id| {
+                    let owner =
+                        key(keys::subscription_owner_pk(subscription_id), keys::SUBSCRIPTION_OWNER_SK.to_owned());
+                    self.delete_if(owner, Some("orgId = :org"), vec![], vec![(":org", s(&org.id))])
+                });
+                futures::future::try_join_all(owners).await?;
+                self.batch_delete(doomed).await?;
                 return Ok(Step::Deleted(index));
             }
-        }
-        // A payment can make an owner before its subscription's state arrives: both maps name them.
-        let owned: std::collections::BTreeSet<&String> = org.subscriptions.keys().chain(org.payments.keys()).collect();
-        for subscription_id in owned {
-            let owner = key(keys::subscription_owner_pk(subscription_id), keys::SUBSCRIPTION_OWNER_SK.to_owned());
-            // Only while it is still this organization's (it never moves, but only ours is ours to delete).
-            self.delete_if(owner, Some("orgId = :org"), vec![], vec![(":org", s(&org.id))]).await?;
         }
         Ok(Step::Empty)
     }

@@ -140,6 +140,19 @@ pub fn staff_assignment_prefix(user_id: &str) -> String {
     format!("STAFF#{user_id}#")
 }
 
+/// Sort key of a Lemon Squeezy subscription's item within its organization's partition.
+pub fn subscription_sk(subscription_id: &str) -> String {
+    format!("SUB#{subscription_id}")
+}
+
+/// Sort key prefix of an organization's subscriptions.
+pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
+
+/// The subscription a key of an organization's partition is the item of, if it is one.
+pub fn subscription_of_sk(sk: &str) -> Option<&str> {
+    sk.strip_prefix(SUBSCRIPTION_PREFIX)
+}
+
 /// Partition mapping a Lemon Squeezy subscription to its organization.
 pub fn subscription_owner_pk(subscription_id: &str) -> String {
     format!("LSSUB#{subscription_id}")
@@ -190,6 +203,9 @@ pub fn job_pk(job: &str) -> String {
 }
 
 pub const JOB_STATE_SK: &str = "STATE";
+
+/// Where `billing-reconcile` got to: `JOB#billing-reconcile` / `STATE`.
+pub const RECONCILE_JOB: &str = "billing-reconcile";
 
 #[cfg(test)]
 mod tests {

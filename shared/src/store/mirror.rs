@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::member_event;
 use super::tx::Condition;
-use super::{MemberItem, RemovedMemberItem, Store, StoreError, UserProfileItem, key, keys, s, sdk_error, to_item};
+use super::{MemberItem, RemovedMemberItem, Store, StoreError, UserProfileItem, key, keys, s, to_item};
 use crate::Timestamp;
 use crate::domain::UsageChange;
 use crate::domain::audit::{Action, Origin};
@@ -26,40 +26,15 @@ pub struct SyncState {
     pub full_pass_completed_at: Option<Timestamp>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SyncStateItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity: String,
-    #[serde(flatten)]
-    state: SyncState,
-}
-
 const SYNC_JOB: &str = "workos-sync";
 
 impl Store {
     pub async fn sync_state(&self) -> Result<SyncState, StoreError> {
-        let item: Option<SyncStateItem> = self.get(keys::job_pk(SYNC_JOB), keys::JOB_STATE_SK.to_owned()).await?;
-        Ok(item.map(|i| i.state).unwrap_or_default())
+        self.job_state(SYNC_JOB).await
     }
 
     pub async fn save_sync_state(&self, state: &SyncState) -> Result<(), StoreError> {
-        let item = SyncStateItem {
-            pk: keys::job_pk(SYNC_JOB),
-            sk: keys::JOB_STATE_SK.to_owned(),
-            entity: "job_state".to_owned(),
-            state: state.clone(),
-        };
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+        self.save_job_state(SYNC_JOB, state).await
     }
 
     /// Every member of an organization (all pages).

@@ -16,6 +16,7 @@ mod deletion;
 mod export;
 mod idempotency;
 mod invitations;
+mod jobs;
 pub mod keys;
 mod members;
 mod mirror;
@@ -38,8 +39,8 @@ use serde::de::DeserializeOwned;
 pub use along::{Along, Found};
 pub use assignments::{AssignmentItem, StaffAssignmentItem};
 pub use audit::{AuditFilter, AuditItem, EntryKey, Event};
-pub use billing::{Applied, BillingChange, SubscriptionOwnerItem};
-pub use billing_events::BillingEventItem;
+pub use billing::{Applied, Delivery, ReconcileState, SubscriptionItem, SubscriptionOwnerItem};
+pub use billing_events::{BillingEventItem, RetryPosition};
 pub use cursor::CursorKey;
 pub use customers::CustomerItem;
 pub use deletion::Step;
@@ -79,6 +80,10 @@ pub enum StoreError {
     /// The item is no longer in the state the change was made against (a concurrent change).
     #[error("{0}")]
     Changed(&'static str),
+    /// A write that depends on the organization's billing summary found it changed since it was
+    /// read (another billing event of the organization): read again and retry.
+    #[error("the organization's billing changed meanwhile")]
+    BillingChanged,
     #[error("the cursor was not issued for this list")]
     InvalidCursor,
     /// The organization's deletion began: it is gone for every reader and writer but the deletion.

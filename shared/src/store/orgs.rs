@@ -1,7 +1,5 @@
 //! Organizations: `ORG#o` / `ORG`, with the usage counters and billing state on the item.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
@@ -10,7 +8,7 @@ use super::{IdempotencyClaim, MemberItem, Store, StoreError, from_item, key, key
 use crate::Timestamp;
 use crate::domain::Usage;
 use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
-use crate::domain::billing::{Payment, Subscription};
+use crate::domain::billing::BillingSummary;
 use crate::domain::plans::{Entitlement, Plans, entitlement};
 
 /// An organization: `ORG#o` / `ORG`.
@@ -29,14 +27,10 @@ pub struct OrgItem {
     /// Usage counters live on the org item so a limit check and an insert are one transaction.
     #[serde(flatten)]
     pub usage: Usage,
-    /// The Lemon Squeezy subscriptions this organization owns, by subscription id, each as the
-    /// newest event or fetch of *that* subscription left it. Always written (empty at first), so
-    /// that one subscription's entry can be set by its path.
+    /// What decides the plan of the Lemon Squeezy subscriptions it owns (each one's whole state
+    /// is its own item, `SUB#s`), and the revision that billing writes condition on.
     #[serde(default)]
-    pub subscriptions: BTreeMap<String, Subscription>,
-    /// The newest payment event of each subscription, by subscription id.
-    #[serde(default)]
-    pub payments: BTreeMap<String, Payment>,
+    pub billing: BillingSummary,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Set by `DELETE /org`: from then on the organization reads as deleted everywhere, and no
@@ -117,8 +111,7 @@ impl OrgItem {
             id: id.to_owned(),
             name: name.to_owned(),
             usage: Usage::default(),
-            subscriptions: BTreeMap::new(),
-            payments: BTreeMap::new(),
+            billing: BillingSummary::default(),
             created_at: now,
             updated_at: now,
             deletion: None,
@@ -127,7 +120,7 @@ impl OrgItem {
 
     /// The plan in force for this organization at `now` (`domain::plans::entitlement`).
     pub fn entitlement(&self, plans: &Plans, now: Timestamp) -> Entitlement {
-        entitlement(&self.subscriptions, plans, now)
+        entitlement(&self.billing.subscriptions, plans, now)
     }
 
     pub fn usage_mut(&mut self) -> &mut Usage {
