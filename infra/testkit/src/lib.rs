@@ -501,3 +501,25 @@ impl TestApp {
         env
     }
 }
+
+/// Asserts that every value is valid against `schema` of `docs/openapi.yaml`, with the document's
+/// own validator (`infra/scripts/openapi-validate.py` on infra/.venv's jsonschema).
+pub fn assert_valid(schema: &str, values: &[Value]) {
+    use std::io::Write;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut child = std::process::Command::new(root.join("infra/.venv/bin/python"))
+        .arg(root.join("infra/scripts/openapi-validate.py"))
+        .arg(root.join("docs/openapi.yaml"))
+        .arg(schema)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("infra/.venv's python runs (make setup installs it)");
+    let mut input = child.stdin.take().expect("stdin");
+    for value in values {
+        writeln!(input, "{value}").expect("write a value");
+    }
+    drop(input);
+    let output = child.wait_with_output().expect("the validator ends");
+    assert!(output.status.success(), "not valid as {schema}:\n{}", String::from_utf8_lossy(&output.stdout));
+}

@@ -56,6 +56,8 @@ impl Rule {
 struct ProxyState {
     rules: Vec<Rule>,
     seen: Vec<(Method, String)>,
+    /// The API action of each call that named one (`X-Amz-Target`'s last part: `Query`).
+    actions: Vec<String>,
     extra_jwk: Option<Value>,
 }
 
@@ -123,6 +125,13 @@ impl FaultProxy {
     }
 }
 
+impl FaultProxy {
+    /// In front of DynamoDB: how many calls of the API action `action` (`Query`) the proxy saw.
+    pub fn count_action(&self, action: &str) -> usize {
+        self.state.lock().expect("proxy state").actions.iter().filter(|a| *a == action).count()
+    }
+}
+
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.task.abort();
@@ -143,6 +152,9 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         let mut state = shared.state.lock().expect("proxy state");
         state.seen.push((parts.method.clone(), path.clone()));
         let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+        if let Some(action) = target.and_then(|t| t.rsplit('.').next()) {
+            state.actions.push(action.to_owned());
+        }
         let fault = state.rules.iter_mut().find(|r| r.matches(&parts.method, &path, target)).and_then(|rule| {
             if rule.skip > 0 {
                 rule.skip -= 1;

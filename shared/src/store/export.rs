@@ -1,12 +1,15 @@
-//! `GET /org/export`: everything an organization owns, as typed records, page by page. The
-//! organization's own partition is read in key order (the org item, its billing state, members,
-//! invitations, customers, assignments), then its audit partitions, newest month first. Internal
-//! items (the invitee guards, the staff side of assignments, removal records) are left out: they
-//! repeat what the records hold or are bookkeeping, not the customer's data.
+//! `GET /org/export`: everything an organization owns, page by page. The organization's own
+//! partition is read in key order (the org item, assignments, customers, invitations, members),
+//! then its audit partitions, newest month first. Internal items (the invitee guards, the staff
+//! side of assignments, removal records, subscription items that the billing record sums up) make
+//! no record: they repeat what the records hold or are bookkeeping, not the customer's data.
+//!
+//! The store hands out stored items ([`ExportItem`]); the caller turns each into records in the
+//! shape its route shows (`api::views::export_records`), so the export reads like the API.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::audit::resume_at;
 use super::{
@@ -19,6 +22,13 @@ use crate::Timestamp;
 /// 400 KB, so a page stays under 1 MiB, Lambda's response limit being 6 MB and API Gateway's
 /// 10 MB, with room for the envelope.
 const PAGE_BUDGET_BYTES: usize = 512 * 1024;
+
+/// Query calls one page may make: a request's work is bounded whatever the partition holds (a
+/// long run of internal items makes a short page, even an empty one, that still has a cursor).
+pub const MAX_QUERIES_PER_PAGE: usize = 16;
+
+/// Items one Query call reads.
+const QUERY_LIMIT: i32 = 250;
 
 /// One record of the export: `{"type": "customer", "data": {…}}`.
 #[derive(Debug, Clone, Serialize)]
@@ -36,43 +46,67 @@ pub struct ExportPage {
     pub next_cursor: Option<String>,
 }
 
-/// The records a stored item makes (none for internal items).
-fn records_of(item: Item) -> Result<Vec<ExportRecord>, StoreError> {
-    let entity = item.get("entity").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-    let Value::Object(mut data) = from_item::<Value>(item)? else { return Ok(vec![]) };
-    for internal in ["PK", "SK", "GSI1PK", "GSI1SK", "entity", "revision"] {
-        data.remove(internal);
+/// A stored item that the export shows.
+#[derive(Debug, Clone)]
+pub enum ExportItem {
+    Org(Box<OrgItem>),
+    Member(MemberItem),
+    Invitation(InvitationItem),
+    Customer(CustomerItem),
+    Assignment(AssignmentItem),
+    Audit(AuditItem),
+}
+
+impl ExportItem {
+    /// The item as the export shows it; `None` for internal items.
+    fn of(item: Item) -> Result<Option<Self>, StoreError> {
+        let entity = item.get("entity").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        Ok(Some(match entity.as_str() {
+            OrgItem::ENTITY => Self::Org(Box::new(from_item(item)?)),
+            MemberItem::ENTITY => Self::Member(from_item(item)?),
+            InvitationItem::ENTITY => Self::Invitation(from_item(item)?),
+            CustomerItem::ENTITY => Self::Customer(from_item(item)?),
+            AssignmentItem::ENTITY => Self::Assignment(from_item(item)?),
+            AuditItem::ENTITY => Self::Audit(from_item(item)?),
+            _ => return Ok(None),
+        }))
     }
-    let record = |kind, data: Map<String, Value>| ExportRecord { kind, data: Value::Object(data) };
-    Ok(match entity.as_str() {
-        OrgItem::ENTITY => {
-            let mut billing = Map::new();
-            for field in ["subscriptions", "payments"] {
-                billing.insert(field.to_owned(), data.remove(field).unwrap_or(Value::Null));
-            }
-            vec![record("org", data), record("billing", billing)]
-        }
-        MemberItem::ENTITY => vec![record("member", data)],
-        InvitationItem::ENTITY => vec![record("invitation", data)],
-        CustomerItem::ENTITY => vec![record("customer", data)],
-        AssignmentItem::ENTITY => vec![record("assignment", data)],
-        AuditItem::ENTITY => vec![record("audit", data)],
-        _ => vec![],
-    })
+}
+
+fn key_of(item: &Item) -> Item {
+    item.iter().filter(|(name, _)| *name == "PK" || *name == "SK").map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 impl Store {
-    /// One page of the organization's export, from `cursor` (signed, as every list's).
-    pub async fn export_page(&self, org_id: &str, cursor: Option<&str>) -> Result<ExportPage, StoreError> {
-        let (cursor_key, mut start) = self.cursor_start(org_id, "export", cursor)?;
+    /// One page of the organization's export, from `cursor` (signed, as every list's), each item
+    /// made into records by `records_of`. At most [`MAX_QUERIES_PER_PAGE`] Query calls.
+    pub async fn export_page(
+        &self,
+        org_id: &str,
+        cursor: Option<&str>,
+        mut records_of: impl FnMut(ExportItem) -> Vec<ExportRecord>,
+    ) -> Result<ExportPage, StoreError> {
+        let (cursor_key, start) = self.cursor_start(org_id, "export", cursor)?;
         let now = Timestamp::now();
         let mut partitions = vec![keys::org_pk(org_id)];
         partitions.extend(self.audit_partitions(org_id, now));
         resume_at(&mut partitions, start.as_ref())?;
-        let (mut items, mut bytes) = (Vec::new(), 0);
+        // A cursor with only `PK` starts at the beginning of that partition.
+        let mut start = start.filter(|key| key.contains_key("SK"));
+        let (mut items, mut bytes, mut queries) = (Vec::new(), 0, 0);
+        let page = |items, next: Option<Item>| ExportPage {
+            items,
+            next_cursor: next.map(|key| cursor_key.encode(org_id, "export", &key)),
+        };
         for partition in &partitions {
             let audit = partition != &keys::org_pk(org_id);
             loop {
+                if queries == MAX_QUERIES_PER_PAGE {
+                    // The next request goes on where this partition was left, or begins it.
+                    let beginning = || Item::from([("PK".to_owned(), AttributeValue::S(partition.clone()))]);
+                    return Ok(page(items, Some(start.take().unwrap_or_else(beginning))));
+                }
+                queries += 1;
                 let mut request = self
                     .client
                     .query()
@@ -81,35 +115,31 @@ impl Store {
                     .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
                     .consistent_read(true)
                     .set_exclusive_start_key(start.take())
-                    .limit(100);
+                    .limit(QUERY_LIMIT);
                 if audit {
                     request = request
                         .scan_index_forward(false)
                         .filter_expression("expiresAt > :now")
                         .expression_attribute_values(":now", n(now.unix_seconds()));
                 }
-                let page = request.send().await.map_err(sdk_error)?;
-                for item in page.items.unwrap_or_default() {
-                    let key = super::key(
-                        item.get("PK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
-                        item.get("SK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
-                    );
-                    for record in records_of(item)? {
+                let answer = request.send().await.map_err(sdk_error)?;
+                for item in answer.items.unwrap_or_default() {
+                    let key = key_of(&item);
+                    for record in ExportItem::of(item)?.map(&mut records_of).unwrap_or_default() {
                         bytes += serde_json::to_vec(&record).map(|v| v.len()).unwrap_or_default();
                         items.push(record);
                     }
                     if bytes >= PAGE_BUDGET_BYTES {
                         // The next page starts after this item (a record never splits).
-                        let next_cursor = Some(cursor_key.encode(org_id, "export", &key));
-                        return Ok(ExportPage { items, next_cursor });
+                        return Ok(page(items, Some(key)));
                     }
                 }
-                match page.last_evaluated_key {
+                match answer.last_evaluated_key {
                     Some(last) => start = Some(last),
                     None => break,
                 }
             }
         }
-        Ok(ExportPage { items, next_cursor: None })
+        Ok(page(items, None))
     }
 }

@@ -44,7 +44,7 @@ pub use billing_events::{BillingEventItem, RetryPosition};
 pub use cursor::CursorKey;
 pub use customers::CustomerItem;
 pub use deletion::Step;
-pub use export::{ExportPage, ExportRecord};
+pub use export::{ExportItem, ExportPage, ExportRecord, MAX_QUERIES_PER_PAGE};
 pub use idempotency::{IdempotencyClaim, IdempotencyItem, IdempotencyOutcome, IdempotencyState};
 pub use invitations::{InvitationItem, InvitationState, InviteeItem};
 pub use members::{Arrival, MemberItem, NewMember};
