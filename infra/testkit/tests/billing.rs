@@ -598,6 +598,15 @@ async fn reconcile_applies_the_api_answer_whatever_its_timestamp() {
     assert_eq!((again["updated"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(1)), "{again}");
 }
 
+/// A live payment of `subscription_id` without custom data: of no organization anyone knows.
+fn unmatched_payment(org_id: &str, subscription_id: u64) -> Value {
+    let mut payment = fixture_json("subscription_payment_success", org_id);
+    payment["meta"]["test_mode"] = json!(false);
+    payment["meta"].as_object_mut().unwrap().remove("custom_data");
+    payment["data"]["attributes"]["subscription_id"] = json!(subscription_id);
+    payment
+}
+
 /// Item 9: unmatched events spread over shards, are retried a page at a time, and are
 /// abandoned after the retry limit; an order (no subscription) is never retried; an oversized
 /// body is recorded without its text.
@@ -608,18 +617,13 @@ async fn unmatched_events_are_sharded_paged_and_abandoned() {
     let org = app.org_fixture().await;
     let events = 40;
     for i in 0..events {
-        let mut payment = fixture_json("subscription_payment_success", &org.org_id);
-        payment["meta"]["test_mode"] = json!(false);
-        payment["meta"].as_object_mut().unwrap().remove("custom_data");
-        payment["data"]["attributes"]["subscription_id"] = json!(880000 + i);
+        let payment = unmatched_payment(&org.org_id, 880000 + i);
         assert_eq!(app.signed_webhook(&body(&payment)).await.body["status"], "unmatched");
     }
     let mut order: Value = serde_json::from_slice(&fixture_untagged("order_created", &org.org_id)).unwrap();
     order["meta"]["test_mode"] = json!(false);
     assert_eq!(app.signed_webhook(&body(&order)).await.body["status"], "unmatched");
-    let mut huge = fixture_json("subscription_payment_success", &org.org_id);
-    huge["meta"]["test_mode"] = json!(false);
-    huge["meta"].as_object_mut().unwrap().remove("custom_data");
+    let mut huge = unmatched_payment(&org.org_id, 880000);
     huge["data"]["attributes"]["padding"] = json!("x".repeat(40 * 1024));
     assert_eq!(app.signed_webhook(&body(&huge)).await.body["status"], "unmatched");
 
@@ -790,10 +794,7 @@ async fn reconcile_runs_resume_and_reach_every_subscription_and_the_unmatched() 
         assert_eq!(app.signed_webhook(&event).await.body["status"], "applied");
         stub.serve_subscription(serde_json::from_slice::<Value>(&event).unwrap()["data"].clone());
     }
-    let mut payment = fixture_json("subscription_payment_success", &org.org_id);
-    payment["meta"]["test_mode"] = json!(false);
-    payment["meta"].as_object_mut().unwrap().remove("custom_data");
-    payment["data"]["attributes"]["subscription_id"] = json!(990001);
+    let payment = unmatched_payment(&org.org_id, 990001);
     assert_eq!(app.signed_webhook(&body(&payment)).await.body["status"], "unmatched");
 
     let mut reports = Vec::new();
