@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use shared::Timestamp;
-use shared::domain::billing::{BillingSummary, PortalLink, Subscription};
+use shared::domain::billing::{PortalLink, Subscription};
+use shared::domain::billing_summary::BillingSummary;
 use shared::domain::lemonsqueezy::Resource;
 use shared::store::{SubscriptionItem, SubscriptionOwnerItem, keys};
 use testkit::lemonsqueezy::{

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod billing;
+pub mod billing_summary;
 pub mod deletion;
 pub mod ids;
 pub mod lemonsqueezy;

@@ -8,7 +8,7 @@ use super::{IdempotencyClaim, MemberItem, Store, StoreError, from_item, key, key
 use crate::Timestamp;
 use crate::domain::Usage;
 use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
-use crate::domain::billing::BillingSummary;
+use crate::domain::billing_summary::BillingSummary;
 use crate::domain::plans::{Entitlement, Plans, entitlement};
 
 /// An organization: `ORG#o` / `ORG`.
