@@ -9,31 +9,19 @@ impl WorkosClient {
     /// Every membership matching the filter, all pages.
     pub async fn list_memberships(&self, filter: &MembershipFilter<'_>) -> Result<Vec<Membership>, WorkosError> {
         let statuses = filter.statuses.join(",");
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut query: Vec<(&str, &str)> = vec![("limit", "100"), ("order", "asc")];
-            if let Some(user_id) = filter.user_id {
-                query.push(("user_id", user_id));
-            }
-            if let Some(org_id) = filter.organization_id {
-                query.push(("organization_id", org_id));
-            }
-            if !statuses.is_empty() {
-                query.push(("statuses", &statuses));
-            }
-            if let Some(cursor) = &after {
-                query.push(("after", cursor));
-            }
-            let page: ListPage<Membership> =
-                self.call(Method::GET, "/user_management/organization_memberships", &query, None::<&()>).await?;
-            let wanted = |m: &Membership| filter.statuses.is_empty() || filter.statuses.contains(&m.status.as_str());
-            all.extend(page.data.into_iter().filter(wanted));
-            match page.list_metadata.after {
-                Some(next) if !next.is_empty() => after = Some(next),
-                _ => return Ok(all),
-            }
+        let mut query: Vec<(&str, &str)> = vec![("order", "asc")];
+        if let Some(user_id) = filter.user_id {
+            query.push(("user_id", user_id));
         }
+        if let Some(org_id) = filter.organization_id {
+            query.push(("organization_id", org_id));
+        }
+        if !statuses.is_empty() {
+            query.push(("statuses", &statuses));
+        }
+        let all: Vec<Membership> = self.list_all("/user_management/organization_memberships", &query).await?;
+        let wanted = |m: &Membership| filter.statuses.is_empty() || filter.statuses.contains(&m.status.as_str());
+        Ok(all.into_iter().filter(wanted).collect())
     }
 
     /// The caller's active membership in an organization, if there is one.

@@ -133,20 +133,7 @@ impl WorkosClient {
 
     /// Every user with a membership in the organization (all pages).
     pub async fn list_org_users(&self, org_id: &str) -> Result<Vec<User>, WorkosError> {
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut query: Vec<(&str, &str)> = vec![("organization_id", org_id), ("order", "asc"), ("limit", "100")];
-            if let Some(cursor) = &after {
-                query.push(("after", cursor));
-            }
-            let page: ListPage<User> = self.call(Method::GET, "/user_management/users", &query, None::<&()>).await?;
-            all.extend(page.data);
-            match page.list_metadata.after {
-                Some(next) if !next.is_empty() => after = Some(next),
-                _ => return Ok(all),
-            }
-        }
+        self.list_all("/user_management/users", &[("organization_id", org_id), ("order", "asc")]).await
     }
 
     pub async fn get_user(&self, user_id: &str) -> Result<User, WorkosError> {
@@ -191,6 +178,29 @@ impl WorkosClient {
     /// counts as deleted.
     pub async fn delete_organization(&self, org_id: &str) -> Result<(), WorkosError> {
         self.delete(&format!("/organizations/{}", encode(org_id))).await
+    }
+
+    /// Every item of a list, following its pages (100 items each).
+    pub(super) async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, WorkosError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut page_query = query.to_vec();
+            page_query.push(("limit", "100"));
+            if let Some(cursor) = &after {
+                page_query.push(("after", cursor));
+            }
+            let page: ListPage<T> = self.call(Method::GET, path, &page_query, None::<&()>).await?;
+            all.extend(page.data);
+            match page.list_metadata.after {
+                Some(next) if !next.is_empty() => after = Some(next),
+                _ => return Ok(all),
+            }
+        }
     }
 
     /// A DELETE of `path`, where what is gone already counts as deleted (so a retry succeeds).
