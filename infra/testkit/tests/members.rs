@@ -530,30 +530,44 @@ async fn retrying_a_half_done_role_change_reaches_workos() {
     assert_eq!(app.workos_role(org.staff.id(), &org.org_id).await.as_deref(), Some("admin"), "the retry finished it");
 }
 
+/// An invitation of `email` stored as `sending` (its seat taken) that WorkOS sent, but whose
+/// request stopped before it stored WorkOS's id; and that WorkOS invitation's id.
+async fn half_sent_invitation(
+    app: &TestApp,
+    org: &testkit::OrgFixture,
+    email: &str,
+    role: shared::domain::Role,
+    customer_id: Option<&str>,
+) -> (shared::store::InvitationItem, String) {
+    let org_id = org.org_id.as_str();
+    let invitation = shared::store::InvitationItem::new(
+        org_id,
+        email,
+        role,
+        customer_id.map(str::to_owned),
+        org.admin.id(),
+        shared::Timestamp::now(),
+    );
+    let limits = shared::domain::plans::Plans::default().free;
+    app.deps.store.create_invitation(&invitation, &limits, &testkit::origin()).await.unwrap();
+    let sent = app
+        .emulator
+        .api(
+            reqwest::Method::POST,
+            "/user_management/invitations",
+            Some(json!({"email": email, "organization_id": org_id, "role_slug": role.slug()})),
+        )
+        .await;
+    (invitation, sent["id"].as_str().unwrap().to_owned())
+}
+
 /// An invitation whose sending stopped before WorkOS's id was stored is still revoked in WorkOS.
 #[tokio::test]
 async fn revoking_a_half_sent_invitation_finds_it_in_workos() {
     let app = TestApp::new().await;
     let org = app.org_fixture().await;
     let email = format!("half-{}@test.example", ulid::Ulid::new().to_string().to_lowercase());
-    let invitation = shared::store::InvitationItem::new(
-        &org.org_id,
-        &email,
-        shared::domain::Role::Staff,
-        None,
-        org.admin.id(),
-        shared::Timestamp::now(),
-    );
-    let limits = shared::domain::plans::Plans::default().free;
-    app.deps.store.create_invitation(&invitation, &limits, &testkit::origin()).await.unwrap();
-    // WorkOS sent it; the function stopped before storing its id.
-    app.emulator
-        .api(
-            reqwest::Method::POST,
-            "/user_management/invitations",
-            Some(json!({"email": email, "organization_id": org.org_id, "role_slug": "staff"})),
-        )
-        .await;
+    let (invitation, _) = half_sent_invitation(&app, &org, &email, shared::domain::Role::Staff, None).await;
     let revoked = app.call(DELETE, &format!("/invitations/{}", invitation.id), Some(&org.admin.token), None).await;
     assert_eq!(revoked.status, 204);
     let left = app
@@ -565,6 +579,65 @@ async fn revoking_a_half_sent_invitation_finds_it_in_workos() {
         )
         .await;
     assert!(left["data"].as_array().unwrap().iter().all(|i| i["state"] != "pending"), "{left}");
+}
+
+/// Issue 20, item 7: a half-sent invitation that WorkOS says was accepted is kept (409), with
+/// its seat and customer, which the member it made takes over on arrival.
+#[tokio::test]
+async fn revoking_a_half_sent_invitation_accepted_in_workos_conflicts_and_keeps_its_customer() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let customer = app.call(POST, "/customers", Some(&org.admin.token), Some(json!({"name": "Kept"}))).await;
+    let customer_id = customer.body["id"].as_str().unwrap().to_owned();
+    let invitee = app.emulator.create_user("half-accepted").await;
+    let (invitation, workos_id) =
+        half_sent_invitation(&app, &org, &invitee.email, shared::domain::Role::Client, Some(&customer_id)).await;
+    app.emulator.api(reqwest::Method::POST, &format!("/user_management/invitations/{workos_id}/accept"), None).await;
+    let client_seats = app.org(&org.admin).await["usage"]["clients"].as_i64().unwrap();
+
+    let revoke = app.call(DELETE, &format!("/invitations/{}", invitation.id), Some(&org.admin.token), None).await;
+    assert_eq!((revoke.status, revoke.code()), (409, "conflict"), "{:?}", revoke.body);
+    let kept = app.deps.store.get_invitation(&org.org_id, &invitation.id).await.unwrap();
+    assert_eq!(kept.and_then(|i| i.customer_id).as_deref(), Some(customer_id.as_str()), "the invitation is kept");
+    assert_eq!(app.org(&org.admin).await["usage"]["clients"].as_i64().unwrap(), client_seats, "the seat stays");
+    let token = app.emulator.token(&invitee, Some(&org.org_id)).await;
+    let me = app.call(GET, "/me", Some(&token), None).await;
+    assert_eq!((&me.body["role"], &me.body["customerId"]), (&json!("client"), &json!(customer_id)), "{:?}", me.body);
+    app.assert_counts_match(&org.org_id, "after the arrival").await;
+}
+
+/// Issue 20, item 7: an acceptance of an earlier invitation of the address (its member arrived
+/// and was removed since) is not this invitation's: a half-sent invitation to invite them again
+/// is still revoked.
+#[tokio::test]
+async fn revoking_a_half_sent_invitation_is_not_stopped_by_an_earlier_acceptance() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let invitee = app.emulator.create_user("invited-twice").await;
+    let staff = shared::domain::Role::Staff;
+    let (_, first) = half_sent_invitation(&app, &org, &invitee.email, staff, None).await;
+    app.emulator.api(reqwest::Method::POST, &format!("/user_management/invitations/{first}/accept"), None).await;
+    let token = app.emulator.token(&invitee, Some(&org.org_id)).await;
+    assert_eq!(app.call(GET, "/me", Some(&token), None).await.body["role"], "staff");
+    let removed = app.call(DELETE, &format!("/users/{}", invitee.id), Some(&org.admin.token), None).await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+
+    let (again, _) = half_sent_invitation(&app, &org, &invitee.email, staff, None).await;
+    let revoked = app.call(DELETE, &format!("/invitations/{}", again.id), Some(&org.admin.token), None).await;
+    assert_eq!(revoked.status, 204, "{:?}", revoked.body);
+    let states = app
+        .emulator
+        .api(
+            reqwest::Method::GET,
+            &format!("/user_management/invitations?email={}&organization_id={}", invitee.email, org.org_id),
+            None,
+        )
+        .await;
+    let mut states: Vec<&str> =
+        states["data"].as_array().unwrap().iter().map(|i| i["state"].as_str().unwrap()).collect();
+    states.sort();
+    assert_eq!(states, ["accepted", "revoked"]);
+    app.assert_counts_match(&org.org_id, "after the revocation").await;
 }
 
 // --- removals that stick, undo that is conditional, seats that hold (issue 9, items 3, 4, 6) ---

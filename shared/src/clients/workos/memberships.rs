@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde::Serialize;
 
-use super::{Invitation, ListPage, Membership, MembershipFilter, WorkosClient, WorkosError, encode};
+use super::{Invitation, Membership, MembershipFilter, WorkosClient, WorkosError, encode};
 
 impl WorkosClient {
     /// Every membership matching the filter, all pages.
@@ -79,17 +79,12 @@ impl WorkosClient {
         self.call(Method::POST, "/user_management/invitations", &[], Some(&body)).await
     }
 
-    /// Ids of the pending invitations of an address to an organization.
-    pub async fn pending_invitations(&self, email: &str, org_id: &str) -> Result<Vec<String>, WorkosError> {
-        let query = [("email", email), ("organization_id", org_id), ("limit", "100")];
-        let page: ListPage<Invitation> =
-            self.call(Method::GET, "/user_management/invitations", &query, None::<&()>).await?;
-        Ok(page
-            .data
-            .into_iter()
-            .filter(|i| i.state == "pending" && i.email.eq_ignore_ascii_case(email))
-            .map(|i| i.id)
-            .collect())
+    /// Every invitation of an address to an organization, in every state (WorkOS keeps the
+    /// accepted, revoked and lapsed ones).
+    pub async fn invitations_of(&self, email: &str, org_id: &str) -> Result<Vec<Invitation>, WorkosError> {
+        let query = [("email", email), ("organization_id", org_id), ("order", "asc")];
+        let all: Vec<Invitation> = self.list_all("/user_management/invitations", &query).await?;
+        Ok(all.into_iter().filter(|i| i.email.eq_ignore_ascii_case(email)).collect())
     }
 
     /// An invitation as WorkOS has it now (its `state`: pending, accepted, revoked, expired).

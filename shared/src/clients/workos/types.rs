@@ -51,6 +51,19 @@ pub struct Invitation {
     pub email: String,
     pub state: String,
     pub expires_at: Timestamp,
+    /// WorkOS's; the emulator has no such field.
+    #[serde(default)]
+    pub accepted_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+impl Invitation {
+    /// When it was accepted, if it was. The emulator, which has no `accepted_at`, changes only
+    /// the state on acceptance, so its `updated_at` is that time (nothing changes an accepted
+    /// invitation afterwards).
+    pub fn accepted(&self) -> Option<Timestamp> {
+        (self.state == "accepted").then_some(self.accepted_at.unwrap_or(self.updated_at))
+    }
 }
 
 /// An entry of the Events API (and the body of a WorkOS webhook).
@@ -61,4 +74,29 @@ pub struct Event {
     #[serde(default)]
     pub data: serde_json::Value,
     pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invitation(fields: serde_json::Value) -> Invitation {
+        let mut json = serde_json::json!({
+            "id": "invitation_1", "email": "a@b.example", "expires_at": "2026-01-04T00:00:00.000Z",
+            "updated_at": "2026-01-02T00:00:00.000Z",
+        });
+        json.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn an_acceptance_is_dated_by_accepted_at_where_workos_gives_it_else_by_the_last_update() {
+        let at = |text| Timestamp::parse(text);
+        let workos = invitation(serde_json::json!({"state": "accepted", "accepted_at": "2026-01-01T00:00:00.000Z"}));
+        assert_eq!(workos.accepted(), at("2026-01-01T00:00:00.000Z"));
+        let emulator = invitation(serde_json::json!({"state": "accepted"}));
+        assert_eq!(emulator.accepted(), at("2026-01-02T00:00:00.000Z"));
+        let pending = invitation(serde_json::json!({"state": "pending", "accepted_at": null}));
+        assert_eq!(pending.accepted(), None);
+    }
 }
