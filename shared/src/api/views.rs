@@ -7,10 +7,7 @@ use crate::domain::Role;
 use crate::domain::audit::{Action, Actor, Changes, Target};
 use crate::domain::billing::PortalLink;
 use crate::domain::plans::{Entitlement, PlanView, Plans};
-use crate::store::{
-    AssignmentItem, AuditItem, CustomerItem, ExportItem, ExportRecord, InvitationItem, InvitationState, MemberItem,
-    OrgItem,
-};
+use crate::store::{AuditItem, CustomerItem, InvitationItem, InvitationState, MemberItem, OrgItem};
 
 /// The organization's entitlement at `now`, with a warning for an operator when the plan of its
 /// subscription is missing from `PLANS`.
@@ -241,43 +238,6 @@ impl From<AuditItem> for AuditEntryView {
             changes: e.changes,
             request_id: e.request_id,
         }
-    }
-}
-
-/// A staff member's assignment to a customer, as the export shows it (the routes show its two
-/// sides: `GET /customers/{customerId}/staff` and `GET /users/{userId}/customers`).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AssignmentView {
-    pub customer_id: String,
-    pub user_id: String,
-    pub created_at: Timestamp,
-}
-
-impl From<AssignmentItem> for AssignmentView {
-    fn from(a: AssignmentItem) -> Self {
-        Self { customer_id: a.customer_id, user_id: a.user_id, created_at: a.created_at }
-    }
-}
-
-/// The export's records of a stored item, each in the shape its route shows an admin (API.md
-/// "Audit log, deletion and export"), by the same view code as the routes. The org item makes
-/// two: the organization and its billing, the latter without a portal URL (a credential valid
-/// for a day, not data to keep).
-pub fn export_records(item: ExportItem, plans: &Plans, now: Timestamp) -> Vec<ExportRecord> {
-    fn record(kind: &'static str, view: impl Serialize) -> ExportRecord {
-        ExportRecord { kind, data: serde_json::to_value(view).unwrap_or_default() }
-    }
-    match item {
-        ExportItem::Org(org) => vec![
-            record("org", OrganizationView::new(&org, plans, now)),
-            record("billing", BillingView::new(&org, plans, now, None)),
-        ],
-        ExportItem::Member(member) => vec![record("member", MemberView::from(member))],
-        ExportItem::Invitation(invitation) => vec![record("invitation", InvitationView::new(invitation, now))],
-        ExportItem::Customer(customer) => vec![record("customer", CustomerView::from(customer))],
-        ExportItem::Assignment(assignment) => vec![record("assignment", AssignmentView::from(assignment))],
-        ExportItem::Audit(entry) => vec![record("audit", AuditEntryView::from(entry))],
     }
 }
 
