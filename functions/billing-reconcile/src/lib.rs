@@ -37,8 +37,11 @@ const DEFAULT_BUDGET_SECONDS: u64 = 50;
 /// Runs (every 15 minutes) an unmatched event is retried before it is abandoned: 5 hours, far
 /// past Lemon Squeezy's own retries and any out-of-order delivery.
 pub const MAX_UNMATCHED_ATTEMPTS: u32 = 20;
-/// Items read at a time from either index.
+/// Items read at a time from either index; the state is saved after each page.
 const PAGE: i32 = 25;
+/// A Lemon Squeezy read that takes longer is given up (counted `failed`): with retries it could
+/// otherwise run past the function's timeout, and a run that dies saves nothing.
+const CALL_LIMIT: Duration = Duration::from_secs(8);
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,6 +55,9 @@ pub struct Report {
     pub unmatched_retried: u32,
     pub unmatched_resolved: u32,
     pub unmatched_abandoned: u32,
+    /// Unmatched events whose retry failed (DynamoDB); the walk went past them, and its next
+    /// round tries them again.
+    pub unmatched_failed: u32,
     /// The subscription the owners' walk began after (none: at the first), and the last it read.
     pub owners_began_after: Option<String>,
     pub owners_stopped_after: Option<String>,
@@ -89,13 +95,21 @@ impl Run<'_> {
                 if !self.time_left(1.0) {
                     return Ok(());
                 }
-                self.reconcile(owner).await?;
+                // One subscription that cannot be reconciled does not hold up the rest: the
+                // walk's next round tries it again.
+                if let Err(error) = self.reconcile(owner).await {
+                    tracing::warn!(org_id = owner.org_id, error = %error, "a subscription could not be reconciled");
+                    self.report.failed += 1;
+                }
                 self.state.owners_after = Some(owner.subscription_id.clone());
                 self.report.owners_stopped_after = self.state.owners_after.clone();
             }
             if !more {
                 self.state.owners_after = None;
                 self.report.owners_walk_ended = true;
+            }
+            self.deps.store.save_reconcile_state(&self.state).await?;
+            if !more {
                 return Ok(());
             }
         }
@@ -113,13 +127,17 @@ impl Run<'_> {
                 if !self.time_left(share) {
                     return Ok(());
                 }
-                self.retry(record).await?;
+                if let Err(error) = self.retry(record).await {
+                    tracing::warn!(event = record.event_name, error = %error, "an unmatched event could not be retried");
+                    self.report.unmatched_failed += 1;
+                }
                 self.state.retry_after = record.retry_position();
             }
             if !more {
                 self.state.retry_shard += 1;
                 self.state.retry_after = None;
             }
+            self.deps.store.save_reconcile_state(&self.state).await?;
         }
         self.state.retry_shard = 0;
         self.report.unmatched_walk_ended = true;
@@ -140,11 +158,16 @@ impl Run<'_> {
         self.last_call = Some(Instant::now());
         self.report.subscriptions_checked += 1;
         let read_at = Timestamp::now();
-        let resource = match self.deps.lemonsqueezy.get_subscription(&owner.subscription_id).await {
-            Ok(resource) if resource.id == owner.subscription_id => Some(resource),
-            Ok(_) => None,
-            Err(error) => {
+        let read = self.deps.lemonsqueezy.get_subscription(&owner.subscription_id);
+        let resource = match tokio::time::timeout(CALL_LIMIT, read).await {
+            Ok(Ok(resource)) if resource.id == owner.subscription_id => Some(resource),
+            Ok(Ok(_)) => None,
+            Ok(Err(error)) => {
                 tracing::warn!(org_id = owner.org_id, error = %error, "could not read the subscription");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(org_id = owner.org_id, "Lemon Squeezy took too long to answer for a subscription");
                 None
             }
         };
@@ -219,8 +242,9 @@ pub async fn handle(deps: &Deps, job: Job) -> Result<Value, ApiError> {
     let state = deps.store.reconcile_state().await?;
     let mut run =
         Run { deps, started: Instant::now(), budget, last_call: None, state, report: Report::default(), origin };
-    // The state is saved whatever a walk met, so that an error does not make the next run start
-    // over; a run that dies unsaved (a timeout) makes the next one read a few items again.
+    // The state is saved after every page and at the end whatever a walk met, so that an error
+    // does not make the next run start over; a run that dies between two saves makes the next
+    // one read at most a page again.
     let walked = async {
         run.retries(0.25).await?;
         run.owners().await?;

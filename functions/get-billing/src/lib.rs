@@ -11,6 +11,10 @@ use shared::api::views::BillingView;
 use shared::domain::billing::PortalLink;
 use shared::{ApiError, Deps, Timestamp};
 
+/// How long the billing view waits for Lemon Squeezy before it answers without a portal URL
+/// (the function's timeout is 10 s, and an admin is waiting).
+const PORTAL_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = deps.admin(req).await?;
     let now = Timestamp::now();
@@ -34,11 +38,16 @@ async fn fresh_portal_link(
     if let Some(portal) = stored.filter(|p| p.fresh_at(now)) {
         return Ok(Some(portal));
     }
-    let fetched = match deps.lemonsqueezy.get_subscription(subscription_id).await {
-        Ok(resource) if resource.id == subscription_id => PortalLink::from_resource(&resource, now),
-        Ok(_) => None,
-        Err(error) => {
+    let read = deps.lemonsqueezy.get_subscription(subscription_id);
+    let fetched = match tokio::time::timeout(PORTAL_READ_LIMIT, read).await {
+        Ok(Ok(resource)) if resource.id == subscription_id => PortalLink::from_resource(&resource, now),
+        Ok(Ok(_)) => None,
+        Ok(Err(error)) => {
             tracing::warn!(error = %error, "Lemon Squeezy did not answer for a fresh portal URL");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("Lemon Squeezy took too long to answer for a fresh portal URL");
             None
         }
     };

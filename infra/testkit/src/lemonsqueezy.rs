@@ -167,7 +167,9 @@ async fn subscription(
             let mut resource = resource.clone();
             let expires = shared::Timestamp::now().unix_seconds() + 24 * 60 * 60;
             let signed = |path: &str| {
-                format!("https://example-store.lemonsqueezy.com/{path}?expires={expires}&signature={read:064}")
+                format!(
+                    "https://example-store.lemonsqueezy.com/{path}?expires={expires}&subscription={id}&signature={read:064}"
+                )
             };
             resource["attributes"]["urls"] = json!({
                 "customer_portal": signed("billing"),

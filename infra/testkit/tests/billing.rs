@@ -419,9 +419,7 @@ fn subscription_event(bytes: &[u8], id: &str, updated_at: &str, status: &str, va
     event["data"]["attributes"]["updated_at"] = json!(updated_at);
     event["data"]["attributes"]["status"] = json!(status);
     event["data"]["attributes"]["variant_id"] = json!(variant);
-    // Signed until 2100, so that `GET /billing` hands it out as it came.
-    event["data"]["attributes"]["urls"]["customer_portal"] =
-        json!(format!("https://portal.example/{id}?expires=4102444800"));
+    event["data"]["attributes"]["urls"]["customer_portal"] = json!(format!("https://portal.example/{id}"));
     body(&event)
 }
 
@@ -442,7 +440,10 @@ async fn a_payer_cannot_take_over_another_orgs_billing() {
         500001,
     );
     assert_eq!(app.signed_webhook(&own).await.body["status"], "applied");
+    // The event's portal URL is a year old: the first view reads a fresh one and keeps it.
+    stub.serve_subscription(serde_json::from_slice::<Value>(&own).unwrap()["data"].clone());
     let before = billing(&app, &a).await;
+    assert!(before["customerPortalUrl"].as_str().is_some_and(|url| url.contains("subscription=600001")), "{before}");
     assert_eq!(before["planName"], "Pro");
 
     // The attack of the review: another subscription, naming A, later, paused.
@@ -546,9 +547,10 @@ async fn ordering_is_per_subscription_and_the_best_plan_wins() {
     // An older event of another subscription is not stale: it is about another subscription.
     let scale = subscription_event(&tagged, "600002", "2025-02-01T00:00:00Z", "active", 500002);
     assert_eq!(app.signed_webhook(&scale).await.body["status"], "applied");
+    stub.serve_subscription(serde_json::from_slice::<Value>(&scale).unwrap()["data"].clone());
     let view = billing(&app, &org).await;
     assert_eq!((view["planName"].as_str(), view["subscriptionId"].as_str()), (Some("Scale"), Some("600002")));
-    assert_eq!(view["customerPortalUrl"], "https://portal.example/600002?expires=4102444800");
+    assert!(view["customerPortalUrl"].as_str().unwrap().contains("subscription=600002"), "that subscription's link");
     // The better one is paused: the plan falls back to the other that still grants access.
     let paused = subscription_event(&tagged, "600002", "2025-02-02T00:00:00Z", "paused", 500002);
     assert_eq!(app.signed_webhook(&paused).await.body["status"], "applied");
@@ -811,4 +813,32 @@ async fn reconcile_runs_resume_and_reach_every_subscription_and_the_unmatched() 
     assert_eq!(unmatched.len(), 1);
     assert!(unmatched[0].attempts > 0, "the unmatched event was retried: {reports:?}");
     assert!(reports.iter().any(|r| r["ownersWalkEnded"] == true), "{reports:?}");
+}
+
+/// Item 1: a subscription that cannot be reconciled (here its stored item is unreadable) is
+/// counted and passed: it holds up neither the other subscriptions nor later runs.
+#[tokio::test]
+async fn a_subscription_that_cannot_be_reconciled_holds_up_no_other() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = billing_app(&stub, false).await;
+    let org = app.org_fixture().await;
+    let tagged = fixture_for("subscription_created", &org.org_id);
+    let ids = ["620001", "620002", "620003"];
+    for id in ids {
+        let event = subscription_event(&tagged, id, "2025-03-01T00:00:00Z", "active", 500001);
+        assert_eq!(app.signed_webhook(&event).await.body["status"], "applied");
+        stub.serve_subscription(serde_json::from_slice::<Value>(&event).unwrap()["data"].clone());
+    }
+    let broken = json!({"PK": keys::org_pk(&org.org_id), "SK": keys::subscription_sk("620002"),
+        "entity": "subscription", "subscriptionId": "620002", "state": "not a state"});
+    app.put_items(vec![serde_dynamo::to_item(broken).unwrap()]).await;
+    for run in 0..2 {
+        let report = app.run_job("billing-reconcile", json!({})).await.unwrap();
+        assert_eq!(
+            (report["failed"].as_u64(), report["complete"].as_bool()),
+            (Some(1), Some(true)),
+            "run {run}: {report}"
+        );
+    }
+    assert_eq!((stub.reads("620001"), stub.reads("620003")), (2, 2), "the others are read on every round");
 }

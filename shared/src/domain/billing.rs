@@ -79,15 +79,16 @@ impl PortalLink {
     const HANDED_OUT_WITH_AT_LEAST: time::Duration = time::Duration::hours(1);
 
     /// A link made no earlier than `made_at`: it expires when its own `expires` parameter says
-    /// (Lemon Squeezy's signed URLs carry one), else 24 hours after `made_at`.
+    /// (Lemon Squeezy's signed URLs carry one), and no later than 24 hours after `made_at` (an
+    /// `expires` that says more, or none, is not believed).
     pub fn new(url: String, made_at: Timestamp) -> Self {
+        let latest = made_at.plus(Self::VALID_FOR);
         let stated = url
             .split_once('?')
             .and_then(|(_, query)| query.split('&').find_map(|pair| pair.strip_prefix("expires=")))
             .and_then(|seconds| seconds.parse::<i64>().ok())
             .and_then(Timestamp::from_unix_seconds);
-        let expires_at = stated.unwrap_or_else(|| made_at.plus(Self::VALID_FOR));
-        Self { url, expires_at }
+        Self { url, expires_at: stated.map_or(latest, |stated| stated.min(latest)) }
     }
 
     /// Whether it may still be handed out at `now`.

@@ -175,5 +175,8 @@ mod tests {
         let link = PortalLink::from_resource(&stated, now).unwrap();
         assert_eq!(link.expires_at.to_string(), "2025-01-16T10:00:00.000Z", "its own expires wins");
         assert!(!link.fresh_at(now));
+        let boastful = resource("https://x/billing?expires=99999999999&signature=4");
+        let link = PortalLink::from_resource(&boastful, now).unwrap();
+        assert_eq!(link.expires_at, now.plus(time::Duration::hours(24)), "never more than a day from when it was made");
     }
 }

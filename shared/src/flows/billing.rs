@@ -166,16 +166,15 @@ where
     }
 }
 
-/// The organization (for its billing summary) and one of its subscriptions, read together.
+/// The organization (for its billing summary) and one of its subscriptions, as they stood at
+/// one moment.
 async fn read_billing(
     deps: &Deps,
     org_id: &str,
     subscription_id: &str,
 ) -> Result<(OrgItem, Option<SubscriptionItem>), StoreError> {
-    let (org, subscription) =
-        futures::try_join!(deps.store.get_org(org_id), deps.store.subscription(org_id, subscription_id))?;
     // The owner, or a verified tag, named it; only a deletion removes an organization.
-    Ok((org.ok_or(StoreError::OrgDeleted)?, subscription))
+    deps.store.org_with_subscription(org_id, subscription_id).await?.ok_or(StoreError::OrgDeleted)
 }
 
 /// The subscription an event is about, if any.

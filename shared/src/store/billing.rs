@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
 use super::tx::Condition;
-use super::{BillingEventItem, OrgItem, Store, StoreError, SubscriptionOwnerItem, key, keys, n, s, sdk_error, to_item};
+use super::{
+    BillingEventItem, OrgItem, Store, StoreError, SubscriptionOwnerItem, from_item, key, keys, n, s, sdk_error, to_item,
+};
 use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 use crate::domain::billing::{BillingOutcome, Payment, PortalLink, Subscription};
 use crate::domain::billing_summary::BillingSummary;
@@ -82,6 +84,17 @@ fn newer_than_stored(update: UpdateBuilder, at: &crate::Timestamp, hash: &str, a
         .expression_attribute_values(":hash", s(hash))
 }
 
+/// Adds the org item's summary `next` to `tx` unless it says what the stored one says: a state
+/// that changes no plan decision (an old subscription's, not the latest) leaves the org item
+/// alone, so events of one organization compete on its revision only when they must. (The
+/// deletion guard still checks the org item.)
+fn set_summary_if_changed(tx: &mut super::tx::Tx, org: &OrgItem, next: BillingSummary) -> Result<(), StoreError> {
+    if next.subscriptions != org.billing.subscriptions || next.unread != org.billing.unread {
+        tx.update("org", set_summary(org, &next)?)?;
+    }
+    Ok(())
+}
+
 /// The org item's billing summary set to `next`, on condition that it is still `seen`.
 fn set_summary(org: &OrgItem, next: &BillingSummary) -> Result<UpdateBuilder, StoreError> {
     let seen = org.billing.revision;
@@ -108,6 +121,37 @@ impl Store {
         subscription_id: &str,
     ) -> Result<Option<SubscriptionItem>, StoreError> {
         self.get(keys::org_pk(org_id), keys::subscription_sk(subscription_id)).await
+    }
+
+    /// The organization and one of its subscriptions as they stood at one moment (TransactGetItems):
+    /// a billing write conditions on both, so a state that arrived between two separate reads
+    /// could make a payment look stale while the summary's revision still held. `None` for an
+    /// organization that is not stored; [`StoreError::OrgDeleted`] once its deletion began.
+    pub async fn org_with_subscription(
+        &self,
+        org_id: &str,
+        subscription_id: &str,
+    ) -> Result<Option<(OrgItem, Option<SubscriptionItem>)>, StoreError> {
+        let get = |sk: String| {
+            let get = aws_sdk_dynamodb::types::Get::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::org_pk(org_id), sk)))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok::<_, StoreError>(aws_sdk_dynamodb::types::TransactGetItem::builder().get(get).build())
+        };
+        let answer = self
+            .client
+            .transact_get_items()
+            .transact_items(get(keys::ORG_SK.to_owned())?)
+            .transact_items(get(keys::subscription_sk(subscription_id))?)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let mut items = answer.responses.unwrap_or_default().into_iter().map(|r| r.item);
+        let (org, subscription) = (items.next().flatten(), items.next().flatten());
+        let Some(org) = org.map(super::OrgRecord::from_item).transpose()? else { return Ok(None) };
+        Ok(Some((org.live()?, subscription.map(from_item).transpose()?)))
     }
 
     /// Every subscription item of an organization (tests and operators; a request never lists
@@ -141,7 +185,7 @@ impl Store {
         }
         let mut tx = self.tx();
         tx.update("subscription", update)?;
-        tx.update("org", set_summary(org, &org.billing.with_state(subscription, crate::Timestamp::now()))?)?;
+        set_summary_if_changed(&mut tx, org, org.billing.with_state(subscription, crate::Timestamp::now()))?;
         let event = subscription_event(&subscription.id, previous, Some(subscription));
         self.apply(&org.id, &subscription.id, tx, event, delivery).await
     }
@@ -170,7 +214,7 @@ impl Store {
         let mut tx = self.tx();
         tx.update("subscription", update)?;
         if !has_state {
-            tx.update("org", set_summary(org, &org.billing.with_unread(&payment.subscription_id))?)?;
+            set_summary_if_changed(&mut tx, org, org.billing.with_unread(&payment.subscription_id))?;
         }
         let shown = |p: Option<&Payment>| p.map(|p| p.status.clone().unwrap_or_else(|| p.event.clone()));
         let previous = stored.and_then(|s| s.payment.as_ref());
@@ -245,7 +289,7 @@ impl Store {
         }
         let mut tx = self.tx();
         tx.update("subscription", update)?;
-        tx.update("org", set_summary(org, &org.billing.with_state(fetched, crate::Timestamp::now()))?)?;
+        set_summary_if_changed(&mut tx, org, org.billing.with_state(fetched, crate::Timestamp::now()))?;
         let event = subscription_event(&fetched.id, seen, Some(fetched));
         if !event.changes.is_empty() {
             self.audit(&mut tx, &org.id, origin, event)?;
