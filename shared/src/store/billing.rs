@@ -5,12 +5,11 @@
 
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
-use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
 use super::tx::Condition;
 use super::{
-    BillingEventItem, OrgItem, Store, StoreError, SubscriptionOwnerItem, from_item, key, keys, n, s, sdk_error, to_item,
+    BillingEventItem, OrgItem, Store, StoreError, SubscriptionItem, SubscriptionOwnerItem, key, keys, n, s, to_item,
 };
 use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 use crate::domain::billing::{BillingOutcome, Payment, PortalLink, Subscription};
@@ -24,31 +23,6 @@ pub enum Applied {
     Stale,
     /// This very event was processed before.
     Duplicate,
-}
-
-/// `ORG#o` / `SUB#s`: one subscription of an organization, as the newest event or read of
-/// *that* subscription left it: its state (none yet when only a payment arrived), its newest
-/// payment and its customer portal link. In the organization's own partition, so that its
-/// deletion and its export find it; the org item keeps only the [`BillingSummary`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SubscriptionItem {
-    #[serde(rename = "PK")]
-    pub pk: String,
-    #[serde(rename = "SK")]
-    pub sk: String,
-    pub entity: String,
-    pub subscription_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<Subscription>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment: Option<Payment>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub portal: Option<PortalLink>,
-}
-
-impl SubscriptionItem {
-    pub const ENTITY: &'static str = "subscription";
 }
 
 /// How a verified delivery is applied: whether its owner was read (and must still be), who made
@@ -114,53 +88,6 @@ fn set_summary(org: &OrgItem, next: &BillingSummary) -> Result<UpdateBuilder, St
 }
 
 impl Store {
-    /// One subscription of an organization (strongly consistent).
-    pub async fn subscription(
-        &self,
-        org_id: &str,
-        subscription_id: &str,
-    ) -> Result<Option<SubscriptionItem>, StoreError> {
-        self.get(keys::org_pk(org_id), keys::subscription_sk(subscription_id)).await
-    }
-
-    /// The organization and one of its subscriptions as they stood at one moment (TransactGetItems):
-    /// a billing write conditions on both, so a state that arrived between two separate reads
-    /// could make a payment look stale while the summary's revision still held. `None` for an
-    /// organization that is not stored; [`StoreError::OrgDeleted`] once its deletion began.
-    pub async fn org_with_subscription(
-        &self,
-        org_id: &str,
-        subscription_id: &str,
-    ) -> Result<Option<(OrgItem, Option<SubscriptionItem>)>, StoreError> {
-        let get = |sk: String| {
-            let get = aws_sdk_dynamodb::types::Get::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::org_pk(org_id), sk)))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok::<_, StoreError>(aws_sdk_dynamodb::types::TransactGetItem::builder().get(get).build())
-        };
-        let answer = self
-            .client
-            .transact_get_items()
-            .transact_items(get(keys::ORG_SK.to_owned())?)
-            .transact_items(get(keys::subscription_sk(subscription_id))?)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let mut items = answer.responses.unwrap_or_default().into_iter().map(|r| r.item);
-        let (org, subscription) = (items.next().flatten(), items.next().flatten());
-        let Some(org) = org.map(super::OrgRecord::from_item).transpose()? else { return Ok(None) };
-        Ok(Some((org.live()?, subscription.map(from_item).transpose()?)))
-    }
-
-    /// Every subscription item of an organization (tests and operators; a request never lists
-    /// them all).
-    pub async fn all_subscriptions(&self, org_id: &str) -> Result<Vec<SubscriptionItem>, StoreError> {
-        let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::SUBSCRIPTION_PREFIX.to_owned())];
-        self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await
-    }
-
     /// Sets one subscription's state unless its stored state is newer, with the org item's
     /// summary (conditioned on the one `org` was read with), its owner and the event's record,
     /// in one transaction. `previous`: the subscription's state as read just before, for the
@@ -300,31 +227,6 @@ impl Store {
             Err(StoreError::Cancelled(failure)) if failure.is("org") => Err(StoreError::BillingChanged),
             Err(error) => Err(error),
         }
-    }
-
-    /// Keeps a newer customer portal link of a stored subscription. A single conditional write,
-    /// not a guarded transaction: it cannot make an item (`attribute_exists`), so it cannot bring
-    /// back one that an organization's deletion removed, and it changes nothing that the audit
-    /// log or the plan records.
-    pub async fn save_portal_link(
-        &self,
-        org_id: &str,
-        subscription_id: &str,
-        portal: &PortalLink,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org_pk(org_id), keys::subscription_sk(subscription_id))))
-            .update_expression("SET portal = :portal")
-            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(portal) OR portal.expiresAt < :at)")
-            .expression_attribute_values(":portal", AttributeValue::M(to_item(portal)?))
-            .expression_attribute_values(":at", s(portal.expires_at.to_string()))
-            .send()
-            .await
-            .map_err(sdk_error);
-        super::condition_held(result).map(drop)
     }
 }
 
