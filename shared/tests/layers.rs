@@ -118,3 +118,29 @@ fn the_checker_sees_grouped_and_reexported_uses() {
     assert_eq!(uses("use crate::{Deps, Timestamp, crypto};"), ["flows", "timestamp", "crypto"]);
     assert_eq!(uses("let x = crate::store::keys::org_pk(id);"), ["store"]);
 }
+
+/// Issue 21: below `api`, nothing names an HTTP or Lambda event type. The layers below take a
+/// credential and a request id (`flows::access::Call`), so that a caller that is not an HTTP
+/// request (a WebSocket event, an operator's import) is one more case, not a second path.
+#[test]
+fn no_module_below_api_names_an_http_or_lambda_event_type() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut named = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(&root).unwrap();
+        let module =
+            relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
+        if module == "lib" || layer(&module) >= layer("api") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for crate_name in ["lambda_http", "aws_lambda_events", "lambda_runtime"] {
+            if text.contains(crate_name) {
+                named.push(format!("{} ({module}) names {crate_name}", relative.display()));
+            }
+        }
+    }
+    assert!(named.is_empty(), "HTTP or Lambda types below api:\n{}", named.join("\n"));
+}

@@ -13,11 +13,11 @@ use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
 use shared::api::bodies::OrgNameBody;
 use shared::api::http;
+use shared::api::http::request_id;
 use shared::api::views::OrganizationView;
 use shared::clients::tokens::AuthContext;
 use shared::domain::Role;
 use shared::domain::audit::{Actor, Origin};
-use shared::flows::access::request_id;
 use shared::store::{IdempotencyClaim, IdempotencyOutcome, MemberItem, NewMember, OrgItem, StoreError};
 use shared::{ApiError, Deps, Timestamp, crypto};
 
@@ -26,7 +26,7 @@ const LEASE_SECONDS: i64 = 30;
 const MAX_KEY_CHARS: usize = 255;
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let auth = deps.tokens.authenticate(req).await?;
+    let auth = deps.authenticate(req).await?;
     let name = http::json_body::<OrgNameBody>(req)?.into_name()?;
     let key = idempotency_key(req)?;
     let origin = Origin::new(Actor::user(&auth.user_id), request_id(req).as_deref());

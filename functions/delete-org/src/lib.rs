@@ -74,7 +74,7 @@ async fn start(deps: &Deps, req: &Request, caller: &Caller) -> Result<Response<B
 /// A request for an organization whose deletion began: only the admin who asked, or an admin
 /// whose membership is still stored, may continue it; anyone else is told there is none.
 async fn resume(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let auth = deps.tokens.authenticate(req).await?;
+    let auth = deps.authenticate(req).await?;
     let org_id = auth.org_id.as_deref().ok_or(ApiError::OrganizationDeleted)?;
     http::json_body::<OrgDeletionBody>(req)?;
     let found = deps.store.read_along(org_id, &auth.user_id, &[]).await?;

@@ -2,7 +2,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use shared::api::http;
+use shared::api::http::{self, request_id};
 use shared::{ApiError, Deps};
 
 #[derive(Serialize)]
@@ -30,12 +30,12 @@ struct OrgRef {
 }
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let auth = deps.tokens.authenticate(req).await?;
+    let auth = deps.authenticate(req).await?;
     // No organization selected, or not an active member of it: the user alone, with nulls.
     // An organization whose deletion began is no organization either.
     let membership = async {
         match auth.org_id {
-            Some(_) => match deps.membership(&auth, req).await {
+            Some(_) => match deps.membership(&auth, request_id(req).as_deref()).await {
                 Ok(member) => Ok(member.ok()),
                 Err(ApiError::OrganizationDeleted) => Ok(None),
                 Err(error) => Err(error),

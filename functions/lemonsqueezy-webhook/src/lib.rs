@@ -5,9 +5,9 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
+use shared::api::http::request_id;
 use shared::domain::audit::{Actor, Origin};
 use shared::domain::lemonsqueezy::{Event, verify_signature};
-use shared::flows::access::request_id;
 use shared::flows::billing;
 use shared::{ApiError, Deps, crypto};
 

@@ -2,9 +2,9 @@
 //! the customer, paged.
 
 use lambda_http::{Body, Request, Response};
+use shared::api::caller::caller_managing;
 use shared::api::http;
 use shared::api::views::MemberView;
-use shared::flows::customers::caller_managing;
 use shared::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -3,9 +3,9 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::api::bodies::CustomerPatch;
+use shared::api::caller::caller_managing;
 use shared::api::http;
 use shared::api::views::CustomerView;
-use shared::flows::customers::caller_managing;
 use shared::{ApiError, Deps, Timestamp};
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

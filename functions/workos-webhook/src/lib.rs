@@ -6,8 +6,8 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
+use shared::api::http::request_id;
 use shared::clients::workos::Event;
-use shared::flows::access::request_id;
 use shared::flows::sync;
 use shared::flows::sync::Changes;
 use shared::{ApiError, Deps, crypto};

@@ -24,7 +24,7 @@ pub type Handler = for<'a> fn(&'a Deps, &'a Request) -> BoxFuture<'a, Result<Res
 /// its error into a problem+json response: the one place where that happens, for the Lambda
 /// runtime and the local gateway alike.
 pub async fn run(deps: &Deps, req: &Request, handler: Handler) -> Response<Body> {
-    let request_id = crate::flows::access::request_id(req).unwrap_or_default();
+    let request_id = request_id(req).unwrap_or_default();
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -57,6 +57,15 @@ pub async fn run(deps: &Deps, req: &Request, handler: Handler) -> Response<Body>
     }
     .instrument(span)
     .await
+}
+
+/// API Gateway's id of the request (none in process, where no gateway gave one).
+pub fn request_id(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(ctx) => ctx.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
 
 /// The problem+json response of an error.

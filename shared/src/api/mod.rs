@@ -2,6 +2,7 @@
 //! problem+json, and the Lambda entry points every function's `main` calls.
 
 pub mod bodies;
+pub mod caller;
 pub mod export;
 pub mod http;
 pub mod lambda;

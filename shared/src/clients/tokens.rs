@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use lambda_http::Request;
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
@@ -104,28 +103,6 @@ impl TokenVerifier {
     pub fn with_refetch_interval(mut self, interval: Duration) -> Self {
         self.refetch_interval = interval;
         self
-    }
-
-    /// Verifies the request's `Authorization: Bearer` token and records the caller on the span.
-    pub async fn authenticate(&self, req: &Request) -> Result<AuthContext, ApiError> {
-        let header = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .ok_or_else(|| unauthenticated("an Authorization: Bearer token is required"))?;
-        let header = header.to_str().map_err(|_| unauthenticated("the Authorization header is malformed"))?;
-        let token = match header.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-            _ => {
-                return Err(unauthenticated("the Authorization header must use the Bearer scheme"));
-            }
-        };
-        let context = self.verify(token).await?;
-        let span = tracing::Span::current();
-        span.record("user_id", context.user_id.as_str());
-        if let Some(org_id) = &context.org_id {
-            span.record("org_id", org_id.as_str());
-        }
-        Ok(context)
     }
 
     /// Verifies one token.

@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lambda_http::{Request, RequestExt};
-
 use crate::clients::tokens::AuthContext;
 use crate::clients::workos::{Membership, User};
 use crate::domain::Role;
@@ -18,6 +16,8 @@ use crate::domain::audit::{Actor, Origin};
 use crate::error::ApiError;
 use crate::store::{Along, Arrival, Found, MemberItem, NewMember, OrgItem, Profile, UserProfileItem};
 use crate::{Deps, Timestamp};
+
+pub use super::credential::{Call, Credential};
 
 /// An authenticated, active member of the organization the token selects.
 #[derive(Debug, Clone)]
@@ -95,28 +95,30 @@ impl NotMemberCache {
 }
 
 impl Deps {
-    /// Authenticates the request and resolves the caller's membership and organization: one
-    /// BatchGetItem (see [`caller_with`](Self::caller_with)).
-    pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
-        Ok(self.caller_with(req, &[]).await?.0)
+    /// Verifies a credential: who presents it, and the organization it selects (recorded on the
+    /// request's span).
+    pub async fn verify_credential(&self, credential: &Credential) -> Result<AuthContext, ApiError> {
+        let context = match credential {
+            Credential::WorkosToken(token) => self.tokens.verify(token).await?,
+        };
+        let span = tracing::Span::current();
+        span.record("user_id", context.user_id.as_str());
+        if let Some(org_id) = &context.org_id {
+            span.record("org_id", org_id.as_str());
+        }
+        Ok(context)
     }
 
-    /// Like [`caller`](Self::caller), with `along`: items of the caller's organization read in
-    /// the same round trip as the membership and the org item (a read route's one DynamoDB
-    /// request). An organization whose deletion began answers 403 `no_organization` before
-    /// anything else. A member not stored yet is provisioned first, and the items are then read
-    /// again.
-    pub async fn caller_with(&self, req: &Request, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
-        let auth = self.tokens.authenticate(req).await?;
-        let (member, org, found) = self.resolve(&auth, req, along).await?.map_err(|reason| reason.refusal())?;
-        Ok((Caller { auth, member, org, request_id: request_id(req) }, found))
-    }
-
-    /// Like [`caller`](Self::caller), for routes only admins may use.
-    pub async fn admin(&self, req: &Request) -> Result<Caller, ApiError> {
-        let caller = self.caller(req).await?;
-        caller.require(&[Role::Admin])?;
-        Ok(caller)
+    /// The one place a call becomes a caller: the credential verified, then the caller's
+    /// membership and organization, with `along` (items of the caller's organization read in the
+    /// same round trip as the membership and the org item: a read route's one DynamoDB request).
+    /// An organization whose deletion began answers 403 `no_organization` before anything else.
+    /// A member not stored yet is provisioned first, and the items are then read again.
+    pub async fn resolve_caller(&self, call: &Call, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
+        let auth = self.verify_credential(&call.credential).await?;
+        let request_id = call.request_id.as_deref();
+        let (member, org, found) = self.resolve(&auth, request_id, along).await?.map_err(|reason| reason.refusal())?;
+        Ok((Caller { auth, member, org, request_id: call.request_id.clone() }, found))
     }
 
     /// The caller's stored membership in the token's organization and that organization,
@@ -126,9 +128,9 @@ impl Deps {
     pub async fn membership(
         &self,
         auth: &AuthContext,
-        req: &Request,
+        request_id: Option<&str>,
     ) -> Result<Result<(MemberItem, OrgItem), NotMember>, ApiError> {
-        Ok(self.resolve(auth, req, &[]).await?.map(|(member, org, _)| (member, org)))
+        Ok(self.resolve(auth, request_id, &[]).await?.map(|(member, org, _)| (member, org)))
     }
 
     /// The membership, the org item and the `along` items in one round trip; a member not stored
@@ -136,7 +138,7 @@ impl Deps {
     async fn resolve(
         &self,
         auth: &AuthContext,
-        req: &Request,
+        request_id: Option<&str>,
         along: &[Along<'_>],
     ) -> Result<Result<(MemberItem, OrgItem, Found), NotMember>, ApiError> {
         let org_id = selected_org(auth)?;
@@ -144,7 +146,7 @@ impl Deps {
         if let Some((member, org)) = found.caller()? {
             return Ok(Ok((member, org, found)));
         }
-        if let Err(reason) = self.arrival(org_id, &auth.user_id, req).await? {
+        if let Err(reason) = self.arrival(org_id, &auth.user_id, request_id).await? {
             return Ok(Err(reason));
         }
         let found = self.store.read_along(org_id, &auth.user_id, along).await?;
@@ -159,13 +161,13 @@ impl Deps {
         &self,
         org_id: &str,
         user_id: &str,
-        req: &Request,
+        request_id: Option<&str>,
     ) -> Result<Result<MemberItem, NotMember>, ApiError> {
         if let Some(reason) = self.not_members.get(org_id, user_id) {
             return Ok(Err(reason));
         }
         // The member arrives as WorkOS has it: WorkOS is the actor, in this request.
-        let origin = Origin::new(Actor::Workos, request_id(req).as_deref());
+        let origin = Origin::new(Actor::Workos, request_id);
         let provisioned = self.provision(org_id, user_id, &origin).await?;
         match &provisioned {
             Ok(_) => self.not_members.forget(org_id, user_id),
@@ -267,15 +269,6 @@ impl Deps {
         let profile = profile_of(&self.workos.get_user(user_id).await?);
         self.store.put_profile(&profile).await?;
         Ok(profile)
-    }
-}
-
-/// API Gateway's id of the request (none in process, where no gateway gave one).
-pub fn request_id(req: &Request) -> Option<String> {
-    match req.request_context_ref()? {
-        lambda_http::request::RequestContext::ApiGatewayV2(ctx) => ctx.request_id.clone(),
-        #[allow(unreachable_patterns)]
-        _ => None,
     }
 }
 

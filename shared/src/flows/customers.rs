@@ -1,10 +1,8 @@
 //! The customers a caller may see or manage, and the customer a client member belongs to.
 
-use lambda_http::Request;
-
 use crate::Deps;
 use crate::domain::Role;
-use crate::domain::access::{CUSTOMER_MANAGERS, CustomerAccess, check_customer_rule, customer_access};
+use crate::domain::access::{CustomerAccess, check_customer_rule, customer_access};
 use crate::error::ApiError;
 use crate::flows::access::Caller;
 use crate::store::{Along, CustomerItem, Found};
@@ -28,20 +26,6 @@ pub fn visible_in(caller: &Caller, found: &Found, customer_id: &str) -> Result<C
         CustomerAccess::Denied => None,
     };
     customer.ok_or(ApiError::NotFound)
-}
-
-/// The caller, and a customer they manage (may change, and see the staff of): any for an admin,
-/// an assigned one for staff; read with the membership in one round trip. A client's own
-/// customer is read-only to them (403); others stay 404, like a customer that does not exist.
-pub async fn caller_managing(
-    deps: &Deps,
-    req: &Request,
-    customer_id: &str,
-) -> Result<(Caller, CustomerItem), ApiError> {
-    let (caller, found) = deps.caller_with(req, &customer_reads(customer_id)).await?;
-    let customer = visible_in(&caller, &found, customer_id)?;
-    caller.require(CUSTOMER_MANAGERS)?;
-    Ok((caller, customer))
 }
 
 /// Checks the rule that a `client` belongs to exactly one customer of the organization and

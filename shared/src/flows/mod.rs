@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod billing;
+pub mod credential;
 pub mod customers;
 pub mod deletion;
 pub mod sync;

@@ -1,0 +1,64 @@
+//! The HTTP side of "who is calling": the credential and the request id read from an API Gateway
+//! request, handed to the one function that resolves a caller (`flows::access`,
+//! [`Deps::resolve_caller`]). The handlers call these.
+
+use lambda_http::Request;
+
+use super::http;
+use crate::Deps;
+use crate::clients::tokens::AuthContext;
+use crate::domain::Role;
+use crate::domain::access::CUSTOMER_MANAGERS;
+use crate::error::ApiError;
+use crate::flows::access::{Call, Caller, Credential};
+use crate::flows::customers::{customer_reads, visible_in};
+use crate::store::{Along, CustomerItem, Found};
+
+/// The call a request makes: its `Authorization` credential (401 without one) and its id.
+pub fn call(req: &Request) -> Result<Call, ApiError> {
+    let header = match req.headers().get(lambda_http::http::header::AUTHORIZATION) {
+        Some(value) => Some(
+            value.to_str().map_err(|_| ApiError::Unauthenticated("the Authorization header is malformed".into()))?,
+        ),
+        None => None,
+    };
+    Ok(Call { credential: Credential::from_authorization(header)?, request_id: http::request_id(req) })
+}
+
+impl Deps {
+    /// Verifies the request's credential (for routes that need no membership).
+    pub async fn authenticate(&self, req: &Request) -> Result<AuthContext, ApiError> {
+        self.verify_credential(&call(req)?.credential).await
+    }
+
+    /// The caller: their membership and organization, in one BatchGetItem.
+    pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
+        Ok(self.caller_with(req, &[]).await?.0)
+    }
+
+    /// The caller, and `along` read in the same round trip (see [`Deps::resolve_caller`]).
+    pub async fn caller_with(&self, req: &Request, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
+        self.resolve_caller(&call(req)?, along).await
+    }
+
+    /// The caller, for routes only admins may use.
+    pub async fn admin(&self, req: &Request) -> Result<Caller, ApiError> {
+        let caller = self.caller(req).await?;
+        caller.require(&[Role::Admin])?;
+        Ok(caller)
+    }
+}
+
+/// The caller, and a customer they manage (may change, and see the staff of): any for an admin,
+/// an assigned one for staff; read with the membership in one round trip. A client's own
+/// customer is read-only to them (403); others stay 404, like a customer that does not exist.
+pub async fn caller_managing(
+    deps: &Deps,
+    req: &Request,
+    customer_id: &str,
+) -> Result<(Caller, CustomerItem), ApiError> {
+    let (caller, found) = deps.caller_with(req, &customer_reads(customer_id)).await?;
+    let customer = visible_in(&caller, &found, customer_id)?;
+    caller.require(CUSTOMER_MANAGERS)?;
+    Ok((caller, customer))
+}
