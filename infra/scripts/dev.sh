@@ -37,7 +37,11 @@ if [[ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then
   ddb_port="${DYNAMODB_PORT:-8000}"
   start_logged "$run_dir/dynamodb.log" "$scripts/start-dynamodb.sh" "$ddb_port" "$infra_dir/.data/dynamodb"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
-  "$scripts/wait-for.sh" "$AWS_ENDPOINT_URL_DYNAMODB" 60
+  "$scripts/wait-for.sh" "$AWS_ENDPOINT_URL_DYNAMODB" 60 "DynamoDB Local"
+else
+  # One started elsewhere may still be starting: a few seconds for it, then one line naming the
+  # URL, rather than the gateway's failure to create the table (the SDK's whole error).
+  "$scripts/wait-for.sh" "$AWS_ENDPOINT_URL_DYNAMODB" 10 "DynamoDB (AWS_ENDPOINT_URL_DYNAMODB)"
 fi
 
 started_emulator=""
@@ -46,14 +50,14 @@ if [[ -z "${WORKOS_API_URL:-}" ]]; then
   workos_port="${WORKOS_EMULATOR_PORT:-4100}"
   start_logged "$run_dir/workos.log" "$scripts/start-workos.sh" "$workos_port" "$infra_dir/workos-seed.yaml"
   export WORKOS_API_URL="http://localhost:$workos_port"
-  "$scripts/wait-for.sh" "$WORKOS_API_URL/health" 60
+  "$scripts/wait-for.sh" "$WORKOS_API_URL/health" 60 "the WorkOS emulator"
   "$scripts/workos-bootstrap.sh" "$infra_dir/workos-seed.yaml" >/dev/null
 fi
 
 cargo build --workspace --quiet --manifest-path "$repo/Cargo.toml"
 "$repo/target/debug/dev-server" &
 pids+=($!)
-"$scripts/wait-for.sh" "http://127.0.0.1:$PORT/me" 60
+"$scripts/wait-for.sh" "http://127.0.0.1:$PORT/me" 60 "the local gateway"
 if [[ -n "$started_emulator" ]]; then
   # Changes made in the emulator reach the mirror live, as WorkOS's webhook would bring them.
   "$scripts/workos-webhook.sh" "http://127.0.0.1:$PORT/webhooks/workos" \

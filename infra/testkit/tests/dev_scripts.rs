@@ -1,7 +1,8 @@
 //! The scripts behind `make dev`, run as `make dev` runs them, against the test services and the
-//! app served on a loopback port (issue 9, items 15 and 16).
+//! app served on a loopback port (issue 9, items 15 and 16; issue 20, item 10).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -69,6 +70,40 @@ async fn the_registered_webhook_brings_emulator_changes_to_the_mirror() {
         assert!(Instant::now() < deadline, "the webhook did not bring the new member");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Issue 20, item 10: with `AWS_ENDPOINT_URL_DYNAMODB` naming a DynamoDB that does not answer yet,
+/// `make dev` asks it again and again for a while, then says in one line which URL did not
+/// answer, and stops there: nothing built or started, no SDK error.
+#[tokio::test]
+async fn dev_waits_for_a_dynamodb_it_did_not_start_then_names_its_url() {
+    // A port where connections are taken and closed unanswered, as while a server is starting,
+    // counting them.
+    let dynamodb = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dynamodb_url = format!("http://{}", dynamodb.local_addr().unwrap());
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counted = attempts.clone();
+    tokio::spawn(async move {
+        while let Ok((connection, _)) = dynamodb.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            drop(connection);
+        }
+    });
+    // Should it get further: the test emulator rather than one of its own, and a free port for
+    // the gateway rather than `make dev`'s.
+    let gateway_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let output = tokio::process::Command::new(script("dev.sh"))
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb_url)
+        .env("WORKOS_API_URL", env("WORKOS_API_URL"))
+        .env("PORT", gateway_port.to_string())
+        .output()
+        .await
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success(), "{said}");
+    assert_eq!(said.trim_end().lines().count(), 1, "one line: {said}");
+    assert!(said.contains(&dynamodb_url) && said.contains("AWS_ENDPOINT_URL_DYNAMODB"), "{said}");
+    assert!(attempts.load(Ordering::SeqCst) > 1, "it asked once and gave up: {said}");
 }
 
 /// The script registers exactly the events the mirror applies.
