@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
 use shared::api::views::CustomerView;
-use shared::domain::Role;
+use shared::domain::visibility::{CustomerList, customer_list};
 use shared::store::Page;
 use shared::{ApiError, Deps};
 
@@ -13,14 +13,16 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let limit = http::page_limit(req)?;
     let cursor = http::query_param(req, "cursor");
     let org_id = caller.org_id();
-    let page = match caller.role() {
-        Role::Admin => deps.store.list_customers(org_id, limit, cursor.as_deref()).await?,
-        Role::Staff => deps.store.list_staff_customers(org_id, caller.user_id(), limit, cursor.as_deref()).await?,
-        Role::Client => {
+    let page = match customer_list(&caller.viewer()) {
+        CustomerList::All => deps.store.list_customers(org_id, limit, cursor.as_deref()).await?,
+        CustomerList::Assigned => {
+            deps.store.list_staff_customers(org_id, caller.user_id(), limit, cursor.as_deref()).await?
+        }
+        CustomerList::Only(own) => {
             if cursor.is_some() {
                 return Err(ApiError::InvalidCursor);
             }
-            let own = match &caller.member.customer_id {
+            let own = match own {
                 Some(id) => deps.store.get_customer(org_id, id).await?,
                 None => None,
             };

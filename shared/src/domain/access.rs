@@ -1,30 +1,9 @@
-//! Access decisions: who may see which customer, which memberships a role may hold, and why a
-//! WorkOS membership is not a member here. Pure: the flows read what these rules need and apply
+//! Access decisions: which roles manage customers, which memberships a role may hold, and why a
+//! WorkOS membership is not a member here (who may see what: `visibility`). Pure: the flows read what these rules need and apply
 //! the answer.
 
 use super::roles::Role;
 use crate::error::ApiError;
-
-/// What a caller may see of a customer, before anything is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CustomerAccess {
-    /// Whatever the organization holds (an admin, or a client's own customer).
-    Granted,
-    /// Only if the caller is assigned to it (staff).
-    IfAssigned,
-    /// Nothing: it answers 404, like a customer that does not exist.
-    Denied,
-}
-
-/// Admins see every customer, staff the ones they are assigned to, a client their own.
-pub fn customer_access(role: Role, own_customer: Option<&str>, customer_id: &str) -> CustomerAccess {
-    match role {
-        Role::Admin => CustomerAccess::Granted,
-        Role::Staff => CustomerAccess::IfAssigned,
-        Role::Client if own_customer == Some(customer_id) => CustomerAccess::Granted,
-        Role::Client => CustomerAccess::Denied,
-    }
-}
 
 /// Roles that manage a customer they can see (change it, see its staff). A client's own customer
 /// is read-only to them.
@@ -69,16 +48,6 @@ impl NotMember {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn who_sees_which_customer() {
-        use CustomerAccess::*;
-        assert_eq!(customer_access(Role::Admin, None, "cus_1"), Granted);
-        assert_eq!(customer_access(Role::Staff, None, "cus_1"), IfAssigned);
-        assert_eq!(customer_access(Role::Client, Some("cus_1"), "cus_1"), Granted);
-        assert_eq!(customer_access(Role::Client, Some("cus_1"), "cus_2"), Denied);
-        assert_eq!(customer_access(Role::Client, None, "cus_1"), Denied);
-    }
 
     #[test]
     fn only_clients_belong_to_a_customer() {

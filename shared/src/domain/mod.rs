@@ -13,6 +13,7 @@ pub mod plans;
 pub mod roles;
 pub mod usage;
 pub mod validation;
+pub mod visibility;
 
 pub use roles::Role;
 pub use usage::{Usage, UsageChange};

@@ -13,6 +13,7 @@ use crate::clients::workos::{Membership, User};
 use crate::domain::Role;
 use crate::domain::access::NotMember;
 use crate::domain::audit::{Actor, Origin};
+use crate::domain::visibility::Viewer;
 use crate::error::ApiError;
 use crate::store::{Along, Arrival, Found, MemberItem, NewMember, OrgItem, Profile, UserProfileItem};
 use crate::{Deps, Timestamp};
@@ -46,6 +47,11 @@ impl Caller {
     /// Who the audit log says made the changes of this request.
     pub fn origin(&self) -> Origin {
         Origin::new(Actor::user(self.user_id()), self.request_id.as_deref())
+    }
+
+    /// The caller as the visibility rule sees them (`domain::visibility`).
+    pub fn viewer(&self) -> Viewer<'_> {
+        Viewer { user_id: self.user_id(), role: self.role(), customer_id: self.member.customer_id.as_deref() }
     }
 
     /// Refuses with 403 `forbidden` unless the caller has one of `roles`.

@@ -2,7 +2,8 @@
 
 use crate::Deps;
 use crate::domain::Role;
-use crate::domain::access::{CustomerAccess, check_customer_rule, customer_access};
+use crate::domain::access::check_customer_rule;
+use crate::domain::visibility::{CustomerAccess, customer_access};
 use crate::error::ApiError;
 use crate::flows::access::Caller;
 use crate::store::{Along, CustomerItem, Found};
@@ -12,11 +13,11 @@ pub fn customer_reads(customer_id: &str) -> [Along<'_>; 2] {
     [Along::Customer(customer_id), Along::CallersAssignment(customer_id)]
 }
 
-/// The customer the caller may see, of items already read (with [`customer_reads`]): any for an
-/// admin, an assigned one for staff, their own for a client. Anything else is 404, like a
-/// customer that does not exist.
+/// The customer the caller may see (`domain::visibility`), of items already read (with
+/// [`customer_reads`]); a customer being deleted is gone for everyone. Anything else is 404, like
+/// a customer that does not exist.
 pub fn visible_in(caller: &Caller, found: &Found, customer_id: &str) -> Result<CustomerItem, ApiError> {
-    let customer = match customer_access(caller.role(), caller.member.customer_id.as_deref(), customer_id) {
+    let customer = match customer_access(&caller.viewer(), customer_id) {
         CustomerAccess::Granted => found.customer(customer_id)?,
         // Read along for every caller; it decides only for staff.
         CustomerAccess::IfAssigned => {
