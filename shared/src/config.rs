@@ -201,7 +201,7 @@ impl Setting {
 impl From<ConfigError> for ApiError {
     /// A setting missing at request time is the deployment's fault: 500, named in the log.
     fn from(error: ConfigError) -> Self {
-        ApiError::Misconfigured(error.to_string())
+        ApiError::Misconfigured(Box::new(error))
     }
 }
 

@@ -15,6 +15,22 @@ impl FieldError {
     }
 }
 
+/// What caused a failure that a client sees only as 503 or 500: kept (`#[source]`) for the log,
+/// which shows the whole chain ([`chain`]), never sent.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error and every source under it, `outer: inner: innermost`, for a log line.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Every way a request can fail, as the client sees it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -45,18 +61,23 @@ pub enum ApiError {
     LastAdmin,
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
-    /// DynamoDB, WorkOS or Lemon Squeezy failed after retries. The inner text is logged, not sent.
+    /// DynamoDB, WorkOS or Lemon Squeezy failed after retries. The cause is logged, not sent.
     #[error("an upstream service is unavailable")]
-    Upstream(String),
+    Upstream(#[source] Cause),
     /// The deployment lacks a setting this function needs (the inner text names it and is
     /// logged, not sent). The caller can do nothing about it, and nor can a retry.
     #[error("the service is misconfigured; its operators can see why in its logs")]
-    Misconfigured(String),
+    Misconfigured(#[source] Cause),
 }
 
 impl ApiError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// 503 `upstream_unavailable`, caused by `cause`.
+    pub fn upstream(cause: impl Into<Cause>) -> Self {
+        Self::Upstream(cause.into())
     }
 
     pub fn status(&self) -> u16 {
@@ -130,5 +151,23 @@ impl ApiError {
             _ => {}
         }
         body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_kept_for_the_log_and_never_sent() {
+        let io = std::io::Error::other("connection reset by peer");
+        let error = ApiError::upstream(io);
+        assert_eq!(chain(&error), "an upstream service is unavailable: connection reset by peer");
+        let problem = error.problem();
+        assert_eq!(
+            (problem["status"].as_u64(), problem["detail"].as_str()),
+            (Some(503), Some("an upstream service is unavailable"))
+        );
+        assert!(!problem.to_string().contains("connection reset"));
     }
 }

@@ -260,5 +260,5 @@ pub async fn handle(deps: &Deps, job: Job) -> Result<Value, ApiError> {
     report.complete = report.owners_walk_ended && report.unmatched_walk_ended;
     report.duration_ms = run.started.elapsed().as_millis();
     tracing::info!(report = ?report, "billing reconcile done");
-    serde_json::to_value(&report).map_err(|e| ApiError::Upstream(e.to_string()))
+    serde_json::to_value(&report).map_err(ApiError::upstream)
 }

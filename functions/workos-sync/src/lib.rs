@@ -99,7 +99,7 @@ pub async fn handle(deps: &Deps, job: Job) -> Result<Value, ApiError> {
         Err(error) => tracing::error!(report = %serde_json::json!(report), error = %error, "workos sync stopped"),
     }
     result?;
-    serde_json::to_value(&report).map_err(|e| ApiError::Upstream(e.to_string()))
+    serde_json::to_value(&report).map_err(ApiError::upstream)
 }
 
 async fn run(

@@ -59,3 +59,22 @@ async fn a_missing_setting_is_a_500_named_in_the_log() {
     assert!(!response.body.to_string().contains("WORKOS_WEBHOOK_SECRET"), "the name is for the log, not the caller");
     assert!(logs.text().contains("WORKOS_WEBHOOK_SECRET"), "{}", logs.text());
 }
+
+/// Issue 21, item 4: an error keeps its cause (`#[source]`), and a 503's log line shows the whole
+/// chain (the store's error, and DynamoDB's under it); the client sees `upstream_unavailable`
+/// and nothing of the cause.
+#[tokio::test]
+async fn a_503_logs_the_chain_of_its_cause_and_sends_none_of_it() {
+    let dynamodb = FaultProxy::start(&env("AWS_ENDPOINT_URL_DYNAMODB")).await;
+    let app = TestApp::with_dynamodb(testkit::dynamodb_client_at(&dynamodb.url), &[]).await;
+    let org = app.org_fixture().await;
+    let logs = testkit::LogCapture::start();
+    dynamodb.fail_action("BatchGetItem", 0, Fault::Status(500), 10);
+    let answer = app.call(testkit::GET, "/org", Some(&org.admin.token), None).await;
+    assert_eq!((answer.status, answer.code()), (503, "upstream_unavailable"), "{:?}", answer.body);
+    assert!(!answer.body.to_string().contains("DynamoDB"), "{:?}", answer.body);
+    let text = logs.text();
+    let line = text.lines().find(|l| l.contains("upstream failure")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("an upstream service is unavailable: DynamoDB failed: "), "the chain: {line}");
+    assert!(line.contains("injected"), "down to DynamoDB's own answer: {line}");
+}

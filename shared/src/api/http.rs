@@ -41,11 +41,11 @@ pub async fn run(deps: &Deps, req: &Request, handler: Handler) -> Response<Body>
             }
             Err(error) => {
                 match &error {
-                    ApiError::Upstream(cause) => {
-                        tracing::error!(status = 503, cause = %cause, "upstream failure")
+                    ApiError::Upstream(_) => {
+                        tracing::error!(status = 503, cause = %crate::error::chain(&error), "upstream failure")
                     }
-                    ApiError::Misconfigured(cause) => {
-                        tracing::error!(status = 500, cause = %cause, "the function is misconfigured")
+                    ApiError::Misconfigured(_) => {
+                        tracing::error!(status = 500, cause = %crate::error::chain(&error), "the function is misconfigured")
                     }
                     other => {
                         tracing::info!(status = other.status(), code = other.code(), "refused")

@@ -45,7 +45,10 @@ pub fn serve_events(required: &[Setting], handler: EventHandler) -> Result<(), l
         let deps = &deps;
         lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
             let job = Job { event: event.payload, request_id: Some(event.context.request_id) };
-            handler(deps, job).await.map_err(lambda_http::Error::from)
+            handler(deps, job).await.map_err(|error| {
+                tracing::error!(cause = %crate::error::chain(&error), "the job failed");
+                lambda_http::Error::from(error)
+            })
         }))
         .await
     })

@@ -25,7 +25,7 @@ pub enum LemonSqueezyError {
 
 impl From<LemonSqueezyError> for ApiError {
     fn from(error: LemonSqueezyError) -> Self {
-        ApiError::Upstream(error.to_string())
+        ApiError::Upstream(Box::new(error))
     }
 }
 

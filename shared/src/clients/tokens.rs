@@ -173,7 +173,7 @@ impl TokenVerifier {
             }
             if cache.fetched_at.is_some_and(|at| at.elapsed() < self.refetch_interval) {
                 if cache.fetch_failed && cache.keys.is_empty() {
-                    return Err(ApiError::Upstream("the JWKS is unreachable and no key is cached".into()));
+                    return Err(ApiError::upstream("the JWKS is unreachable and no key is cached"));
                 }
                 return Ok(None);
             }
@@ -188,7 +188,7 @@ impl TokenVerifier {
             Err(error) => {
                 tracing::error!(error = %error, "JWKS fetch failed");
                 if cache.keys.is_empty() {
-                    return Err(ApiError::Upstream(format!("JWKS fetch failed: {error}")));
+                    return Err(ApiError::upstream(format!("JWKS fetch failed: {error}")));
                 }
             }
         }

@@ -157,7 +157,7 @@ impl Deps {
         }
         let found = self.store.read_along(org_id, &auth.user_id, along).await?;
         let (member, org) =
-            found.caller()?.ok_or_else(|| ApiError::Upstream("the membership just stored could not be read".into()))?;
+            found.caller()?.ok_or_else(|| ApiError::upstream("the membership just stored could not be read"))?;
         Ok(Ok((member, org, found)))
     }
 
@@ -264,7 +264,7 @@ impl Deps {
                 Arrival::Changed => {}
             }
         }
-        Err(ApiError::Upstream("the membership kept changing while it was stored".into()))
+        Err(ApiError::upstream("the membership kept changing while it was stored"))
     }
 
     /// A user's profile: stored, or fetched from WorkOS once and stored.

@@ -104,7 +104,7 @@ async fn apply(deps: &Deps, origin: &Origin, event: &Event, changes: &mut Change
                     return Ok(());
                 }
             }
-            Err(ApiError::Upstream("the member kept changing while the mirror removed it".into()))
+            Err(ApiError::upstream("the member kept changing while the mirror removed it"))
         }
         // The membership it makes arrives as its own event.
         _ => Ok(()),
@@ -135,7 +135,7 @@ async fn mirror_membership(
         super::step_apart(attempt).await;
         stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
     }
-    Err(ApiError::Upstream("the member kept changing while the mirror wrote it".into()))
+    Err(ApiError::upstream("the member kept changing while the mirror wrote it"))
 }
 
 /// How often a mirror write is tried again after finding the member changed meanwhile: each

@@ -71,8 +71,9 @@ pub enum StoreError {
     /// A transaction was cancelled because the conditions of these named actions failed.
     #[error("a transaction's conditions failed: {0:?}")]
     Cancelled(TxFailure),
-    #[error("DynamoDB failed: {0}")]
-    Unavailable(String),
+    /// DynamoDB failed (its SDK error, or what the store found wrong), kept as the source.
+    #[error("DynamoDB failed")]
+    Unavailable(#[source] crate::error::Cause),
     #[error("a stored item could not be read: {0}")]
     Corrupt(String),
     /// The change would leave the organization without an admin.
@@ -120,8 +121,8 @@ impl From<StoreError> for ApiError {
             }
             StoreError::InvalidCursor => ApiError::InvalidCursor,
             StoreError::OrgDeleted => ApiError::OrganizationDeleted,
-            StoreError::NoCursorKey => ApiError::Misconfigured(error.to_string()),
-            other => ApiError::Upstream(other.to_string()),
+            StoreError::NoCursorKey => ApiError::Misconfigured(Box::new(error)),
+            other => ApiError::Upstream(Box::new(other)),
         }
     }
 }
@@ -162,7 +163,7 @@ where
     if code.as_deref() == Some("ConditionalCheckFailedException") {
         return StoreError::ConditionFailed;
     }
-    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+    StoreError::Unavailable(Box::new(error))
 }
 
 /// The outcome of a conditional write: `true` if it was made, `false` if its condition did

@@ -228,7 +228,7 @@ impl Store {
             }
             return match TxFailure::from_reasons(&tx.names, &reasons) {
                 Ok(failure) => Err(StoreError::Cancelled(failure)),
-                Err(unexpected) => Err(StoreError::Unavailable(unexpected)),
+                Err(unexpected) => Err(StoreError::Unavailable(unexpected.into())),
             };
         }
     }

@@ -44,8 +44,8 @@ impl WorkosError {
 impl From<WorkosError> for ApiError {
     fn from(error: WorkosError) -> Self {
         match error {
-            WorkosError::NotConfigured => ApiError::Misconfigured(error.to_string()),
-            other => ApiError::Upstream(other.to_string()),
+            WorkosError::NotConfigured => ApiError::Misconfigured(Box::new(error)),
+            other => ApiError::Upstream(Box::new(other)),
         }
     }
 }
