@@ -25,7 +25,7 @@ use shared::domain::audit::{Actor, Origin};
 use shared::domain::billing::BillingOutcome as Outcome;
 use shared::domain::billing::{PortalLink, Subscription, SubscriptionStatus};
 use shared::domain::lemonsqueezy::Event;
-use shared::flows::billing::{self, retried_on_billing_change};
+use shared::flows::billing::{self, Owner, retried_on_billing_change};
 use shared::store::keys::UNMATCHED_SHARDS;
 use shared::store::{BillingEventItem, ReconcileState, StoreError, SubscriptionOwnerItem};
 use shared::{ApiError, Deps, Timestamp, crypto};
@@ -206,11 +206,11 @@ impl Run<'_> {
         let event = record.body.as_deref().and_then(|body| serde_json::from_str::<Event>(body).ok().map(|e| (body, e)));
         if let Some((body, event)) = &event {
             let subscription = billing::subscription_of(event);
-            let resolved = match billing::resolve_org(self.deps, event, subscription.as_deref()).await {
-                Ok(owner) => owner.org_id().is_some(),
-                // Its organization was deleted: processing answers `ignored`, and it is forgotten.
-                Err(ApiError::OrganizationDeleted) => true,
-                Err(error) => return Err(error),
+            // An organization whose deletion began resolves too: processing answers `ignored`,
+            // and the event is forgotten.
+            let resolved = match billing::resolve_org(self.deps, event, subscription.as_deref()).await? {
+                Owner::Stored(_) | Owner::Tagged(_) | Owner::Deleted => true,
+                Owner::Unknown => false,
             };
             if resolved {
                 let outcome =

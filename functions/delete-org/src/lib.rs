@@ -12,12 +12,12 @@ use std::time::Duration;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::api::bodies::OrgDeletionBody;
-use shared::api::http;
+use shared::api::{caller, http};
 use shared::domain::Role;
 use shared::domain::deletion::{DeletionRefusal, deletion_refusal};
-use shared::flows::access::Caller;
+use shared::flows::access::{Caller, Resolution};
 use shared::flows::deletion::DeletionStatus;
-use shared::store::{Deletion, OrgRecord, StoreError};
+use shared::store::{Deletion, MemberItem, OrgRecord, StoreError};
 use shared::{ApiError, Deps, Timestamp};
 
 /// How long a request works on the deletion before it answers (the function's timeout is 10 s;
@@ -25,10 +25,15 @@ use shared::{ApiError, Deps, Timestamp};
 const REQUEST_BUDGET: Duration = Duration::from_secs(3);
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    match deps.admin(req).await {
-        Ok(caller) => start(deps, req, &caller).await,
-        Err(ApiError::OrganizationDeleted) => resume(deps, req).await,
-        Err(error) => Err(error),
+    // One authentication and one read decide: a live organization's admin starts the deletion;
+    // a deletion under way is continued from what that read found.
+    match deps.resolve_caller(&caller::call(req)?, &[]).await? {
+        Resolution::Member(caller, _) => {
+            caller.require(&[Role::Admin])?;
+            start(deps, req, &caller).await
+        }
+        Resolution::NotMember(reason) => Err(reason.refusal()),
+        Resolution::OrgDeletion { auth, member, record } => resume(deps, req, &auth.user_id, member, record).await,
     }
 }
 
@@ -71,20 +76,24 @@ async fn start(deps: &Deps, req: &Request, caller: &Caller) -> Result<Response<B
     Ok(http::json(202, &Answer { status: DeletionStatus::Deleting }))
 }
 
-/// A request for an organization whose deletion began: only the admin who asked, or an admin
+/// A request for an organization whose deletion began (its org item `record` and the caller's
+/// membership `member`, as the caller's read found them): only the admin who asked, or an admin
 /// whose membership is still stored, may continue it; anyone else is told there is none.
-async fn resume(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let auth = deps.authenticate(req).await?;
-    let org_id = auth.org_id.as_deref().ok_or(ApiError::OrganizationDeleted)?;
+async fn resume(
+    deps: &Deps,
+    req: &Request,
+    user_id: &str,
+    member: Option<MemberItem>,
+    record: OrgRecord,
+) -> Result<Response<Body>, ApiError> {
     http::json_body::<OrgDeletionBody>(req)?;
-    let found = deps.store.read_along(org_id, &auth.user_id, &[]).await?;
-    let requested_by = match found.org_record()? {
-        Some(OrgRecord::Deleting(org)) => org.deletion.map(|d| d.requested_by),
-        Some(OrgRecord::Deleted(tombstone)) => Some(tombstone.deletion.requested_by),
-        Some(OrgRecord::Live(_)) | None => None,
+    let (org_id, requested_by) = match &record {
+        OrgRecord::Deleting(org) => (org.id.as_str(), org.deletion.as_ref().map(|d| d.requested_by.as_str())),
+        OrgRecord::Deleted(tombstone) => (tombstone.id.as_str(), Some(tombstone.deletion.requested_by.as_str())),
+        OrgRecord::Live(_) => return Err(ApiError::OrganizationDeleted),
     };
-    let admin = found.member(&auth.user_id)?.is_some_and(|m| m.role == Role::Admin);
-    if requested_by.as_deref() != Some(auth.user_id.as_str()) && !admin {
+    let admin = member.is_some_and(|m| m.role == Role::Admin);
+    if requested_by != Some(user_id) && !admin {
         return Err(ApiError::OrganizationDeleted);
     }
     Ok(match continue_for_a_while(deps, org_id).await {

@@ -3,6 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::api::http::{self, request_id};
+use shared::flows::access::Resolved;
 use shared::{ApiError, Deps};
 
 #[derive(Serialize)]
@@ -35,12 +36,11 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     // An organization whose deletion began is no organization either.
     let membership = async {
         match auth.org_id {
-            Some(_) => match deps.membership(&auth, request_id(req).as_deref()).await {
-                Ok(member) => Ok(member.ok()),
-                Err(ApiError::OrganizationDeleted) => Ok(None),
-                Err(error) => Err(error),
+            Some(_) => match deps.membership(&auth, request_id(req).as_deref()).await? {
+                Resolved::Member(member, org, _) => Ok(Some((member, org))),
+                Resolved::NotMember(_) | Resolved::OrgDeletion(..) => Ok(None),
             },
-            None => Ok(None),
+            None => Ok::<_, ApiError>(None),
         }
     };
     let (profile, member) = tokio::join!(deps.profile(&auth.user_id), membership);

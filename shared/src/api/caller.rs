@@ -10,7 +10,7 @@ use crate::clients::tokens::AuthContext;
 use crate::domain::Role;
 use crate::domain::access::CUSTOMER_MANAGERS;
 use crate::error::ApiError;
-use crate::flows::access::{Call, Caller, Credential};
+use crate::flows::access::{Call, Caller, Credential, Resolution};
 use crate::flows::customers::{customer_reads, visible_in};
 use crate::store::{Along, CustomerItem, Found};
 
@@ -36,9 +36,14 @@ impl Deps {
         Ok(self.caller_with(req, &[]).await?.0)
     }
 
-    /// The caller, and `along` read in the same round trip (see [`Deps::resolve_caller`]).
+    /// The caller, and `along` read in the same round trip (see [`Deps::resolve_caller`]). Not a
+    /// member, or an organization whose deletion began: 403 `no_organization`.
     pub async fn caller_with(&self, req: &Request, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
-        self.resolve_caller(&call(req)?, along).await
+        match self.resolve_caller(&call(req)?, along).await? {
+            Resolution::Member(caller, found) => Ok((caller, found)),
+            Resolution::NotMember(reason) => Err(reason.refusal()),
+            Resolution::OrgDeletion { .. } => Err(ApiError::OrganizationDeleted),
+        }
     }
 
     /// The caller, for routes only admins may use.

@@ -15,10 +15,27 @@ use crate::domain::access::NotMember;
 use crate::domain::audit::{Actor, Origin};
 use crate::domain::visibility::Viewer;
 use crate::error::ApiError;
-use crate::store::{Along, Arrival, Found, MemberItem, NewMember, OrgItem, Profile, UserProfileItem};
+use crate::store::{Along, Arrival, Found, MemberItem, NewMember, OrgItem, OrgRecord, Profile, UserProfileItem};
 use crate::{Deps, Timestamp};
 
 pub use super::credential::{Call, Credential};
+
+/// What a call resolves to: a member of a live organization, why the caller is none, or the
+/// state of an organization whose deletion began, as read. The organization's lifecycle is a
+/// value to match (`delete-org` continues a deletion from it), not an error to catch; `api`
+/// turns the last two into the 403 `no_organization` a member route answers.
+#[derive(Debug)]
+pub enum Resolution {
+    Member(Caller, Found),
+    NotMember(NotMember),
+    /// The organization's deletion began ([`OrgRecord::Deleting`]) or ended
+    /// ([`OrgRecord::Deleted`]); `member`: the caller's membership, while still stored.
+    OrgDeletion {
+        auth: AuthContext,
+        member: Option<MemberItem>,
+        record: OrgRecord,
+    },
+}
 
 /// An authenticated, active member of the organization the token selects.
 #[derive(Debug, Clone)]
@@ -120,23 +137,23 @@ impl Deps {
     /// same round trip as the membership and the org item: a read route's one DynamoDB request).
     /// An organization whose deletion began answers 403 `no_organization` before anything else.
     /// A member not stored yet is provisioned first, and the items are then read again.
-    pub async fn resolve_caller(&self, call: &Call, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
+    pub async fn resolve_caller(&self, call: &Call, along: &[Along<'_>]) -> Result<Resolution, ApiError> {
         let auth = self.verify_credential(&call.credential).await?;
         let request_id = call.request_id.as_deref();
-        let (member, org, found) = self.resolve(&auth, request_id, along).await?.map_err(|reason| reason.refusal())?;
-        Ok((Caller { auth, member, org, request_id: call.request_id.clone() }, found))
+        Ok(match self.resolve(&auth, request_id, along).await? {
+            Resolved::Member(member, org, found) => {
+                Resolution::Member(Caller { auth, member, org, request_id: call.request_id.clone() }, found)
+            }
+            Resolved::NotMember(reason) => Resolution::NotMember(reason),
+            Resolved::OrgDeletion(member, record) => Resolution::OrgDeletion { auth, member, record },
+        })
     }
 
     /// The caller's stored membership in the token's organization and that organization,
-    /// provisioning the membership from WorkOS when it is not stored yet, or why there is none;
-    /// [`ApiError::OrganizationDeleted`] (without asking WorkOS) once the organization's deletion
-    /// began.
-    pub async fn membership(
-        &self,
-        auth: &AuthContext,
-        request_id: Option<&str>,
-    ) -> Result<Result<(MemberItem, OrgItem), NotMember>, ApiError> {
-        Ok(self.resolve(auth, request_id, &[]).await?.map(|(member, org, _)| (member, org)))
+    /// provisioning the membership from WorkOS when it is not stored yet, or why there is none, or
+    /// (without asking WorkOS) the organization's deletion.
+    pub async fn membership(&self, auth: &AuthContext, request_id: Option<&str>) -> Result<Resolved, ApiError> {
+        self.resolve(auth, request_id, &[]).await
     }
 
     /// The membership, the org item and the `along` items in one round trip; a member not stored
@@ -146,19 +163,32 @@ impl Deps {
         auth: &AuthContext,
         request_id: Option<&str>,
         along: &[Along<'_>],
-    ) -> Result<Result<(MemberItem, OrgItem, Found), NotMember>, ApiError> {
+    ) -> Result<Resolved, ApiError> {
         let org_id = selected_org(auth)?;
         let found = self.store.read_along(org_id, &auth.user_id, along).await?;
-        if let Some((member, org)) = found.caller()? {
-            return Ok(Ok((member, org, found)));
+        let member = found.member(&auth.user_id)?;
+        match found.org_record()? {
+            Some(OrgRecord::Live(org)) => match member {
+                Some(member) => return Ok(Resolved::Member(member, org, found)),
+                None => {}
+            },
+            Some(record @ (OrgRecord::Deleting(_) | OrgRecord::Deleted(_))) => {
+                return Ok(Resolved::OrgDeletion(member, record));
+            }
+            // Made in WorkOS directly: stored with its first member.
+            None => {}
         }
         if let Err(reason) = self.arrival(org_id, &auth.user_id, request_id).await? {
-            return Ok(Err(reason));
+            return Ok(Resolved::NotMember(reason));
         }
         let found = self.store.read_along(org_id, &auth.user_id, along).await?;
-        let (member, org) =
-            found.caller()?.ok_or_else(|| ApiError::upstream("the membership just stored could not be read"))?;
-        Ok(Ok((member, org, found)))
+        match (found.member(&auth.user_id)?, found.org_record()?) {
+            (Some(member), Some(OrgRecord::Live(org))) => Ok(Resolved::Member(member, org, found)),
+            (member, Some(record @ (OrgRecord::Deleting(_) | OrgRecord::Deleted(_)))) => {
+                Ok(Resolved::OrgDeletion(member, record))
+            }
+            _ => Err(ApiError::upstream("the membership just stored could not be read")),
+        }
     }
 
     /// A member of a live organization who is not stored: a refusal this function remembers, or
@@ -276,6 +306,15 @@ impl Deps {
         self.store.put_profile(&profile).await?;
         Ok(profile)
     }
+}
+
+/// What the token's organization holds for the caller, as read.
+#[derive(Debug)]
+pub enum Resolved {
+    Member(MemberItem, OrgItem, Found),
+    NotMember(NotMember),
+    /// Its deletion began or ended; the caller's membership while still stored.
+    OrgDeletion(Option<MemberItem>, OrgRecord),
 }
 
 /// The organization the token selects: the only source of a request's organization.

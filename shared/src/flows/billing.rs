@@ -10,18 +10,8 @@ use crate::domain::billing::{BillingOutcome as Outcome, CheckoutTag, EventKind, 
 use crate::domain::lemonsqueezy::Event;
 use crate::domain::plans::grants_access;
 use crate::error::ApiError;
-use crate::store::{Applied, BillingEventItem, Delivery, OrgItem, StoreError, SubscriptionItem};
+use crate::store::{Applied, BillingEventItem, Delivery, OrgItem, OrgRecord, Recorded, StoreError, SubscriptionItem};
 use crate::{Deps, Timestamp};
-
-impl From<Applied> for Outcome {
-    fn from(applied: Applied) -> Self {
-        match applied {
-            Applied::Applied => Self::Applied,
-            Applied::Stale => Self::Stale,
-            Applied::Duplicate => Self::Duplicate,
-        }
-    }
-}
 
 /// Where an event's organization comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +20,8 @@ pub enum Owner {
     Stored(String),
     /// A subscription nobody owns yet (or no subscription), and custom data whose tag verifies.
     Tagged(String),
+    /// The organization it names (tagged) is being deleted, or was.
+    Deleted,
     /// Neither: the event is stored as unmatched.
     Unknown,
 }
@@ -38,7 +30,25 @@ impl Owner {
     pub fn org_id(&self) -> Option<&str> {
         match self {
             Self::Stored(org) | Self::Tagged(org) => Some(org),
-            Self::Unknown => None,
+            Self::Deleted | Self::Unknown => None,
+        }
+    }
+}
+
+/// What processing a delivery came to: an outcome, or the organization's deletion, met at any
+/// step (its owner, its billing read, its write).
+enum Processed {
+    Outcome(Outcome),
+    OrgDeleted,
+}
+
+impl From<Applied> for Processed {
+    fn from(applied: Applied) -> Self {
+        match applied {
+            Applied::Applied => Self::Outcome(Outcome::Applied),
+            Applied::Stale => Self::Outcome(Outcome::Stale),
+            Applied::Duplicate => Self::Outcome(Outcome::Duplicate),
+            Applied::OrgDeleted => Self::OrgDeleted,
         }
     }
 }
@@ -54,8 +64,9 @@ pub async fn process_event(
     body_hash: &str,
     origin: &Origin,
 ) -> Result<Outcome, ApiError> {
-    match process(deps, event, body, body_hash, origin).await {
-        Err(ApiError::OrganizationDeleted) => {
+    match process(deps, event, body, body_hash, origin).await? {
+        Processed::Outcome(outcome) => Ok(outcome),
+        Processed::OrgDeleted => {
             let paying = EventKind::of(&event.meta.event_name) == Some(EventKind::Subscription)
                 && Subscription::from_resource(&event.data).is_some_and(|s| grants_access(&s, Timestamp::now()));
             if paying {
@@ -74,7 +85,6 @@ pub async fn process_event(
             }
             Ok(Outcome::Ignored)
         }
-        other => other,
     }
 }
 
@@ -84,17 +94,23 @@ async fn process(
     body: &str,
     body_hash: &str,
     origin: &Origin,
-) -> Result<Outcome, ApiError> {
+) -> Result<Processed, ApiError> {
     let name = event.meta.event_name.as_str();
     let subscription_id = subscription_of(event);
     let owner = resolve_org(deps, event, subscription_id.as_deref()).await?;
+    if owner == Owner::Deleted {
+        return Ok(Processed::OrgDeleted);
+    }
     let now = Timestamp::now();
     let record = |outcome: Outcome| {
         BillingEventItem::new(owner.org_id(), body_hash, name, subscription_id.as_deref(), body, outcome, now)
     };
     let recorded = |outcome: Outcome| async move {
-        let fresh = deps.store.record_billing_event(&record(outcome)).await?;
-        Ok::<_, ApiError>(if fresh { outcome } else { Outcome::Duplicate })
+        Ok::<_, ApiError>(match deps.store.record_billing_event(&record(outcome)).await? {
+            Recorded::Fresh => Processed::Outcome(outcome),
+            Recorded::Duplicate => Processed::Outcome(Outcome::Duplicate),
+            Recorded::OrgDeleted => Processed::OrgDeleted,
+        })
     };
 
     if event.meta.test_mode && !deps.config.lemonsqueezy.allow_test_mode {
@@ -124,7 +140,9 @@ async fn process(
             // The payload was made when the subscription was updated, or later.
             let portal = PortalLink::from_resource(&event.data, subscription.updated_at);
             retried_on_billing_change(|| async {
-                let (org, stored) = read_billing(deps, org, &subscription.id).await?;
+                let Some((org, stored)) = read_billing(deps, org, &subscription.id).await? else {
+                    return Ok(Applied::OrgDeleted);
+                };
                 let previous = stored.as_ref().and_then(|s| s.state.as_ref());
                 deps.store.apply_subscription(&org, &subscription, portal.as_ref(), previous, &delivery).await
             })
@@ -135,7 +153,9 @@ async fn process(
                 return recorded(Outcome::Ignored).await;
             };
             retried_on_billing_change(|| async {
-                let (org, stored) = read_billing(deps, org, &payment.subscription_id).await?;
+                let Some((org, stored)) = read_billing(deps, org, &payment.subscription_id).await? else {
+                    return Ok(Applied::OrgDeleted);
+                };
                 deps.store.apply_payment(&org, &payment, stored.as_ref(), &delivery).await
             })
             .await?
@@ -167,14 +187,17 @@ where
 }
 
 /// The organization (for its billing summary) and one of its subscriptions, as they stood at
-/// one moment.
+/// one moment; `None` once the organization's deletion began.
 async fn read_billing(
     deps: &Deps,
     org_id: &str,
     subscription_id: &str,
-) -> Result<(OrgItem, Option<SubscriptionItem>), StoreError> {
-    // The owner, or a verified tag, named it; only a deletion removes an organization.
-    deps.store.org_with_subscription(org_id, subscription_id).await?.ok_or(StoreError::OrgDeleted)
+) -> Result<Option<(OrgItem, Option<SubscriptionItem>)>, StoreError> {
+    Ok(match deps.store.org_with_subscription(org_id, subscription_id).await? {
+        Some((OrgRecord::Live(org), subscription)) => Some((org, subscription)),
+        // The owner, or a verified tag, named it: only a deletion removes an organization.
+        Some((OrgRecord::Deleting(_) | OrgRecord::Deleted(_), _)) | None => None,
+    })
 }
 
 /// The subscription an event is about, if any.
@@ -206,9 +229,12 @@ pub async fn resolve_org(deps: &Deps, event: &Event, subscription_id: Option<&st
         }
         return Ok(Owner::Unknown);
     };
-    if deps.store.get_org(org_id).await?.is_none() {
-        tracing::warn!(org_id, "a tagged custom_data.org_id names no stored organization");
-        return Ok(Owner::Unknown);
-    }
-    Ok(Owner::Tagged(org_id.to_owned()))
+    Ok(match deps.store.get_org_record(org_id).await? {
+        Some(OrgRecord::Live(_)) => Owner::Tagged(org_id.to_owned()),
+        Some(OrgRecord::Deleting(_) | OrgRecord::Deleted(_)) => Owner::Deleted,
+        None => {
+            tracing::warn!(org_id, "a tagged custom_data.org_id names no stored organization");
+            Owner::Unknown
+        }
+    })
 }

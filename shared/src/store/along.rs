@@ -25,6 +25,7 @@ pub enum Along<'a> {
 }
 
 /// What one read found, by key.
+#[derive(Debug)]
 pub struct Found {
     org_id: String,
     user_id: String,

@@ -23,6 +23,8 @@ pub enum Applied {
     Stale,
     /// This very event was processed before.
     Duplicate,
+    /// The organization's deletion began before the write: nothing was stored.
+    OrgDeleted,
 }
 
 /// How a verified delivery is applied: whether its owner was read (and must still be), who made
@@ -183,11 +185,13 @@ impl Store {
             Err(StoreError::Cancelled(_)) => {
                 // Stale: keep the record of it all the same.
                 let stale = BillingEventItem { outcome: BillingOutcome::Stale, ..delivery.record.clone() };
-                if !self.record_billing_event(&stale).await? {
-                    return Ok(Applied::Duplicate);
-                }
-                Ok(Applied::Stale)
+                Ok(match self.record_billing_event(&stale).await? {
+                    super::Recorded::Fresh => Applied::Stale,
+                    super::Recorded::Duplicate => Applied::Duplicate,
+                    super::Recorded::OrgDeleted => Applied::OrgDeleted,
+                })
             }
+            Err(StoreError::OrgDeleted) => Ok(Applied::OrgDeleted),
             Err(error) => Err(error),
         }
     }

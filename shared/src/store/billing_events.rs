@@ -96,19 +96,31 @@ impl BillingEventItem {
     }
 }
 
+/// What storing an event's record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Fresh,
+    /// A record of the same body is stored.
+    Duplicate,
+    /// Its organization's deletion began: nothing was stored.
+    OrgDeleted,
+}
+
 impl Store {
-    /// Stores an event record unless one with the same body is stored; `false` for a duplicate.
-    /// A record under an organization is a transaction, so that the deletion guard keeps it out
-    /// of an organization being deleted ([`StoreError::OrgDeleted`]).
-    pub async fn record_billing_event(&self, record: &BillingEventItem) -> Result<bool, StoreError> {
+    /// Stores an event record unless one with the same body is stored. A record under an
+    /// organization is a transaction, so that the deletion guard keeps it out of an organization
+    /// being deleted.
+    pub async fn record_billing_event(&self, record: &BillingEventItem) -> Result<Recorded, StoreError> {
         if record.org_id.is_none() {
-            return self.put_if(to_item(record)?, "attribute_not_exists(PK)", vec![]).await;
+            let fresh = self.put_if(to_item(record)?, "attribute_not_exists(PK)", vec![]).await?;
+            return Ok(if fresh { Recorded::Fresh } else { Recorded::Duplicate });
         }
         let mut tx = self.tx();
         tx.put("record", to_item(record)?, Some(super::tx::Condition::absent()))?;
         match self.commit(tx).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Cancelled(failure)) if failure.is("record") => Ok(false),
+            Ok(()) => Ok(Recorded::Fresh),
+            Err(StoreError::Cancelled(failure)) if failure.is("record") => Ok(Recorded::Duplicate),
+            Err(StoreError::OrgDeleted) => Ok(Recorded::OrgDeleted),
             Err(error) => Err(error),
         }
     }

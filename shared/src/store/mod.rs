@@ -42,7 +42,7 @@ pub use along::{Along, Found};
 pub use assignments::{AssignmentItem, StaffAssignmentItem};
 pub use audit::{AuditFilter, AuditItem, EntryKey, Event};
 pub use billing::{Applied, Delivery};
-pub use billing_events::{BillingEventItem, RetryPosition};
+pub use billing_events::{BillingEventItem, Recorded, RetryPosition};
 pub use cursor::CursorKey;
 pub use customers::CustomerItem;
 pub use deletion::Step;

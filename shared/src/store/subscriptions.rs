@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Get, TransactGetItem};
 use serde::{Deserialize, Serialize};
 
-use super::{OrgItem, OrgRecord, Store, StoreError, from_item, key, keys, s, sdk_error, to_item};
+use super::{OrgRecord, Store, StoreError, from_item, key, keys, s, sdk_error, to_item};
 use crate::domain::billing::{Payment, PortalLink, Subscription};
 
 /// `ORG#o` / `SUB#s`: one subscription of an organization, as the newest event or read of
@@ -42,15 +42,15 @@ impl Store {
         self.get(keys::org_pk(org_id), keys::subscription_sk(subscription_id)).await
     }
 
-    /// The organization and one of its subscriptions as they stood at one moment (TransactGetItems):
-    /// a billing write conditions on both, so a state that arrived between two separate reads
-    /// could make a payment look stale while the summary's revision still held. `None` for an
-    /// organization that is not stored; [`StoreError::OrgDeleted`] once its deletion began.
+    /// What the organization's key holds and one of its subscriptions, as they stood at one moment
+    /// (TransactGetItems): a billing write conditions on both, so a state that arrived between two
+    /// separate reads could make a payment look stale while the summary's revision still held.
+    /// `None` for an organization that is not stored.
     pub async fn org_with_subscription(
         &self,
         org_id: &str,
         subscription_id: &str,
-    ) -> Result<Option<(OrgItem, Option<SubscriptionItem>)>, StoreError> {
+    ) -> Result<Option<(OrgRecord, Option<SubscriptionItem>)>, StoreError> {
         let get = |sk: String| {
             let get = Get::builder()
                 .table_name(&self.table)
@@ -70,7 +70,7 @@ impl Store {
         let mut items = answer.responses.unwrap_or_default().into_iter().map(|r| r.item);
         let (org, subscription) = (items.next().flatten(), items.next().flatten());
         let Some(org) = org.map(OrgRecord::from_item).transpose()? else { return Ok(None) };
-        Ok(Some((org.live()?, subscription.map(from_item).transpose()?)))
+        Ok(Some((org, subscription.map(from_item).transpose()?)))
     }
 
     /// Every subscription item of an organization (tests and operators; a request never lists
