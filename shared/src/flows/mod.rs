@@ -7,6 +7,7 @@ pub mod billing;
 pub mod credential;
 pub mod customers;
 pub mod deletion;
+mod not_members;
 pub mod sync;
 
 use crate::clients::lemonsqueezy::LemonSqueezyClient;
