@@ -66,20 +66,26 @@ fn uses(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn each_layer_uses_only_the_layers_below_it() {
+/// Every source file of `src/` but `lib.rs`: its path below `src/`, its top-level module, its text.
+fn module_files() -> Vec<(PathBuf, String, String)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     sources(&root, &mut files);
+    files
+        .into_iter()
+        .filter_map(|file| {
+            let relative = file.strip_prefix(&root).unwrap().to_path_buf();
+            let module =
+                relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
+            (module != "lib").then(|| (relative, module, std::fs::read_to_string(&file).unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn each_layer_uses_only_the_layers_below_it() {
     let mut violations = Vec::new();
-    for file in &files {
-        let relative = file.strip_prefix(&root).unwrap();
-        let module =
-            relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
-        if module == "lib" {
-            continue;
-        }
-        let text = std::fs::read_to_string(file).unwrap();
+    for (relative, module, text) in module_files() {
         for used in uses(&text) {
             if used == module {
                 continue;
@@ -124,18 +130,11 @@ fn the_checker_sees_grouped_and_reexported_uses() {
 /// request (a WebSocket event, an operator's import) is one more case, not a second path.
 #[test]
 fn no_module_below_api_names_an_http_or_lambda_event_type() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&root, &mut files);
     let mut named = Vec::new();
-    for file in &files {
-        let relative = file.strip_prefix(&root).unwrap();
-        let module =
-            relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
-        if module == "lib" || layer(&module) >= layer("api") {
+    for (relative, module, text) in module_files() {
+        if layer(&module) >= layer("api") {
             continue;
         }
-        let text = std::fs::read_to_string(file).unwrap();
         for crate_name in ["lambda_http", "aws_lambda_events", "lambda_runtime"] {
             if text.contains(crate_name) {
                 named.push(format!("{} ({module}) names {crate_name}", relative.display()));
