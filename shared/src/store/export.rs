@@ -5,7 +5,7 @@
 //! no record: they repeat what the records hold or are bookkeeping, not the customer's data.
 //!
 //! The store hands out stored items ([`ExportItem`]); the caller turns each into records in the
-//! shape its route shows (`api::views::export_records`), so the export reads like the API.
+//! shape its route shows (`api::export::export_records`), so the export reads like the API.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
