@@ -27,7 +27,7 @@ use shared::domain::billing::{PortalLink, Subscription, SubscriptionStatus};
 use shared::domain::lemonsqueezy::Event;
 use shared::flows::billing::{self, Owner, retried_on_billing_change};
 use shared::store::keys::UNMATCHED_SHARDS;
-use shared::store::{BillingEventItem, ReconcileState, StoreError, SubscriptionOwnerItem};
+use shared::store::{BillingEventItem, OrgRecord, OrgWrite, ReconcileState, SubscriptionOwnerItem};
 use shared::{ApiError, Deps, Timestamp, crypto};
 
 /// 300 calls a minute at most: one every 200 ms.
@@ -193,20 +193,23 @@ impl Run<'_> {
         let portal = resource.as_ref().and_then(|r| PortalLink::from_resource(r, read_at));
         let (deps, origin) = (self.deps, &self.origin);
         let applied = retried_on_billing_change(|| async {
-            let org = deps.store.get_org(&owner.org_id).await?.ok_or(StoreError::OrgDeleted)?;
-            deps.store.reconcile_subscription(&org, &fetched, portal.as_ref(), stored.as_ref(), origin).await
+            match deps.store.get_org_record(&owner.org_id).await? {
+                Some(OrgRecord::Live(org)) => {
+                    deps.store.reconcile_subscription(&org, &fetched, portal.as_ref(), stored.as_ref(), origin).await
+                }
+                // Being deleted (or no longer stored): its owners go with it.
+                _ => Ok(OrgWrite::OrgGone),
+            }
         })
-        .await;
+        .await?;
         match applied {
-            Ok(true) => {
+            OrgWrite::Written(true) => {
                 tracing::info!(org_id = owner.org_id, status = fetched.status.as_str(), "subscription reconciled");
                 self.report.updated += 1;
             }
             // An event changed it since it was read: the next look compares again.
-            Ok(false) => self.report.unchanged += 1,
-            // Being deleted: its owners go with it.
-            Err(StoreError::OrgDeleted) => self.report.skipped += 1,
-            Err(error) => return Err(error.into()),
+            OrgWrite::Written(false) => self.report.unchanged += 1,
+            OrgWrite::OrgGone => self.report.skipped += 1,
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use shared::api::views::OrganizationView;
 use shared::clients::tokens::AuthContext;
 use shared::domain::Role;
 use shared::domain::audit::{Actor, Origin};
-use shared::store::{IdempotencyClaim, IdempotencyOutcome, MemberItem, NewMember, OrgItem, StoreError};
+use shared::store::{IdempotencyClaim, IdempotencyOutcome, MemberItem, NewMember, OrgItem, OrgRecord, StoreError};
 use shared::{ApiError, Deps, Timestamp, crypto};
 
 /// How long one attempt holds its idempotency key before a retry may take over.
@@ -126,14 +126,10 @@ fn created(deps: &Deps, org: &OrgItem) -> Response<Body> {
 /// The answer to a retry of a request that already succeeded: the same organization, 200.
 /// Only to a member of it: a creator removed since gets 404, like anyone else.
 async fn replay(deps: &Deps, auth: &AuthContext, org_id: &str) -> Result<Response<Body>, ApiError> {
-    let (org, member) = tokio::join!(deps.store.get_org(org_id), deps.store.get_member(org_id, &auth.user_id));
+    let (org, member) = tokio::join!(deps.store.get_org_record(org_id), deps.store.get_member(org_id, &auth.user_id));
     member?.ok_or(ApiError::NotFound)?;
     // Deleted since: gone, as for anyone else.
-    let org = org.or_else(|error| match error {
-        StoreError::OrgDeleted => Ok(None),
-        error => Err(error),
-    })?;
-    let org = org.ok_or(ApiError::NotFound)?;
+    let Some(OrgRecord::Live(org)) = org? else { return Err(ApiError::NotFound) };
     let mut response = http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now()));
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(response)

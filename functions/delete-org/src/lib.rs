@@ -17,7 +17,7 @@ use shared::domain::Role;
 use shared::domain::deletion::{DeletionRefusal, deletion_refusal};
 use shared::flows::access::{Caller, Resolution};
 use shared::flows::deletion::DeletionStatus;
-use shared::store::{Deletion, MemberItem, OrgRecord, StoreError};
+use shared::store::{Deletion, MemberItem, OrgRecord, OrgWrite};
 use shared::{ApiError, Deps, Timestamp};
 
 /// How long a request works on the deletion before it answers (the function's timeout is 10 s;
@@ -66,11 +66,10 @@ async fn start(deps: &Deps, req: &Request, caller: &Caller) -> Result<Response<B
         request_id: caller.request_id.clone(),
         workos_deleted_at: None,
     };
-    match deps.store.request_deletion(org, &deletion, &caller.origin()).await {
-        Ok(()) => tracing::info!("organization deletion requested"),
+    match deps.store.request_deletion(org, &deletion, &caller.origin()).await? {
+        OrgWrite::Written(()) => tracing::info!("organization deletion requested"),
         // Another request marked it first: this one helps it along.
-        Err(StoreError::OrgDeleted) => {}
-        Err(error) => return Err(error.into()),
+        OrgWrite::OrgGone => {}
     }
     continue_for_a_while(deps, caller.org_id()).await;
     Ok(http::json(202, &Answer { status: DeletionStatus::Deleting }))

@@ -21,7 +21,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let user_id = http::path_param(req, "userId")?;
     let Some(member) = deps.store.get_member(caller.org_id(), &user_id).await? else {
         // Finish a removal that stopped after the table's half.
-        deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?;
+        deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?.written()?;
         let membership = deps.workos.active_membership(&user_id, caller.org_id()).await?.ok_or(ApiError::NotFound)?;
         deps.workos.delete_membership(&membership.id).await?;
         return Ok(http::no_content());
@@ -38,7 +38,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         }
         return Err(error.into());
     }
-    deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?;
+    deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?.written()?;
     tracing::info!(target_user = user_id, was_admin = member.role == Role::Admin, "member removed");
     Ok(http::no_content())
 }

@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::api::http::{self, request_id};
-use shared::flows::access::Resolved;
+use shared::flows::access::Resolution;
 use shared::{ApiError, Deps};
 
 #[derive(Serialize)]
@@ -32,18 +32,19 @@ struct OrgRef {
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let auth = deps.authenticate(req).await?;
+    let user_id = auth.user_id.clone();
     // No organization selected, or not an active member of it: the user alone, with nulls.
     // An organization whose deletion began is no organization either.
     let membership = async {
         match auth.org_id {
-            Some(_) => match deps.membership(&auth, request_id(req).as_deref()).await? {
-                Resolved::Member(member, org, _) => Ok(Some((member, org))),
-                Resolved::NotMember(_) | Resolved::OrgDeletion(..) => Ok(None),
+            Some(_) => match deps.resolve(auth, request_id(req).as_deref(), &[]).await? {
+                Resolution::Member(caller, _) => Ok(Some((caller.member, caller.org))),
+                Resolution::NotMember(_) | Resolution::OrgDeletion { .. } => Ok(None),
             },
             None => Ok::<_, ApiError>(None),
         }
     };
-    let (profile, member) = tokio::join!(deps.profile(&auth.user_id), membership);
+    let (profile, member) = tokio::join!(deps.profile(&user_id), membership);
     let (profile, member) = (profile?, member?);
     let (member, organization) = member.map(|(member, org)| (member, OrgRef { id: org.id, name: org.name })).unzip();
     let me = Me {

@@ -15,6 +15,6 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         return Ok(http::json(200, &OrganizationView::new(org, &deps.config.plans, Timestamp::now())));
     }
     deps.workos.rename_organization(caller.org_id(), &name).await?;
-    let org = deps.store.rename_org(org, &name, Timestamp::now(), &caller.origin()).await?;
+    let org = deps.store.rename_org(org, &name, Timestamp::now(), &caller.origin()).await?.written()?;
     Ok(http::json(200, &OrganizationView::new(&org, &deps.config.plans, Timestamp::now())))
 }

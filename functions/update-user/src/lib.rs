@@ -39,7 +39,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
             deps.workos.set_membership_role(&old.membership_id, role.slug()).await?;
         }
         if role != Role::Staff {
-            deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?;
+            deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?.written()?;
         }
         return Ok(http::json(200, &MemberView::from(old)));
     }
@@ -70,7 +70,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         }
     }
     if old.role == Role::Staff && role != Role::Staff {
-        deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?;
+        deps.store.remove_assignments_of(caller.org_id(), &user_id, &caller.origin()).await?.written()?;
     }
     tracing::info!(target_user = user_id, role = role.slug(), "member changed");
     Ok(http::json(200, &MemberView::from(new)))

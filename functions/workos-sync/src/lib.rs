@@ -23,7 +23,7 @@ use shared::domain::audit::Origin;
 use shared::flows::deletion::DeletionStatus;
 use shared::flows::sync;
 use shared::flows::sync::{Changes, EVENT_TYPES, Reads};
-use shared::store::SyncState;
+use shared::store::{OrgWrite, SyncState};
 use shared::{ApiError, Deps, Timestamp};
 use tracing::Instrument;
 
@@ -191,14 +191,13 @@ async fn full_pass(
                 return Ok(false);
             }
             progressed = true;
-            match sync::reconcile_org(deps, origin, org, &mut report.changes, &mut report.reads).await {
-                Ok(()) => {
+            match sync::reconcile_org(deps, origin, org, &mut report.changes, &mut report.reads).await? {
+                OrgWrite::Written(()) => {
                     state.full_pass_after = Some(org.id.clone());
                     deps.store.save_sync_state(state).await?;
                 }
                 // Not a place to resume from: its WorkOS organization is about to be deleted.
-                Err(ApiError::OrganizationDeleted) => {}
-                Err(error) => return Err(error),
+                OrgWrite::OrgGone => {}
             }
         }
         after = orgs.last().map(|o| o.id.clone());

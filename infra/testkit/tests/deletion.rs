@@ -4,6 +4,7 @@
 //! Lemon Squeezy events answered without bringing anything back. Against DynamoDB Local, the
 //! emulator (through the fault proxy where WorkOS fails) and the Lemon Squeezy stand-in.
 
+use shared::store::OrgWrite;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -265,7 +266,7 @@ async fn writes_that_read_the_org_before_its_deletion_cannot_land_after_it() {
     let newcomer = app.new_member(&org.org_id, "staff").await;
     let deletion = deletion_by(&org.admin);
     // The deletion requested, and stopped there (as by a crash).
-    app.deps.store.request_deletion(&read, &deletion, &origin()).await.unwrap();
+    assert_eq!(app.deps.store.request_deletion(&read, &deletion, &origin()).await.unwrap(), OrgWrite::Written(()));
     let before = app.snapshot().await;
 
     // A request that read the organization before: its transaction meets the deletion.
@@ -275,10 +276,10 @@ async fn writes_that_read_the_org_before_its_deletion_cannot_land_after_it() {
     let late = app.deps.store.create_customer(&customer, &limits, &origin()).await;
     assert!(matches!(late, Err(shared::store::StoreError::OrgDeleted)), "{late:?}");
     let renamed = app.deps.store.rename_org(&read, "Renamed Late", shared::Timestamp::now(), &origin()).await;
-    assert!(matches!(renamed, Err(shared::store::StoreError::OrgDeleted)), "{renamed:?}");
+    assert!(matches!(renamed, Ok(OrgWrite::OrgGone)), "{renamed:?}");
     // A second request to delete it marks nothing again.
     let twice = app.deps.store.request_deletion(&read, &deletion, &origin()).await;
-    assert!(matches!(twice, Err(shared::store::StoreError::OrgDeleted)), "{twice:?}");
+    assert!(matches!(twice, Ok(OrgWrite::OrgGone)), "{twice:?}");
     // A member WorkOS has but the table does not: not provisioned.
     let jit = app.call(GET, "/customers", Some(&newcomer.token), None).await;
     assert_eq!((jit.status, jit.code()), (403, "no_organization"));
@@ -323,7 +324,8 @@ async fn a_deletion_stopped_at_any_step_finishes_on_a_retry() {
         let org = app.org_fixture().await;
         populate(&app, &org, 30).await;
         let read = app.deps.store.get_org(&org.org_id).await.unwrap().unwrap();
-        app.deps.store.request_deletion(&read, &deletion_by(&org.admin), &origin()).await.unwrap();
+        let marked = app.deps.store.request_deletion(&read, &deletion_by(&org.admin), &origin()).await.unwrap();
+        assert_eq!(marked, OrgWrite::Written(()));
         match stop {
             StopAfter::Request => {}
             StopAfter::FirstBatch => {

@@ -392,7 +392,8 @@ async fn the_full_pass_neither_rests_on_nor_sticks_at_a_deleted_organization() {
         request_id: None,
         workos_deleted_at: None,
     };
-    app.deps.store.request_deletion(&doomed, &deletion, &testkit::origin()).await.unwrap();
+    let marked = app.deps.store.request_deletion(&doomed, &deletion, &testkit::origin()).await.unwrap();
+    assert_eq!(marked, shared::store::OrgWrite::Written(()));
 
     // WorkOS refuses to delete it for now, and a full pass resumes just before it: the pass
     // goes past it without resting there.
@@ -508,7 +509,8 @@ async fn times_with_fractions_of_other_lengths_order_as_times() {
         workos_updated_at: shared::Timestamp::parse("2026-12-01T18:26:27.45Z").unwrap(),
         ..stored.clone()
     };
-    app.deps.store.mirror_member_change(&stored, &pinned, &testkit::origin()).await.unwrap();
+    let written = app.deps.store.mirror_member_change(&stored, &pinned, &testkit::origin()).await.unwrap();
+    assert_eq!(written, shared::store::OrgWrite::Written(true));
     assert_eq!(
         app.deps.store.get_member(&org.org_id, org.staff.id()).await.unwrap().unwrap().workos_updated_at.to_string(),
         "2026-12-01T18:26:27.450Z",

@@ -6,4 +6,5 @@ pub mod caller;
 pub mod export;
 pub mod http;
 pub mod lambda;
+mod refusals;
 pub mod views;

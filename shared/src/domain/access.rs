@@ -30,6 +30,8 @@ pub enum NotMember {
     Removed,
     /// The membership came with no pending invitation, and the plan has no free seat for it.
     PlanFull { resource: &'static str, limit: u64 },
+    /// The organization's deletion began.
+    OrgGone,
 }
 
 impl NotMember {
@@ -40,6 +42,7 @@ impl NotMember {
                 "the organization's plan has no free {resource} seat for your membership (limit {limit}); \
                  an admin can free a seat or upgrade the plan"
             ),
+            Self::OrgGone => return ApiError::OrganizationDeleted,
             _ => "you are not an active member of the selected organization".to_owned(),
         })
     }

@@ -35,6 +35,12 @@ pub enum Resolution {
     },
 }
 
+impl Resolution {
+    fn member(auth: AuthContext, member: MemberItem, org: OrgItem, found: Found, request_id: Option<&str>) -> Self {
+        Self::Member(Caller { auth, member, org, request_id: request_id.map(str::to_owned) }, found)
+    }
+}
+
 /// An authenticated, active member of the organization the token selects.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -97,53 +103,40 @@ impl Deps {
     /// A member not stored yet is provisioned first, and the items are then read again.
     pub async fn resolve_caller(&self, call: &Call, along: &[Along<'_>]) -> Result<Resolution, ApiError> {
         let auth = self.verify_credential(&call.credential).await?;
-        let request_id = call.request_id.as_deref();
-        Ok(match self.resolve(&auth, request_id, along).await? {
-            Resolved::Member(member, org, found) => {
-                Resolution::Member(Caller { auth, member, org, request_id: call.request_id.clone() }, found)
-            }
-            Resolved::NotMember(reason) => Resolution::NotMember(reason),
-            Resolved::OrgDeletion(member, record) => Resolution::OrgDeletion { auth, member, record },
-        })
+        self.resolve(auth, call.request_id.as_deref(), along).await
     }
 
-    /// The caller's stored membership in the token's organization and that organization,
-    /// provisioning the membership from WorkOS when it is not stored yet, or why there is none, or
-    /// (without asking WorkOS) the organization's deletion.
-    pub async fn membership(&self, auth: &AuthContext, request_id: Option<&str>) -> Result<Resolved, ApiError> {
-        self.resolve(auth, request_id, &[]).await
-    }
-
-    /// The membership, the org item and the `along` items in one round trip; a member not stored
-    /// yet is provisioned first, and the items are then read again.
-    async fn resolve(
+    /// What a verified credential's organization holds for its user, and `along` read in the same
+    /// round trip; a member not stored yet is provisioned first (from WorkOS), and the items are
+    /// then read again. An organization whose deletion began is answered without asking WorkOS.
+    pub async fn resolve(
         &self,
-        auth: &AuthContext,
+        auth: AuthContext,
         request_id: Option<&str>,
         along: &[Along<'_>],
-    ) -> Result<Resolved, ApiError> {
-        let org_id = selected_org(auth)?;
-        let found = self.store.read_along(org_id, &auth.user_id, along).await?;
+    ) -> Result<Resolution, ApiError> {
+        let org_id = selected_org(&auth)?.to_owned();
+        let found = self.store.read_along(&org_id, &auth.user_id, along).await?;
         let member = found.member(&auth.user_id)?;
-        match found.org_record()? {
-            Some(OrgRecord::Live(org)) => match member {
-                Some(member) => return Ok(Resolved::Member(member, org, found)),
-                None => {}
-            },
-            Some(record @ (OrgRecord::Deleting(_) | OrgRecord::Deleted(_))) => {
-                return Ok(Resolved::OrgDeletion(member, record));
+        match (member, found.org_record()?) {
+            (Some(member), Some(OrgRecord::Live(org))) => {
+                return Ok(Resolution::member(auth, member, org, found, request_id));
             }
-            // Made in WorkOS directly: stored with its first member.
-            None => {}
-        }
-        if let Err(reason) = self.arrival(org_id, &auth.user_id, request_id).await? {
-            return Ok(Resolved::NotMember(reason));
-        }
-        let found = self.store.read_along(org_id, &auth.user_id, along).await?;
-        match (found.member(&auth.user_id)?, found.org_record()?) {
-            (Some(member), Some(OrgRecord::Live(org))) => Ok(Resolved::Member(member, org, found)),
             (member, Some(record @ (OrgRecord::Deleting(_) | OrgRecord::Deleted(_)))) => {
-                Ok(Resolved::OrgDeletion(member, record))
+                return Ok(Resolution::OrgDeletion { auth, member, record });
+            }
+            // Not stored yet, or an organization made in WorkOS directly (stored with its first
+            // member).
+            _ => {}
+        }
+        if let Err(reason) = self.arrival(&org_id, &auth.user_id, request_id).await? {
+            return Ok(Resolution::NotMember(reason));
+        }
+        let found = self.store.read_along(&org_id, &auth.user_id, along).await?;
+        match (found.member(&auth.user_id)?, found.org_record()?) {
+            (Some(member), Some(OrgRecord::Live(org))) => Ok(Resolution::member(auth, member, org, found, request_id)),
+            (member, Some(record @ (OrgRecord::Deleting(_) | OrgRecord::Deleted(_)))) => {
+                Ok(Resolution::OrgDeletion { auth, member, record })
             }
             _ => Err(ApiError::upstream("the membership just stored could not be read")),
         }
@@ -202,13 +195,14 @@ impl Deps {
         // a read stale: read again, a few times.
         for _ in 0..3 {
             let (invitation, org) =
-                tokio::join!(self.store.invitation_for(org_id, &profile.email), self.store.get_org(org_id));
+                tokio::join!(self.store.invitation_for(org_id, &profile.email), self.store.get_org_record(org_id));
             let invitation = invitation?;
             let customer_id = invitation.as_ref().filter(|_| role == Role::Client).and_then(|i| i.customer_id.clone());
             let now = Timestamp::now();
             // An organization made in WorkOS directly (not through POST /orgs) is stored on first use.
             let (new_org, limits) = match org? {
-                Some(org) => (None, org.entitlement(&self.config.plans, now).limits),
+                Some(OrgRecord::Live(org)) => (None, org.entitlement(&self.config.plans, now).limits),
+                Some(OrgRecord::Deleting(_) | OrgRecord::Deleted(_)) => return Ok(Err(NotMember::OrgGone)),
                 None => {
                     let org = OrgItem::new(org_id, &self.workos.get_organization(org_id).await?.name, now);
                     (Some(org), self.config.plans.free.clone())
@@ -249,6 +243,7 @@ impl Deps {
                     );
                     return Ok(Err(NotMember::PlanFull { resource, limit }));
                 }
+                Arrival::OrgGone => return Ok(Err(NotMember::OrgGone)),
                 Arrival::Changed => {}
             }
         }
@@ -264,15 +259,6 @@ impl Deps {
         self.store.put_profile(&profile).await?;
         Ok(profile)
     }
-}
-
-/// What the token's organization holds for the caller, as read.
-#[derive(Debug)]
-pub enum Resolved {
-    Member(MemberItem, OrgItem, Found),
-    NotMember(NotMember),
-    /// Its deletion began or ended; the caller's membership while still stored.
-    OrgDeletion(Option<MemberItem>, OrgRecord),
 }
 
 /// The organization the token selects: the only source of a request's organization.

@@ -7,9 +7,10 @@ use serde::Serialize;
 use super::access::profile_of;
 use crate::clients::workos::{Event, Membership, Organization, User};
 use crate::domain::Role;
+use crate::domain::access::NotMember;
 use crate::domain::audit::{Actor, Origin};
 use crate::error::ApiError;
-use crate::store::{MemberItem, RemovalOrigin, RemovedMemberItem, UserProfileItem};
+use crate::store::{MemberItem, OrgRecord, OrgWrite, RemovalOrigin, RemovedMemberItem, UserProfileItem};
 use crate::{Deps, Timestamp};
 
 mod full_pass;
@@ -57,27 +58,30 @@ pub fn workos_origin(request_id: Option<&str>) -> Origin {
 /// duplicate or replayed event is harmless; so does an event of an organization whose deletion
 /// began (it cannot bring it back).
 pub async fn apply_event(deps: &Deps, origin: &Origin, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
-    unless_deleted(apply(deps, origin, event, changes).await)
-}
-
-/// A mirror step that met an organization being deleted: done, with nothing written.
-fn unless_deleted<T: Default>(result: Result<T, ApiError>) -> Result<T, ApiError> {
-    match result {
-        Err(ApiError::OrganizationDeleted) => Ok(T::default()),
-        other => other,
+    match apply(deps, origin, event, changes).await? {
+        OrgWrite::Written(()) => {}
+        OrgWrite::OrgGone => tracing::info!(event = event.event, "the organization is being deleted: nothing mirrored"),
     }
+    Ok(())
 }
 
-async fn apply(deps: &Deps, origin: &Origin, event: &Event, changes: &mut Changes) -> Result<(), ApiError> {
+async fn apply(deps: &Deps, origin: &Origin, event: &Event, changes: &mut Changes) -> Result<OrgWrite<()>, ApiError> {
     match event.event.as_str() {
-        "user.created" | "user.updated" => mirror_profile(deps, &parse::<User>(event)?, changes).await,
+        "user.created" | "user.updated" => {
+            mirror_profile(deps, &parse::<User>(event)?, changes).await?;
+            Ok(OrgWrite::Written(()))
+        }
         "user.deleted" => {
             let user: User = parse(event)?;
             for member in deps.store.members_of_user(&user.id).await? {
-                unless_deleted(remove_member(deps, origin, &member, user.updated_at, changes).await)?;
+                // Each membership is in its own organization: one being deleted (whose members go
+                // with it) holds up no other.
+                match remove_member(deps, origin, &member, user.updated_at, changes).await? {
+                    OrgWrite::Written(_) | OrgWrite::OrgGone => {}
+                }
             }
             deps.store.delete_profile(&user.id).await?;
-            Ok(())
+            Ok(OrgWrite::Written(()))
         }
         "organization.updated" => mirror_org_name(deps, origin, &parse::<Organization>(event)?, changes).await,
         "organization_membership.created" | "organization_membership.updated" => {
@@ -89,7 +93,7 @@ async fn apply(deps: &Deps, origin: &Origin, event: &Event, changes: &mut Change
                 // an event that may be late or replayed.
                 return match deps.workos.active_membership(user_id, org_id).await? {
                     Some(current) => mirror_membership(deps, origin, &current, None, None, false, changes).await,
-                    None => Ok(()),
+                    None => Ok(OrgWrite::Written(())),
                 };
             }
             mirror_membership(deps, origin, &membership, stored, None, false, changes).await
@@ -99,15 +103,19 @@ async fn apply(deps: &Deps, origin: &Origin, event: &Event, changes: &mut Change
             for _ in 0..MAX_CONFLICTS {
                 let stored = deps.store.get_member(&membership.organization_id, &membership.user_id).await?;
                 // A later membership of the same user (another id) is not this one.
-                let Some(member) = stored.filter(|m| m.membership_id == membership.id) else { return Ok(()) };
-                if remove_member(deps, origin, &member, membership.updated_at, changes).await? {
-                    return Ok(());
+                let Some(member) = stored.filter(|m| m.membership_id == membership.id) else {
+                    return Ok(OrgWrite::Written(()));
+                };
+                match remove_member(deps, origin, &member, membership.updated_at, changes).await? {
+                    OrgWrite::Written(true) => return Ok(OrgWrite::Written(())),
+                    OrgWrite::Written(false) => {}
+                    OrgWrite::OrgGone => return Ok(OrgWrite::OrgGone),
                 }
             }
             Err(ApiError::upstream("the member kept changing while the mirror removed it"))
         }
         // The membership it makes arrives as its own event.
-        _ => Ok(()),
+        _ => Ok(OrgWrite::Written(())),
     }
 }
 
@@ -125,11 +133,13 @@ async fn mirror_membership(
     profile: Option<UserProfileItem>,
     settle: bool,
     changes: &mut Changes,
-) -> Result<(), ApiError> {
+) -> Result<OrgWrite<()>, ApiError> {
     let mut stored = stored;
     for attempt in 0..MAX_CONFLICTS {
-        if mirror_membership_once(deps, origin, membership, stored, profile.clone(), settle, changes).await? {
-            return Ok(());
+        match mirror_membership_once(deps, origin, membership, stored, profile.clone(), settle, changes).await? {
+            OrgWrite::Written(true) => return Ok(OrgWrite::Written(())),
+            OrgWrite::Written(false) => {}
+            OrgWrite::OrgGone => return Ok(OrgWrite::OrgGone),
         }
         // Concurrent writers of one member step apart a little before reading it again.
         super::step_apart(attempt).await;
@@ -143,7 +153,7 @@ async fn mirror_membership(
 /// burst of deliveries for one member settles well within this.
 const MAX_CONFLICTS: u32 = 25;
 
-/// One attempt of [`mirror_membership`]: `Ok(false)` when the member changed meanwhile.
+/// One attempt of [`mirror_membership`]: `Written(false)` when the member changed meanwhile.
 async fn mirror_membership_once(
     deps: &Deps,
     origin: &Origin,
@@ -152,15 +162,15 @@ async fn mirror_membership_once(
     profile: Option<UserProfileItem>,
     settle: bool,
     changes: &mut Changes,
-) -> Result<bool, ApiError> {
+) -> Result<OrgWrite<bool>, ApiError> {
     let newer = |member: &MemberItem| member.workos_updated_at < membership.updated_at;
     if !membership.is_active() {
         if let Some(member) = stored.filter(|m| m.membership_id == membership.id && newer(m)) {
             return remove_member(deps, origin, &member, membership.updated_at, changes).await;
         }
-        return Ok(true);
+        return Ok(OrgWrite::Written(true));
     }
-    let Some(role) = Role::from_slug(&membership.role.slug) else { return Ok(true) };
+    let Some(role) = Role::from_slug(&membership.role.slug) else { return Ok(OrgWrite::Written(true)) };
     match stored {
         None => {
             let profile = match profile {
@@ -170,8 +180,10 @@ async fn mirror_membership_once(
                 }
                 None => deps.profile(&membership.user_id).await?,
             };
-            if deps.store_membership(membership, &profile, origin).await?.is_ok() {
-                changes.created += 1;
+            match deps.store_membership(membership, &profile, origin).await? {
+                Ok(_) => changes.created += 1,
+                Err(NotMember::OrgGone) => return Ok(OrgWrite::OrgGone),
+                Err(_) => {}
             }
         }
         // Not newer: nothing to do (the full pass still puts back a role WorkOS never took).
@@ -185,35 +197,36 @@ async fn mirror_membership_once(
                 workos_updated_at: membership.updated_at,
                 ..member.revised(Timestamp::now())
             };
-            if !deps.store.mirror_member_change(&member, &changed, origin).await? {
-                return Ok(false);
+            match deps.store.mirror_member_change(&member, &changed, origin).await? {
+                OrgWrite::Written(true) => changes.updated += 1,
+                other => return Ok(other),
             }
-            changes.updated += 1;
             if member.role == Role::Staff && role != Role::Staff {
-                deps.store.remove_assignments_of(&member.org_id, &member.user_id, origin).await?;
+                let removed = deps.store.remove_assignments_of(&member.org_id, &member.user_id, origin).await?;
+                return Ok(removed.map(|()| true));
             }
         }
     }
-    Ok(true)
+    Ok(OrgWrite::Written(true))
 }
 
 /// Removes a member (as read) because WorkOS says so; `news_at` is the WorkOS time of that news.
-/// `Ok(false)`: the member changed meanwhile, and was not removed.
+/// `Written(false)`: the member changed meanwhile, and was not removed.
 async fn remove_member(
     deps: &Deps,
     origin: &Origin,
     member: &MemberItem,
     news_at: Timestamp,
     changes: &mut Changes,
-) -> Result<bool, ApiError> {
+) -> Result<OrgWrite<bool>, ApiError> {
     let removal =
         RemovedMemberItem::of(member, RemovalOrigin::Workos, news_at.max(member.workos_updated_at), Timestamp::now());
-    if !deps.store.mirror_member_removal(member, &removal, origin).await? {
-        return Ok(false);
+    match deps.store.mirror_member_removal(member, &removal, origin).await? {
+        OrgWrite::Written(true) => changes.removed += 1,
+        other => return Ok(other),
     }
-    changes.removed += 1;
-    deps.store.remove_assignments_of(&member.org_id, &member.user_id, origin).await?;
-    Ok(true)
+    let removed = deps.store.remove_assignments_of(&member.org_id, &member.user_id, origin).await?;
+    Ok(removed.map(|()| true))
 }
 
 /// A newer profile of a user we know: the profile, and the copies on their member items.
@@ -239,12 +252,16 @@ async fn mirror_org_name(
     origin: &Origin,
     org: &Organization,
     changes: &mut Changes,
-) -> Result<(), ApiError> {
-    if let Some(stored) = deps.store.get_org(&org.id).await? {
-        if stored.name != org.name {
-            deps.store.rename_org(&stored, &org.name, Timestamp::now(), origin).await?;
-            changes.updated += 1;
+) -> Result<OrgWrite<()>, ApiError> {
+    match deps.store.get_org_record(&org.id).await? {
+        Some(OrgRecord::Live(stored)) if stored.name != org.name => {
+            let renamed = deps.store.rename_org(&stored, &org.name, Timestamp::now(), origin).await?;
+            if renamed != OrgWrite::OrgGone {
+                changes.updated += 1;
+            }
+            Ok(renamed.map(drop))
         }
+        Some(OrgRecord::Deleting(_) | OrgRecord::Deleted(_)) => Ok(OrgWrite::OrgGone),
+        Some(OrgRecord::Live(_)) | None => Ok(OrgWrite::Written(())),
     }
-    Ok(())
 }

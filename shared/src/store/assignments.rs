@@ -1,6 +1,7 @@
 //! Staff assignments: `ORG#o` / `ASSIGN#c#u` (in GSI1 the staff member's customers, by name),
 //! and the same assignment from the staff member's side, `ORG#o` / `STAFF#u#c`.
 
+use super::tx::{Commit, OrgWrite};
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::{Deserialize, Serialize};
 
@@ -129,16 +130,16 @@ impl Store {
             origin,
             assignment_event(Action::AssignmentAdded, &customer.id, user_id),
         )?;
-        match self.commit(tx).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Cancelled(failure)) if failure.is("staff") => {
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(true),
+            Commit::Cancelled(failure) if failure.is("staff") => {
                 Err(StoreError::Changed("only a staff member of the organization can be assigned"))
             }
-            Err(StoreError::Cancelled(failure)) if failure.is("customer") => {
+            Commit::Cancelled(failure) if failure.is("customer") => {
                 Err(StoreError::Changed("the customer is being deleted"))
             }
-            Err(StoreError::Cancelled(failure)) if failure.is("assignment") => Ok(false),
-            other => other.map(|()| true),
+            Commit::Cancelled(failure) if failure.is("assignment") => Ok(false),
+            other => other.required().map(|()| true),
         }
     }
 
@@ -150,12 +151,23 @@ impl Store {
         user_id: &str,
         origin: &Origin,
     ) -> Result<bool, StoreError> {
+        self.unassign_one(org_id, customer_id, user_id, origin).await?.written()
+    }
+
+    async fn unassign_one(
+        &self,
+        org_id: &str,
+        customer_id: &str,
+        user_id: &str,
+        origin: &Origin,
+    ) -> Result<OrgWrite<bool>, StoreError> {
         let mut tx = self.tx();
         self.unassign_in(&mut tx, org_id, customer_id, user_id, origin)?;
-        match self.commit(tx).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Cancelled(failure)) if failure.is("assignment") => Ok(false),
-            Err(error) => Err(error),
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(OrgWrite::Written(true)),
+            Commit::Cancelled(failure) if failure.is("assignment") => Ok(OrgWrite::Written(false)),
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other.required().map(|()| OrgWrite::Written(true)),
         }
     }
 
@@ -180,23 +192,26 @@ impl Store {
         org_id: &str,
         pairs: &[(String, String)],
         origin: &Origin,
-    ) -> Result<(), StoreError> {
+    ) -> Result<OrgWrite<()>, StoreError> {
         // Three actions each, within TransactWriteItems' 100.
         for chunk in pairs.chunks(25) {
             let mut tx = self.tx();
             for (customer_id, user_id) in chunk {
                 self.unassign_in(&mut tx, org_id, customer_id, user_id, origin)?;
             }
-            match self.commit(tx).await {
-                Err(StoreError::Cancelled(_)) => {
+            match self.commit(tx).await? {
+                Commit::Committed => {}
+                Commit::OrgGone => return Ok(OrgWrite::OrgGone),
+                Commit::Cancelled(_) => {
                     for (customer_id, user_id) in chunk {
-                        self.unassign(org_id, customer_id, user_id, origin).await?;
+                        if self.unassign_one(org_id, customer_id, user_id, origin).await? == OrgWrite::OrgGone {
+                            return Ok(OrgWrite::OrgGone);
+                        }
                     }
                 }
-                other => other?,
             }
         }
-        Ok(())
+        Ok(OrgWrite::Written(()))
     }
 
     /// The staff members assigned to a customer, by user id: the assignments, joined to the
@@ -232,7 +247,12 @@ impl Store {
     /// through the staff member's side of each assignment, a strongly consistent base-table
     /// query, so an assignment written just before the demotion is not missed (GSI1 may not
     /// have it yet). Safe to run again; readers ignore assignments of non-staff meanwhile.
-    pub async fn remove_assignments_of(&self, org_id: &str, user_id: &str, origin: &Origin) -> Result<(), StoreError> {
+    pub async fn remove_assignments_of(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        origin: &Origin,
+    ) -> Result<OrgWrite<()>, StoreError> {
         let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::staff_assignment_prefix(user_id))];
         let sides: Vec<StaffAssignmentItem> =
             self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await?;

@@ -3,6 +3,7 @@
 //! the org item's [`BillingSummary`] of what decides the plan; each change applied in one
 //! transaction with the record of the event that brought it.
 
+use super::tx::{Commit, OrgWrite};
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
@@ -173,16 +174,16 @@ impl Store {
             tx.put("owner", to_item(&owner)?, Some(condition))?;
         }
         tx.put("record", to_item(delivery.record)?, Some(Condition::absent()))?;
-        match self.commit(tx).await {
-            Ok(()) => Ok(Applied::Applied),
-            Err(StoreError::Cancelled(failure)) if failure.is("record") => Ok(Applied::Duplicate),
-            Err(StoreError::Cancelled(failure)) if failure.is("org") => Err(StoreError::BillingChanged),
-            Err(StoreError::Cancelled(failure)) if failure.is("owner") => {
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(Applied::Applied),
+            Commit::Cancelled(failure) if failure.is("record") => Ok(Applied::Duplicate),
+            Commit::Cancelled(failure) if failure.is("org") => Err(StoreError::BillingChanged),
+            Commit::Cancelled(failure) if failure.is("owner") => {
                 // Another organization took the subscription meanwhile: Lemon Squeezy's retry
                 // will find the stored owner.
                 Err(StoreError::Unavailable("the subscription's owner changed meanwhile".into()))
             }
-            Err(StoreError::Cancelled(_)) => {
+            Commit::Cancelled(_) => {
                 // Stale: keep the record of it all the same.
                 let stale = BillingEventItem { outcome: BillingOutcome::Stale, ..delivery.record.clone() };
                 Ok(match self.record_billing_event(&stale).await? {
@@ -191,14 +192,13 @@ impl Store {
                     super::Recorded::OrgDeleted => Applied::OrgDeleted,
                 })
             }
-            Err(StoreError::OrgDeleted) => Ok(Applied::OrgDeleted),
-            Err(error) => Err(error),
+            Commit::OrgGone => Ok(Applied::OrgDeleted),
         }
     }
 
     /// Sets a subscription to what the Lemon Squeezy API answered (the reconcile job: the API is
     /// the truth, whatever the timestamps), if its stored state is still `seen` (`None`: there
-    /// was none), with the org item's summary. `false` if the subscription changed meanwhile;
+    /// was none), with the org item's summary. `Written(false)` if the subscription changed meanwhile;
     /// [`StoreError::BillingChanged`] if only the summary did.
     pub async fn reconcile_subscription(
         &self,
@@ -207,7 +207,7 @@ impl Store {
         portal: Option<&PortalLink>,
         seen: Option<&Subscription>,
         origin: &Origin,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<OrgWrite<bool>, StoreError> {
         let mut update = set_subscription(&org.id, &fetched.id, "state", AttributeValue::M(to_item(fetched)?));
         update = match seen {
             Some(seen) => update
@@ -225,11 +225,12 @@ impl Store {
         if !event.changes.is_empty() {
             self.audit(&mut tx, &org.id, origin, event)?;
         }
-        match self.commit(tx).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Cancelled(failure)) if failure.is("subscription") => Ok(false),
-            Err(StoreError::Cancelled(failure)) if failure.is("org") => Err(StoreError::BillingChanged),
-            Err(error) => Err(error),
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(OrgWrite::Written(true)),
+            Commit::Cancelled(failure) if failure.is("subscription") => Ok(OrgWrite::Written(false)),
+            Commit::Cancelled(failure) if failure.is("org") => Err(StoreError::BillingChanged),
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other.required().map(|()| OrgWrite::Written(true)),
         }
     }
 }

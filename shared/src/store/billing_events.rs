@@ -1,6 +1,7 @@
 //! The record of every verified Lemon Squeezy delivery: applied, duplicate, stale, ignored, or
 //! unmatched (retried while it may still match, then abandoned).
 
+use super::tx::Commit;
 use serde::{Deserialize, Serialize};
 
 use super::{Item, Store, StoreError, from_item, key, keys, n, s, sdk_error, to_item};
@@ -117,11 +118,11 @@ impl Store {
         }
         let mut tx = self.tx();
         tx.put("record", to_item(record)?, Some(super::tx::Condition::absent()))?;
-        match self.commit(tx).await {
-            Ok(()) => Ok(Recorded::Fresh),
-            Err(StoreError::Cancelled(failure)) if failure.is("record") => Ok(Recorded::Duplicate),
-            Err(StoreError::OrgDeleted) => Ok(Recorded::OrgDeleted),
-            Err(error) => Err(error),
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(Recorded::Fresh),
+            Commit::Cancelled(failure) if failure.is("record") => Ok(Recorded::Duplicate),
+            Commit::OrgGone => Ok(Recorded::OrgDeleted),
+            other => other.required().map(|()| Recorded::Fresh),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Customers (client companies): `ORG#o` / `CUSTOMER#c`, in GSI1 `ORG#o#CUSTOMERS` by name.
 
+use super::tx::Commit;
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::{Deserialize, Serialize};
 
@@ -111,11 +112,11 @@ impl Store {
         let created = customer_changes(&CustomerFields::default(), &customer.fields());
         self.audit(&mut tx, &customer.org_id, origin, customer_event(Action::CustomerCreated, customer, created))?;
         self.add_usage(&mut tx, &customer.org_id, &change)?;
-        match self.commit(tx).await {
-            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("usage") => {
                 Err(self.usage_refusal(&customer.org_id, &change).await)
             }
-            other => other,
+            other => other.required(),
         }
     }
 
@@ -168,11 +169,11 @@ impl Store {
         let mut tx = self.tx();
         tx.update("customer", update)?;
         self.audit(&mut tx, &old.org_id, origin, customer_event(Action::CustomerUpdated, old, changes))?;
-        match self.commit(tx).await {
-            Err(StoreError::Cancelled(failure)) if failure.is("customer") => {
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("customer") => {
                 return Err(StoreError::Changed("the customer changed meanwhile; retry"));
             }
-            other => other?,
+            other => other.required()?,
         }
         self.reorder_assignments(new).await
     }
@@ -230,17 +231,17 @@ impl Store {
     pub async fn finish_customer_delete(&self, customer: &CustomerItem, origin: &Origin) -> Result<(), StoreError> {
         let assignments = self.assignments_of_customer(&customer.org_id, &customer.id).await?;
         let pairs: Vec<(String, String)> = assignments.into_iter().map(|a| (a.customer_id, a.user_id)).collect();
-        self.unassign_all(&customer.org_id, &pairs, origin).await?;
+        self.unassign_all(&customer.org_id, &pairs, origin).await?.written()?;
         let mut tx = self.tx();
         let deleting = Condition::new("deleting = :true").value(":true", AttributeValue::Bool(true));
         tx.delete("customer", key(customer.pk.clone(), customer.sk.clone()), Some(deleting))?;
         self.add_usage(&mut tx, &customer.org_id, &UsageChange::customers(-1))?;
         let deleted = customer_changes(&customer.fields(), &CustomerFields::default());
         self.audit(&mut tx, &customer.org_id, origin, customer_event(Action::CustomerDeleted, customer, deleted))?;
-        match self.commit(tx).await {
+        match self.commit(tx).await? {
             // Deleted already by an earlier run.
-            Err(StoreError::Cancelled(failure)) if failure.is("customer") => Ok(()),
-            other => other,
+            Commit::Cancelled(failure) if failure.is("customer") => Ok(()),
+            other => other.required(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! transaction writes into the organization (`tx`'s deletion guard), so what a step finds still
 //! stored is what is left to delete, and an interrupted deletion continues from the table alone.
 
+use super::tx::{Commit, OrgWrite};
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
 use super::audit::Event;
@@ -25,13 +26,13 @@ impl Store {
     /// Marks `org` (as read) deleted for every reader and writer, with its audit entry, unless its
     /// name is no longer `confirmed_name` or its billing changed since it was read (a
     /// subscription that began to grant access meanwhile must be seen by the caller's check).
-    /// [`StoreError::OrgDeleted`] if another request marked it first.
+    /// [`OrgWrite::OrgGone`] if another request marked it first.
     pub async fn request_deletion(
         &self,
         org: &OrgItem,
         deletion: &Deletion,
         origin: &Origin,
-    ) -> Result<(), StoreError> {
+    ) -> Result<OrgWrite<()>, StoreError> {
         // The billing summary's revision stands for every subscription, however many.
         let update = Update::builder()
             .set_key(Some(key(keys::org_pk(&org.id), keys::ORG_SK.to_owned())))
@@ -53,11 +54,12 @@ impl Store {
         tx.update("org", update)?;
         let target = Target::new(TargetKind::Org, &org.id);
         self.audit(&mut tx, &org.id, origin, Event::new(Action::OrgDeletionRequested, target, Changes::default()))?;
-        match self.commit(tx).await {
-            Err(StoreError::Cancelled(failure)) if failure.is("org") => {
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("org") => {
                 Err(StoreError::Changed("the organization changed meanwhile; retry"))
             }
-            other => other,
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other.required().map(OrgWrite::Written),
         }
     }
 

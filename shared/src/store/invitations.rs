@@ -1,6 +1,7 @@
 //! Invitations: `ORG#o` / `INVITE#i`, and `ORG#o` / `INVITEE#<email>` pointing at the pending
 //! invitation of an address. Each holds a seat from creation until accepted or revoked.
 
+use super::tx::Commit;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{EntryKey, Event};
@@ -119,17 +120,17 @@ impl Store {
         tx.put("invitee", to_item(&InviteeItem::of(invitation))?, Some(Condition::absent()))?;
         self.add_usage(&mut tx, &invitation.org_id, &change)?;
         self.client_links(&mut tx, &invitation.org_id, None, invitation.customer_id.as_deref(), true)?;
-        match self.commit(tx).await {
-            Err(StoreError::Cancelled(failure)) if failure.is("invitee") => {
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("invitee") => {
                 Err(StoreError::Changed("this address has a pending invitation already"))
             }
-            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
+            Commit::Cancelled(failure) if failure.is("usage") => {
                 Err(self.usage_refusal(&invitation.org_id, &change).await)
             }
-            Err(StoreError::Cancelled(failure)) if failure.is("client_to") => {
+            Commit::Cancelled(failure) if failure.is("client_to") => {
                 Err(StoreError::Changed("the customer is being deleted"))
             }
-            other => other.map(|()| entry),
+            other => other.required().map(|()| entry),
         }
     }
 
@@ -168,9 +169,9 @@ impl Store {
         tx.delete("invitee", key(invitee.pk, invitee.sk), None)?;
         self.add_usage(&mut tx, &invitation.org_id, &UsageChange::invitation_seat(invitation.role, -1))?;
         self.client_links(&mut tx, &invitation.org_id, invitation.customer_id.as_deref(), None, false)?;
-        match self.commit(tx).await {
-            Err(StoreError::Cancelled(failure)) if failure.is("invitation") => Ok(()),
-            other => other,
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("invitation") => Ok(()),
+            other => other.required(),
         }
     }
 

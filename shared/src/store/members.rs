@@ -3,6 +3,7 @@
 //! transaction with the usage counters, and the undo of a change that WorkOS refused, which
 //! applies only to what is still the change's own.
 
+use super::tx::Commit;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{EntryKey, Event, member_event};
@@ -111,6 +112,8 @@ pub enum Arrival {
     },
     /// The invitation, organization or customer it was built on changed meanwhile: read again.
     Changed,
+    /// The organization's deletion began: nothing was stored.
+    OrgGone,
 }
 
 /// The item must still be the revision `member` has.
@@ -195,19 +198,19 @@ impl Store {
             }
             None => self.add_usage(&mut tx, &member.org_id, &change)?,
         }
-        match self.commit(tx).await {
-            Ok(()) => Ok(Arrival::Stored),
-            Err(StoreError::Cancelled(failure)) if failure.is("member") => Ok(Arrival::Exists),
-            Err(StoreError::Cancelled(failure)) if failure.is("removed") => Ok(Arrival::Removed),
-            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(Arrival::Stored),
+            Commit::Cancelled(failure) if failure.is("member") => Ok(Arrival::Exists),
+            Commit::Cancelled(failure) if failure.is("removed") => Ok(Arrival::Removed),
+            Commit::Cancelled(failure) if failure.is("usage") => {
                 match self.usage_refusal(&member.org_id, &change).await {
                     StoreError::LimitReached { resource, limit, .. } => Ok(Arrival::PlanFull { resource, limit }),
                     StoreError::Changed(_) => Ok(Arrival::Changed),
                     other => Err(other),
                 }
             }
-            Err(StoreError::Cancelled(_)) => Ok(Arrival::Changed),
-            Err(error) => Err(error),
+            Commit::Cancelled(_) => Ok(Arrival::Changed),
+            Commit::OrgGone => Ok(Arrival::OrgGone),
         }
     }
 
@@ -233,18 +236,16 @@ impl Store {
             self.still_admin(&mut tx, &old.org_id, acting_admin)?;
         }
         self.client_links(&mut tx, &old.org_id, old.customer_id.as_deref(), new.customer_id.as_deref(), true)?;
-        match self.commit(tx).await {
-            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
-                Err(self.usage_refusal(&old.org_id, change).await)
-            }
-            Err(StoreError::Cancelled(failure)) if failure.is("client_to") => {
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("usage") => Err(self.usage_refusal(&old.org_id, change).await),
+            Commit::Cancelled(failure) if failure.is("client_to") => {
                 Err(StoreError::Changed("the customer is being deleted"))
             }
-            Err(StoreError::Cancelled(failure)) if failure.is("acting_admin") => {
+            Commit::Cancelled(failure) if failure.is("acting_admin") => {
                 Err(StoreError::Changed("you are no longer an admin of this organization"))
             }
-            Err(StoreError::Cancelled(_)) => Err(StoreError::Changed("the member changed meanwhile; retry")),
-            other => other.map(|()| entry),
+            Commit::Cancelled(_) => Err(StoreError::Changed("the member changed meanwhile; retry")),
+            other => other.required().map(|()| entry),
         }
     }
 
@@ -268,15 +269,13 @@ impl Store {
             self.still_admin(&mut tx, &member.org_id, acting_admin)?;
         }
         self.client_links(&mut tx, &member.org_id, member.customer_id.as_deref(), None, false)?;
-        match self.commit(tx).await {
-            Err(StoreError::Cancelled(failure)) if failure.is("usage") => {
-                Err(self.usage_refusal(&member.org_id, &change).await)
-            }
-            Err(StoreError::Cancelled(failure)) if failure.is("acting_admin") => {
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("usage") => Err(self.usage_refusal(&member.org_id, &change).await),
+            Commit::Cancelled(failure) if failure.is("acting_admin") => {
                 Err(StoreError::Changed("you are no longer an admin of this organization"))
             }
-            Err(StoreError::Cancelled(_)) => Err(StoreError::Changed("the member changed meanwhile; retry")),
-            other => other.map(|()| entry),
+            Commit::Cancelled(_) => Err(StoreError::Changed("the member changed meanwhile; retry")),
+            other => other.required().map(|()| entry),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! truth here, so these writes take no limit and keep no last admin; each is conditioned on
 //! the stored WorkOS `updated_at`, so older news never overwrites newer.
 
+use super::tx::{Commit, OrgWrite};
 use serde::{Deserialize, Serialize};
 
 use super::audit::member_event;
@@ -49,13 +50,13 @@ impl Store {
     }
 
     /// Mirrors a changed WorkOS membership (role, customer, WorkOS time) onto a stored member
-    /// (`old`, as read), moving its seat unchecked. `false` if the member changed meanwhile.
+    /// (`old`, as read), moving its seat unchecked. `Written(false)` if the member changed meanwhile.
     pub async fn mirror_member_change(
         &self,
         old: &MemberItem,
         new: &MemberItem,
         origin: &Origin,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<OrgWrite<bool>, StoreError> {
         let mut tx = self.tx();
         let unchanged = Condition::new("revision = :revision").value(":revision", s(&old.revision));
         tx.put("member", to_item(new)?, Some(unchanged))?;
@@ -71,13 +72,13 @@ impl Store {
     }
 
     /// Removes a member (as read) that WorkOS no longer has, unchecked (WorkOS decided), and
-    /// records the removal. `false` if it changed meanwhile.
+    /// records the removal. `Written(false)` if it changed meanwhile.
     pub async fn mirror_member_removal(
         &self,
         member: &MemberItem,
         removal: &RemovedMemberItem,
         origin: &Origin,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<OrgWrite<bool>, StoreError> {
         let mut tx = self.tx();
         self.audit(&mut tx, &member.org_id, origin, member_event(Action::MemberRemoved, Some(member), None))?;
         let unchanged = Condition::new("revision = :revision").value(":revision", s(&member.revision));
@@ -88,11 +89,12 @@ impl Store {
         self.mirror_commit(tx).await
     }
 
-    async fn mirror_commit(&self, tx: super::tx::Tx) -> Result<bool, StoreError> {
-        match self.commit(tx).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Cancelled(failure)) if failure.is("member") => Ok(false),
-            Err(error) => Err(error),
+    async fn mirror_commit(&self, tx: super::tx::Tx) -> Result<OrgWrite<bool>, StoreError> {
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(OrgWrite::Written(true)),
+            Commit::Cancelled(failure) if failure.is("member") => Ok(OrgWrite::Written(false)),
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other.required().map(|()| OrgWrite::Written(true)),
         }
     }
 

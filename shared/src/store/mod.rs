@@ -57,11 +57,10 @@ pub use query::Page;
 pub use removals::{RemovalOrigin, RemovedMemberItem};
 pub use subscription_owners::{ReconcileState, SubscriptionOwnerItem};
 pub use subscriptions::SubscriptionItem;
-pub use tx::TxFailure;
+pub use tx::{OrgWrite, TxFailure};
 pub use users::{Profile, UserProfileItem};
 
 use crate::domain::usage::UsageRefusal;
-use crate::error::ApiError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -103,26 +102,6 @@ impl From<UsageRefusal> for StoreError {
         match refusal {
             UsageRefusal::LastAdmin => Self::LastAdmin,
             UsageRefusal::LimitReached { resource, limit, usage } => Self::LimitReached { resource, limit, usage },
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::LastAdmin => ApiError::LastAdmin,
-            StoreError::LimitReached { resource, limit, usage } => {
-                ApiError::PlanLimitReached { resource, limit, usage }
-            }
-            StoreError::Changed(what) => ApiError::Conflict(what.to_owned()),
-            // A condition no caller explained: the items changed under the request.
-            StoreError::Cancelled(_) | StoreError::ConditionFailed => {
-                ApiError::Conflict("the data changed meanwhile; retry".to_owned())
-            }
-            StoreError::InvalidCursor => ApiError::InvalidCursor,
-            StoreError::OrgDeleted => ApiError::OrganizationDeleted,
-            StoreError::NoCursorKey => ApiError::Misconfigured(Box::new(error)),
-            other => ApiError::Upstream(Box::new(other)),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Organizations: `ORG#o` / `ORG`, with the usage counters and billing state on the item.
 
+use super::tx::{Commit, OrgWrite};
 use serde::{Deserialize, Serialize};
 
 use super::audit::Event;
@@ -150,9 +151,9 @@ impl Store {
         name: &str,
         now: crate::Timestamp,
         origin: &Origin,
-    ) -> Result<OrgItem, StoreError> {
+    ) -> Result<OrgWrite<OrgItem>, StoreError> {
         if org.name == name {
-            return Ok(org.clone());
+            return Ok(OrgWrite::Written(org.clone()));
         }
         let mut tx = self.tx();
         let update = aws_sdk_dynamodb::types::Update::builder()
@@ -171,12 +172,14 @@ impl Store {
             origin,
             Event::new(Action::OrgRenamed, Target::new(TargetKind::Org, &org.id), changes),
         )?;
-        match self.commit(tx).await {
-            Err(StoreError::Cancelled(failure)) if failure.is("org") => {
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("org") => {
                 Err(StoreError::Changed("the organization changed meanwhile; retry"))
             }
-            Err(error) => Err(error),
-            Ok(()) => Ok(OrgItem { name: name.to_owned(), updated_at: now, ..org.clone() }),
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other
+                .required()
+                .map(|()| OrgWrite::Written(OrgItem { name: name.to_owned(), updated_at: now, ..org.clone() })),
         }
     }
 
@@ -205,6 +208,6 @@ impl Store {
         if let Some(claim) = idempotency {
             tx.update("idempotency", self.finish_idempotency(claim, &org.id))?;
         }
-        self.commit(tx).await
+        self.commit(tx).await?.required()
     }
 }

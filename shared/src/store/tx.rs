@@ -8,6 +8,10 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 mod guard;
+mod outcome;
+
+pub(super) use outcome::Commit;
+pub use outcome::OrgWrite;
 
 use super::{Item, OrgRecord, Store, StoreError};
 
@@ -183,35 +187,36 @@ impl Store {
         Tx { table: self.table.clone(), actions: Vec::new(), names: Vec::new() }
     }
 
-    /// Runs a transaction. DynamoDB's transaction conflicts (another transaction on the same
-    /// items) are retried a few times; a failed condition is [`StoreError::Cancelled`] with the
-    /// names of the actions that failed; every other cancellation is unavailable (503).
-    pub(super) async fn commit(&self, mut tx: Tx) -> Result<(), StoreError> {
+    /// Runs a transaction and says how it ended: committed; not committed because the
+    /// organization's deletion began (a guarded action failed and the org item says so); or
+    /// cancelled with the names of the actions whose condition failed. DynamoDB's transaction
+    /// conflicts (another transaction on the same items) are retried a few times; every other
+    /// cancellation is unavailable (503).
+    pub(super) async fn commit(&self, mut tx: Tx) -> Result<Commit, StoreError> {
         if tx.is_empty() {
-            return Ok(());
+            return Ok(Commit::Committed);
         }
         let (orgs, carriers) = tx.guard()?;
-        match self.send(&tx).await {
-            // A guarded action failed: its own condition, or the organization's deletion began.
-            Err(StoreError::Cancelled(failure)) if carriers.iter().any(|name| failure.is(name)) => {
+        match self.send(&tx).await? {
+            Commit::Cancelled(failure) if carriers.iter().any(|name| failure.is(name)) => {
                 for org in &orgs {
                     if let Some(OrgRecord::Deleting(_) | OrgRecord::Deleted(_)) = self.get_org_record(org).await? {
-                        return Err(StoreError::OrgDeleted);
+                        return Ok(Commit::OrgGone);
                     }
                 }
-                Err(StoreError::Cancelled(failure))
+                Ok(Commit::Cancelled(failure))
             }
-            other => other,
+            other => Ok(other),
         }
     }
 
-    async fn send(&self, tx: &Tx) -> Result<(), StoreError> {
+    async fn send(&self, tx: &Tx) -> Result<Commit, StoreError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result = self.client.transact_write_items().set_transact_items(Some(tx.actions.clone())).send().await;
             let error = match result {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(Commit::Committed),
                 Err(error) => error,
             };
             let reasons = error.as_service_error().and_then(|e| match e {
@@ -227,7 +232,7 @@ impl Store {
                 continue;
             }
             return match TxFailure::from_reasons(&tx.names, &reasons) {
-                Ok(failure) => Err(StoreError::Cancelled(failure)),
+                Ok(failure) => Ok(Commit::Cancelled(failure)),
                 Err(unexpected) => Err(StoreError::Unavailable(unexpected.into())),
             };
         }

@@ -4,6 +4,7 @@
 //! and nothing was written.
 
 use super::audit::EntryKey;
+use super::tx::Commit;
 use super::tx::{Condition, Tx};
 use super::{InvitationItem, InviteeItem, MemberItem, RemovedMemberItem, Store, StoreError, key, s, to_item};
 use crate::domain::UsageChange;
@@ -62,10 +63,10 @@ impl Store {
     }
 
     async fn commit_undo(&self, tx: Tx) -> Result<bool, StoreError> {
-        match self.commit(tx).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Cancelled(_)) => Ok(false),
-            Err(error) => Err(error),
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(true),
+            Commit::Cancelled(_) => Ok(false),
+            Commit::OrgGone => Err(StoreError::OrgDeleted),
         }
     }
 }

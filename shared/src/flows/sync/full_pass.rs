@@ -10,7 +10,7 @@ use crate::clients::workos::{Membership, Organization, User};
 use crate::domain::audit::Origin;
 use crate::error::ApiError;
 use crate::flows::access::profile_of;
-use crate::store::{MemberItem, RemovalOrigin};
+use crate::store::{MemberItem, OrgWrite, RemovalOrigin};
 use crate::{Deps, Timestamp};
 
 /// What a full pass over one organization read.
@@ -25,13 +25,14 @@ pub struct Reads {
 
 /// Compares one WorkOS organization with the table and writes only the differences: new
 /// members, role changes, profile changes, and members WorkOS no longer has as active.
+/// [`OrgWrite::OrgGone`]: its deletion began meanwhile, and the pass over it stopped there.
 pub async fn reconcile_org(
     deps: &Deps,
     origin: &Origin,
     org: &Organization,
     changes: &mut Changes,
     reads: &mut Reads,
-) -> Result<(), ApiError> {
+) -> Result<OrgWrite<()>, ApiError> {
     let filter = crate::clients::workos::MembershipFilter {
         user_id: None,
         organization_id: Some(&org.id),
@@ -49,7 +50,9 @@ pub async fn reconcile_org(
     let users: HashMap<&str, &User> = users.iter().map(|u| (u.id.as_str(), u)).collect();
     let mut stored: HashMap<String, MemberItem> = stored.into_iter().map(|m| (m.user_id.clone(), m)).collect();
 
-    mirror_org_name(deps, origin, org, changes).await?;
+    if mirror_org_name(deps, origin, org, changes).await? == OrgWrite::OrgGone {
+        return Ok(OrgWrite::OrgGone);
+    }
     for membership in memberships.iter().filter(|m| m.is_active()) {
         let member = stored.remove(&membership.user_id);
         if member.is_none() && finish_api_removal(deps, membership).await? {
@@ -69,7 +72,10 @@ pub async fn reconcile_org(
                 changes.updated += 1;
             }
         }
-        mirror_membership(deps, origin, membership, member, user.map(|user| profile_of(user)), true, changes).await?;
+        let profile = user.map(|user| profile_of(user));
+        if mirror_membership(deps, origin, membership, member, profile, true, changes).await? == OrgWrite::OrgGone {
+            return Ok(OrgWrite::OrgGone);
+        }
     }
     // Stored members without an active WorkOS membership are gone: asked again first, since one
     // who joined after WorkOS's list was read is stored but not on it.
@@ -77,9 +83,11 @@ pub async fn reconcile_org(
         if deps.workos.active_membership(&member.user_id, &member.org_id).await?.is_some() {
             continue;
         }
-        remove_member(deps, origin, member, Timestamp::now(), changes).await?;
+        if remove_member(deps, origin, member, Timestamp::now(), changes).await? == OrgWrite::OrgGone {
+            return Ok(OrgWrite::OrgGone);
+        }
     }
-    Ok(())
+    Ok(OrgWrite::Written(()))
 }
 
 /// An active WorkOS membership of a user removed through the API: the removal stopped between
