@@ -73,6 +73,11 @@ pub struct Config {
     pub plans: Plans,
     /// How long audit entries are kept, in days (`AUDIT_RETENTION_DAYS`, default 365).
     pub audit_retention_days: u32,
+    /// The WebSocket URL a live ticket is for (`LIVE_URL`): the WebSocket API's stage URL, or the
+    /// local gateway's `ws://…/live`.
+    pub live_url: Option<String>,
+    /// The management API (`@connections`) endpoint (`LIVE_MANAGEMENT_URL`): the stage's https URL.
+    pub live_management_url: Option<String>,
 }
 
 impl Config {
@@ -105,6 +110,8 @@ impl Config {
             })?,
         };
         Ok(Self {
+            live_url: get("LIVE_URL"),
+            live_management_url: get("LIVE_MANAGEMENT_URL"),
             table_name: required("TABLE_NAME")?,
             workos: WorkosConfig {
                 api_url,

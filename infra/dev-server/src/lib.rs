@@ -15,6 +15,7 @@ use shared::api::http::Handler;
 use shared::api::lambda::EventHandler;
 use shared::{ApiError, Deps};
 
+pub mod live;
 pub mod table;
 
 /// One HTTP route: as in `template.yaml`, the function (binary) that serves it and its handler.

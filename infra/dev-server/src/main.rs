@@ -23,15 +23,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     shared::telemetry::init();
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose()?.unwrap_or(9000);
     let origins = std::env::var("CORS_ALLOWED_ORIGINS").unwrap_or_else(|_| "http://localhost:3000".into());
-    let config = shared::config::Config::from_env()?;
+    let mut config = shared::config::Config::from_env()?;
+    // The live updates: this gateway plays the WebSocket API and its `@connections`.
+    let local = format!("http://127.0.0.1:{port}");
+    config.live_url.get_or_insert_with(|| format!("ws://127.0.0.1:{port}/live"));
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     if std::env::var("LOCAL_CREATE_TABLE").is_ok_and(|v| v == "1") {
         dev_server::table::ensure_table(&dynamodb, &config.table_name).await?;
     }
-    let deps = Deps::new(config, dynamodb);
+    let table = config.table_name.clone();
+    let live = shared::clients::live::LiveConnections::at(&sdk, &local);
+    let deps = Deps::new(config.clone(), dynamodb.clone()).with_live(live.clone());
+    let gateway = dev_server::live::LiveGateway::new(Deps::new(config, dynamodb.clone()).with_live(live), None);
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    tokio::spawn(dev_server::live::poll_stream(gateway.clone(), dynamodb, streams, table));
     let app = Arc::new(App { deps, cors: Cors::from_list(&origins) });
-    let router = axum::Router::new().fallback(serve).with_state(app);
+    let router = gateway.router().merge(axum::Router::new().fallback(serve).with_state(app));
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     tracing::info!(port, "local gateway listening");
     axum::serve(listener, router)

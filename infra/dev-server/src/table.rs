@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 
@@ -19,6 +19,8 @@ pub struct TableDefinition {
     pub global_secondary_indexes: Vec<Index>,
     pub billing_mode: String,
     pub time_to_live_attribute: String,
+    /// The stream's view type (the live updates read old and new images).
+    pub stream_view_type: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +78,12 @@ pub async fn ensure_table(client: &Client, name: &str) -> Result<(), Box<dyn std
                 .build()?,
         );
     }
-    request = request.set_key_schema(Some(keys(&def.key_schema)?));
+    request = request.set_key_schema(Some(keys(&def.key_schema)?)).stream_specification(
+        StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::from(def.stream_view_type.as_str()))
+            .build()?,
+    );
     for index in &def.global_secondary_indexes {
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()

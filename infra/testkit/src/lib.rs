@@ -6,6 +6,7 @@ pub mod calls;
 pub mod emulator;
 pub mod lambda;
 pub mod lemonsqueezy;
+pub mod live;
 pub mod logs;
 pub mod proxy;
 pub mod scenario;

@@ -54,6 +54,34 @@ pub fn serve_events(required: &[Setting], handler: EventHandler) -> Result<(), l
     })
 }
 
+/// Serves a WebSocket route of the live updates (API Gateway WebSocket events).
+pub fn serve_websocket(handler: super::live::SocketHandler) -> Result<(), lambda_http::Error> {
+    use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+    runtime()?.block_on(async {
+        let deps = start(&[]).await?;
+        let deps = &deps;
+        lambda_http::lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
+                Ok::<_, std::convert::Infallible>(handler(deps, &event.payload).await)
+            },
+        ))
+        .await
+    })
+}
+
+/// Serves `live-broadcast` (DynamoDB stream events, answered with the records that failed).
+pub fn serve_stream() -> Result<(), lambda_http::Error> {
+    use aws_lambda_events::dynamodb::Event;
+    runtime()?.block_on(async {
+        let deps = start(&[]).await?;
+        let deps = &deps;
+        lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+            Ok::<_, std::convert::Infallible>(super::live::broadcast(deps, event.payload).await)
+        }))
+        .await
+    })
+}
+
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
 }

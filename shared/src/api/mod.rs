@@ -6,5 +6,6 @@ pub mod caller;
 pub mod export;
 pub mod http;
 pub mod lambda;
+pub mod live;
 mod refusals;
 pub mod views;

@@ -3,6 +3,7 @@
 //! retries, logs without bodies). None of them knows the table.
 
 pub mod lemonsqueezy;
+pub mod live;
 pub mod outbound;
 pub mod secrets;
 pub mod tls;

@@ -9,6 +9,7 @@ pub mod billing_summary;
 pub mod deletion;
 pub mod ids;
 pub mod lemonsqueezy;
+pub mod live;
 pub mod plans;
 pub mod roles;
 pub mod usage;

@@ -7,10 +7,12 @@ pub mod billing;
 pub mod credential;
 pub mod customers;
 pub mod deletion;
+pub mod live;
 mod not_members;
 pub mod sync;
 
 use crate::clients::lemonsqueezy::LemonSqueezyClient;
+use crate::clients::live::LiveConnections;
 use crate::clients::outbound::{LazyHttp, Patience};
 use crate::clients::tokens::TokenVerifier;
 use crate::clients::workos::WorkosClient;
@@ -25,6 +27,8 @@ pub struct Deps {
     pub tokens: TokenVerifier,
     pub workos: WorkosClient,
     pub lemonsqueezy: LemonSqueezyClient,
+    /// The WebSocket API's `@connections` (for the live functions; `LIVE_MANAGEMENT_URL`).
+    pub live: Option<LiveConnections>,
     /// Users this warm function found not to be members, for a short while.
     not_members: access::NotMemberCache,
 }
@@ -37,7 +41,8 @@ impl Deps {
         let secrets = crate::clients::secrets::resolve(&sdk, env).await?;
         // A secret read from Secrets Manager wins over a plain variable of the same name.
         let config = Config::from_lookup(|name| secrets.get(name).cloned().or_else(|| env(name)))?;
-        Ok(Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)))
+        let live = config.live_management_url.as_deref().map(|url| LiveConnections::at(&sdk, url));
+        Ok(Self { live, ..Self::new(config, aws_sdk_dynamodb::Client::new(&sdk)) })
     }
 
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
@@ -53,6 +58,7 @@ impl Deps {
             tokens: TokenVerifier::new(http.clone(), &config.workos),
             workos: WorkosClient::new(http.clone(), &config.workos),
             lemonsqueezy: LemonSqueezyClient::new(http.clone(), config.lemonsqueezy.clone()),
+            live: None,
             not_members: access::NotMemberCache::default(),
             http,
             config,
@@ -69,8 +75,14 @@ impl Deps {
             tokens: TokenVerifier::new(self.http.clone(), &self.config.workos),
             workos: self.workos.with_patience(patience),
             lemonsqueezy: self.lemonsqueezy.clone(),
+            live: self.live.clone(),
             not_members: self.not_members.clone(),
         }
+    }
+
+    /// The same dependencies posting live frames through `live`.
+    pub fn with_live(self, live: LiveConnections) -> Self {
+        Self { live: Some(live), ..self }
     }
 }
 

@@ -97,7 +97,12 @@ impl Store {
     /// own (the org item stays to the end), its billing events, and its audit months since it was
     /// created.
     pub fn deletion_partitions(&self, org: &OrgItem, now: Timestamp) -> Vec<String> {
-        let mut partitions = vec![keys::org_pk(&org.id), keys::org_events_pk(&org.id)];
+        let mut partitions = vec![
+            keys::org_pk(&org.id),
+            keys::org_events_pk(&org.id),
+            keys::live_connections_pk(&org.id),
+            keys::changes_pk(&org.id),
+        ];
         partitions.extend(keys::audit_months_since(&org.id, org.created_at, now));
         partitions
     }

@@ -13,6 +13,46 @@ pub fn org_of(pk: &str) -> Option<&str> {
     rest.split('#').next().filter(|org| !org.is_empty())
 }
 
+/// Partition of an organization's open live connections (`CONN#<connection id>`).
+pub fn live_connections_pk(org_id: &str) -> String {
+    format!("ORG#{org_id}#LIVE")
+}
+
+/// Sort key of a live connection in its organization's partition.
+pub fn live_connection_sk(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}
+
+/// A live connection's own item, found by the connection id that API Gateway hands `$default`
+/// and `$disconnect` (which carry no credential): it names the organization and user.
+pub fn live_connection_pk(connection_id: &str) -> String {
+    format!("LIVECONN#{connection_id}")
+}
+
+/// Sort key of a live connection's own item and of a ticket.
+pub const LIVE_SK: &str = "LIVE";
+
+/// A live ticket, by the digest of its secret (the secret itself is never stored).
+pub fn live_ticket_pk(digest: &str) -> String {
+    format!("LIVETICKET#{digest}")
+}
+
+/// Partition of an organization's numbered changes (`SEQ#…`, and `ENTRY#<audit entry id>` for
+/// the number an entry was given).
+pub fn changes_pk(org_id: &str) -> String {
+    format!("ORG#{org_id}#CHANGES")
+}
+
+pub fn change_sk(seq: crate::domain::live::Seq) -> String {
+    format!("SEQ#{seq}")
+}
+
+pub const CHANGE_PREFIX: &str = "SEQ#";
+
+pub fn change_entry_sk(entry_id: &str) -> String {
+    format!("ENTRY#{entry_id}")
+}
+
 /// Sort key of the organization item itself.
 pub const ORG_SK: &str = "ORG";
 

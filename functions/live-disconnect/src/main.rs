@@ -1,0 +1,3 @@
+fn main() -> Result<(), lambda_http::Error> {
+    shared::api::lambda::serve_websocket(|deps, event| Box::pin(live_disconnect::handle(deps, event)))
+}

@@ -1,0 +1,292 @@
+//! The local gateway's part of API Gateway's WebSocket API and of the stream's event source
+//! mapping, for the live updates. It calls the same handlers AWS would, with the same event types:
+//!
+//! - `GET /live?ticket=…` upgrades to a WebSocket after `$connect` (`live-connect`) answered 200,
+//!   and answers its status (401) without upgrading otherwise; each text frame is a `$default`
+//!   (`live-message`) event, the end of the socket a `$disconnect` (`live-disconnect`) event.
+//! - `POST /@connections/{id}` and `DELETE /@connections/{id}` are the management API, which the
+//!   functions call through the real AWS SDK client pointed here; an unknown id answers 410.
+//! - [`poll_stream`] reads DynamoDB Local's stream of the table and hands each batch of records to
+//!   `live-broadcast` as a DynamoDB stream event; records its answer names as failed are retried
+//!   (three times, then logged and passed, as an on-failure destination would keep them).
+//!
+//! Differences from AWS (docs/live-updates.md): `$default` events of one socket are handled one
+//! at a time here (API Gateway may run them concurrently); the stream is polled every 100 ms with
+//! one shard iterator per shard, and no batching window.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use shared::Deps;
+use shared::api::live::events::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest, EventRecord, StreamEvent};
+use tokio::sync::mpsc;
+
+/// A call of a function, as the gateway runs it.
+pub type Call<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Wraps each call with the function's name: the tests record the DynamoDB calls of each function
+/// under it, to check the template's policies.
+pub type Around = Arc<dyn for<'a> Fn(&'static str, Call<'a>) -> Call<'a> + Send + Sync>;
+
+enum Outbound {
+    Text(String),
+    Close,
+}
+
+/// The open sockets, by connection id.
+pub struct LiveGateway {
+    deps: Deps,
+    sockets: Mutex<HashMap<String, mpsc::UnboundedSender<Outbound>>>,
+    around: Option<Around>,
+}
+
+impl LiveGateway {
+    /// `deps` must post through this gateway's `@connections` ([`Deps::with_live`]).
+    pub fn new(deps: Deps, around: Option<Around>) -> Arc<Self> {
+        Arc::new(Self { deps, sockets: Mutex::new(HashMap::new()), around })
+    }
+
+    /// Runs `call` as the function `name` would.
+    async fn call<F: Future<Output = ()> + Send>(&self, name: &'static str, call: F) {
+        match &self.around {
+            Some(around) => around(name, Box::pin(call)).await,
+            None => call.await,
+        }
+    }
+
+    /// The WebSocket route and the management API.
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        axum::Router::new()
+            .route("/live", axum::routing::get(upgrade))
+            .route("/@connections/{id}", axum::routing::post(post).delete(delete))
+            .with_state(self.clone())
+    }
+
+    fn event(&self, route: &str, kind: &str, connection_id: &str) -> ApiGatewayWebsocketProxyRequest {
+        let mut event = ApiGatewayWebsocketProxyRequest::default();
+        event.request_context.route_key = Some(route.to_owned());
+        event.request_context.event_type = Some(kind.to_owned());
+        event.request_context.connection_id = Some(connection_id.to_owned());
+        event.request_context.request_id = Some(ulid::Ulid::new().to_string());
+        event
+    }
+
+    async fn run_socket(self: Arc<Self>, socket: WebSocket, connection_id: String) {
+        let (sender, mut outbound) = mpsc::unbounded_channel();
+        self.sockets.lock().expect("sockets").insert(connection_id.clone(), sender);
+        let mut socket = socket;
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        let mut event = self.event("$default", "MESSAGE", &connection_id);
+                        event.body = Some(text.to_string());
+                        // Its answers come back through `@connections` while it runs.
+                        let gateway = self.clone();
+                        tokio::spawn(async move {
+                            let deps = &gateway.deps;
+                            gateway.call("live-message", async { shared::api::live::message(deps, &event).await; }).await;
+                        });
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+                sent = outbound.recv() => match sent {
+                    Some(Outbound::Text(text)) => {
+                        if socket.send(Message::Text(text.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Outbound::Close) | None => {
+                        let _ = socket.send(Message::Close(None)).await;
+                        break;
+                    }
+                },
+            }
+        }
+        self.sockets.lock().expect("sockets").remove(&connection_id);
+        let event = self.event("$disconnect", "DISCONNECT", &connection_id);
+        let deps = &self.deps;
+        self.call("live-disconnect", async {
+            shared::api::live::disconnect(deps, &event).await;
+        })
+        .await;
+    }
+}
+
+async fn upgrade(State(gateway): State<Arc<LiveGateway>>, uri: axum::http::Uri, ws: WebSocketUpgrade) -> Response {
+    let query: HashMap<String, String> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    let connection_id = format!("{}=", ulid::Ulid::new());
+    let mut event = gateway.event("$connect", "CONNECT", &connection_id);
+    let mut parameters = HashMap::new();
+    if let Some(ticket) = query.get("ticket") {
+        parameters.insert("ticket".to_owned(), ticket.clone());
+    }
+    event.query_string_parameters = parameters.into();
+    let answer = std::sync::Mutex::new(ApiGatewayProxyResponse::default());
+    let deps = &gateway.deps;
+    gateway
+        .call("live-connect", async {
+            *answer.lock().expect("answer") = shared::api::live::connect(deps, &event).await;
+        })
+        .await;
+    let status = answer.into_inner().map(|a| a.status_code).unwrap_or(500);
+    if status != 200 {
+        // API Gateway refuses the upgrade with the status `$connect` answered.
+        return StatusCode::from_u16(u16::try_from(status).unwrap_or(500))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response();
+    }
+    ws.on_upgrade(move |socket| gateway.run_socket(socket, connection_id))
+}
+
+fn socket_of(gateway: &LiveGateway, id: &str) -> Option<mpsc::UnboundedSender<Outbound>> {
+    gateway.sockets.lock().expect("sockets").get(id).cloned()
+}
+
+async fn post(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    match socket_of(&gateway, &id).map(|socket| socket.send(Outbound::Text(text))) {
+        Some(Ok(())) => StatusCode::OK,
+        _ => StatusCode::GONE,
+    }
+}
+
+async fn delete(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>) -> StatusCode {
+    match socket_of(&gateway, &id).map(|socket| socket.send(Outbound::Close)) {
+        Some(Ok(())) => StatusCode::NO_CONTENT,
+        _ => StatusCode::GONE,
+    }
+}
+
+/// How often a failed record is handed over again before it is passed.
+const RECORD_ATTEMPTS: u32 = 3;
+
+/// Plays the event source mapping of the table's stream: reads DynamoDB Local's stream from the
+/// start and invokes `live-broadcast` with each batch (at most 100 records), until the task is
+/// dropped.
+pub async fn poll_stream(
+    gateway: Arc<LiveGateway>,
+    dynamodb: aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    table: String,
+) {
+    let described = loop {
+        match dynamodb.describe_table().table_name(&table).send().await {
+            Ok(output) => break output.table.and_then(|t| t.latest_stream_arn),
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    };
+    let Some(stream_arn) = described else {
+        tracing::warn!(table, "the table has no stream: live updates are off");
+        return;
+    };
+    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+    loop {
+        let described = streams.describe_stream().stream_arn(&stream_arn).send().await;
+        if let Err(error) = &described {
+            tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(error), "DescribeStream failed");
+        }
+        if let Ok(described) = described {
+            for shard in described.stream_description.map(|d| d.shards.unwrap_or_default()).unwrap_or_default() {
+                let Some(shard_id) = shard.shard_id else { continue };
+                if iterators.contains_key(&shard_id) {
+                    continue;
+                }
+                let iterator = streams
+                    .get_shard_iterator()
+                    .stream_arn(&stream_arn)
+                    .shard_id(&shard_id)
+                    .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|o| o.shard_iterator);
+                iterators.insert(shard_id, iterator);
+            }
+        }
+        let mut idle = true;
+        for iterator in iterators.values_mut() {
+            let Some(current) = iterator.clone() else { continue };
+            let output = match streams.get_records().shard_iterator(&current).limit(100).send().await {
+                Ok(output) => output,
+                Err(error) => {
+                    tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&error), "GetRecords failed");
+                    *iterator = None;
+                    continue;
+                }
+            };
+            *iterator = output.next_shard_iterator;
+            let records: Vec<EventRecord> = output.records.unwrap_or_default().into_iter().map(event_record).collect();
+            if !records.is_empty() {
+                idle = false;
+                gateway.hand_over(records).await;
+            }
+        }
+        if idle {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl LiveGateway {
+    /// One batch to `live-broadcast`; the records it names as failed are handed over again.
+    async fn hand_over(&self, records: Vec<EventRecord>) {
+        let mut batch = records;
+        for attempt in 1..=RECORD_ATTEMPTS {
+            let mut event = StreamEvent::default();
+            event.records = batch.clone();
+            let failed = Mutex::new(Vec::new());
+            let deps = &self.deps;
+            self.call("live-broadcast", async {
+                let answer = shared::api::live::broadcast(deps, event).await;
+                *failed.lock().expect("failed") = answer.batch_item_failures;
+            })
+            .await;
+            let failed: Vec<String> =
+                failed.into_inner().unwrap_or_default().into_iter().filter_map(|f| f.item_identifier).collect();
+            batch.retain(|r| r.change.sequence_number.as_ref().is_some_and(|s| failed.contains(s)));
+            if batch.is_empty() {
+                return;
+            }
+            if attempt == RECORD_ATTEMPTS {
+                tracing::error!(records = batch.len(), "stream records given up after their retries");
+            }
+        }
+    }
+}
+
+/// A record read from the stream API, as Lambda hands it to a function.
+fn event_record(record: aws_sdk_dynamodbstreams::types::Record) -> EventRecord {
+    let mut event = EventRecord::default();
+    event.event_id = record.event_id.unwrap_or_default();
+    event.event_name = record.event_name.map(|n| n.as_str().to_owned()).unwrap_or_default();
+    event.event_source = Some("aws:dynamodb".to_owned());
+    event.event_version = record.event_version;
+    event.aws_region = record.aws_region.unwrap_or_default();
+    if let Some(change) = record.dynamodb {
+        let image = |image: Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+            serde_dynamo::Item::from(image.unwrap_or_default())
+        };
+        event.change.keys = image(change.keys);
+        event.change.new_image = image(change.new_image);
+        event.change.old_image = image(change.old_image);
+        event.change.sequence_number = change.sequence_number;
+        event.change.size_bytes = change.size_bytes.unwrap_or_default();
+    }
+    event
+}
