@@ -25,6 +25,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde_json::Value;
 use shared::Deps;
 use shared::api::live::events::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest, EventRecord, StreamEvent};
 use tokio::sync::mpsc;
@@ -176,15 +177,72 @@ async fn delete(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>)
 /// How often a failed record is handed over again before it is passed.
 const RECORD_ATTEMPTS: u32 = 3;
 
-/// Plays the event source mapping of the table's stream: reads DynamoDB Local's stream from the
-/// start and invokes `live-broadcast` with each batch (at most 100 records), until the task is
-/// dropped.
-pub async fn poll_stream(
-    gateway: Arc<LiveGateway>,
-    dynamodb: aws_sdk_dynamodb::Client,
-    streams: aws_sdk_dynamodbstreams::Client,
-    table: String,
-) {
+/// The stream API of DynamoDB Local, spoken as JSON: the AWS SDK's `GetRecords` deserializer
+/// rejects a whole page when DynamoDB Local writes an empty map as `{}` (see [`repair`]).
+struct StreamApi {
+    http: reqwest::Client,
+    endpoint: String,
+}
+
+impl StreamApi {
+    async fn call(&self, action: &str, body: Value) -> Result<Value, String> {
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .header("x-amz-target", format!("DynamoDBStreams_20120810.{action}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            // DynamoDB Local checks no signature; the header names the (shared) database.
+            .header("authorization", "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let value: Value = response.json().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("{action}: {status} {}", value["__type"]));
+        }
+        Ok(value)
+    }
+}
+
+/// DynamoDB Local writes an empty map attribute value as `{}`; DynamoDB writes `{"M":{}}`.
+fn repair(value: &mut Value) {
+    match value {
+        Value::Object(map) if map.is_empty() => *value = serde_json::json!({"M": {}}),
+        Value::Object(map) => {
+            for (tag, inner) in map.iter_mut() {
+                match (tag.as_str(), inner) {
+                    ("M", Value::Object(attributes)) => attributes.values_mut().for_each(repair),
+                    ("L", Value::Array(items)) => items.iter_mut().for_each(repair),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A record of `GetRecords`, as Lambda hands it to a function (the same JSON), repaired.
+fn event_record(mut record: Value) -> Option<EventRecord> {
+    for image in ["Keys", "NewImage", "OldImage"] {
+        if let Some(Value::Object(attributes)) = record["dynamodb"].get_mut(image) {
+            attributes.values_mut().for_each(repair);
+        }
+    }
+    match serde_json::from_value(record) {
+        Ok(record) => Some(record),
+        Err(error) => {
+            tracing::error!(error = %error, "a stream record that is no Lambda stream record");
+            None
+        }
+    }
+}
+
+/// Plays the event source mapping of the table's stream: reads DynamoDB Local's stream (at
+/// `endpoint`) from the start and invokes `live-broadcast` with each batch (at most 100 records),
+/// until the task is dropped.
+pub async fn poll_stream(gateway: Arc<LiveGateway>, dynamodb: aws_sdk_dynamodb::Client, endpoint: String, table: String) {
     let described = loop {
         match dynamodb.describe_table().table_name(&table).send().await {
             Ok(output) => break output.table.and_then(|t| t.latest_stream_arn),
@@ -195,43 +253,41 @@ pub async fn poll_stream(
         tracing::warn!(table, "the table has no stream: live updates are off");
         return;
     };
+    let api = StreamApi { http: reqwest::Client::new(), endpoint };
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
     loop {
-        let described = streams.describe_stream().stream_arn(&stream_arn).send().await;
-        if let Err(error) = &described {
-            tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(error), "DescribeStream failed");
-        }
-        if let Ok(described) = described {
-            for shard in described.stream_description.map(|d| d.shards.unwrap_or_default()).unwrap_or_default() {
-                let Some(shard_id) = shard.shard_id else { continue };
-                if iterators.contains_key(&shard_id) {
-                    continue;
+        match api.call("DescribeStream", serde_json::json!({"StreamArn": stream_arn})).await {
+            Ok(described) => {
+                for shard in described["StreamDescription"]["Shards"].as_array().into_iter().flatten() {
+                    let Some(shard_id) = shard["ShardId"].as_str() else { continue };
+                    if iterators.contains_key(shard_id) {
+                        continue;
+                    }
+                    let request = serde_json::json!({"StreamArn": stream_arn, "ShardId": shard_id,
+                        "ShardIteratorType": "TRIM_HORIZON"});
+                    let iterator = api.call("GetShardIterator", request).await.ok();
+                    let iterator = iterator.and_then(|i| i["ShardIterator"].as_str().map(str::to_owned));
+                    iterators.insert(shard_id.to_owned(), iterator);
                 }
-                let iterator = streams
-                    .get_shard_iterator()
-                    .stream_arn(&stream_arn)
-                    .shard_id(&shard_id)
-                    .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
-                    .send()
-                    .await
-                    .ok()
-                    .and_then(|o| o.shard_iterator);
-                iterators.insert(shard_id, iterator);
             }
+            Err(error) => tracing::warn!(error, "DescribeStream failed"),
         }
         let mut idle = true;
         for iterator in iterators.values_mut() {
             let Some(current) = iterator.clone() else { continue };
-            let output = match streams.get_records().shard_iterator(&current).limit(100).send().await {
+            let request = serde_json::json!({"ShardIterator": current, "Limit": 100});
+            let output = match api.call("GetRecords", request).await {
                 Ok(output) => output,
                 Err(error) => {
-                    tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&error), "GetRecords failed");
-                    *iterator = None;
+                    tracing::warn!(error, "GetRecords failed");
                     continue;
                 }
             };
-            *iterator = output.next_shard_iterator;
-            let records: Vec<EventRecord> = output.records.unwrap_or_default().into_iter().map(event_record).collect();
+            *iterator = output["NextShardIterator"].as_str().map(str::to_owned);
+            let records: Vec<EventRecord> = match output["Records"].clone() {
+                Value::Array(records) => records.into_iter().filter_map(event_record).collect(),
+                _ => Vec::new(),
+            };
             if !records.is_empty() {
                 idle = false;
                 gateway.hand_over(records).await;
@@ -268,25 +324,4 @@ impl LiveGateway {
             }
         }
     }
-}
-
-/// A record read from the stream API, as Lambda hands it to a function.
-fn event_record(record: aws_sdk_dynamodbstreams::types::Record) -> EventRecord {
-    let mut event = EventRecord::default();
-    event.event_id = record.event_id.unwrap_or_default();
-    event.event_name = record.event_name.map(|n| n.as_str().to_owned()).unwrap_or_default();
-    event.event_source = Some("aws:dynamodb".to_owned());
-    event.event_version = record.event_version;
-    event.aws_region = record.aws_region.unwrap_or_default();
-    if let Some(change) = record.dynamodb {
-        let image = |image: Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
-            serde_dynamo::Item::from(image.unwrap_or_default())
-        };
-        event.change.keys = image(change.keys);
-        event.change.new_image = image(change.new_image);
-        event.change.old_image = image(change.old_image);
-        event.change.sequence_number = change.sequence_number;
-        event.change.size_bytes = change.size_bytes.unwrap_or_default();
-    }
-    event
 }

@@ -36,8 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let live = shared::clients::live::LiveConnections::at(&sdk, &local);
     let deps = Deps::new(config.clone(), dynamodb.clone()).with_live(live.clone());
     let gateway = dev_server::live::LiveGateway::new(Deps::new(config, dynamodb.clone()).with_live(live), None);
-    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
-    tokio::spawn(dev_server::live::poll_stream(gateway.clone(), dynamodb, streams, table));
+    // DynamoDB Local serves the stream API at its own endpoint.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
+    tokio::spawn(dev_server::live::poll_stream(gateway.clone(), dynamodb, endpoint, table));
     let app = Arc::new(App { deps, cors: Cors::from_list(&origins) });
     let router = gateway.router().merge(axum::Router::new().fallback(serve).with_state(app));
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;

@@ -39,17 +39,6 @@ fn management_client(endpoint: &str) -> LiveConnections {
     LiveConnections::new(aws_sdk_apigatewaymanagement::Client::from_conf(config))
 }
 
-fn streams_client() -> aws_sdk_dynamodbstreams::Client {
-    use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodbstreams::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(env("AWS_ENDPOINT_URL_DYNAMODB"))
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-        .build();
-    aws_sdk_dynamodbstreams::Client::from_conf(config)
-}
-
 impl TestApp {
     /// Starts the live updates of this app: a local gateway on a port of its own.
     pub async fn live(&self) -> LiveStack {
@@ -70,7 +59,7 @@ impl TestApp {
         let poll = tokio::spawn(dev_server::live::poll_stream(
             gateway,
             self.dynamodb.clone(),
-            streams_client(),
+            env("AWS_ENDPOINT_URL_DYNAMODB"),
             self.table.clone(),
         ));
         LiveStack { ws_url: format!("ws://127.0.0.1:{port}/live"), deps, tasks: vec![serve, poll] }
