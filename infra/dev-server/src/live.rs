@@ -47,12 +47,23 @@ pub struct LiveGateway {
     deps: Deps,
     sockets: Mutex<HashMap<String, mpsc::UnboundedSender<Outbound>>>,
     around: Option<Around>,
+    /// Passes over the stream that found no record (the reader is at its end).
+    idle_passes: tokio::sync::watch::Sender<u64>,
 }
 
 impl LiveGateway {
     /// `deps` must post through this gateway's `@connections` ([`Deps::with_live`]).
     pub fn new(deps: Deps, around: Option<Around>) -> Arc<Self> {
-        Arc::new(Self { deps, sockets: Mutex::new(HashMap::new()), around })
+        let (idle_passes, _) = tokio::sync::watch::channel(0);
+        Arc::new(Self { deps, sockets: Mutex::new(HashMap::new()), around, idle_passes })
+    }
+
+    /// Waits until the stream reader has handed over every record written before this call
+    /// (two passes that found nothing, the second begun after the call).
+    pub async fn caught_up(&self) {
+        let mut passes = self.idle_passes.subscribe();
+        let start = *passes.borrow();
+        let _ = passes.wait_for(|count| *count >= start + 2).await;
     }
 
     /// Runs `call` as the function `name` would.
@@ -242,7 +253,12 @@ fn event_record(mut record: Value) -> Option<EventRecord> {
 /// Plays the event source mapping of the table's stream: reads DynamoDB Local's stream (at
 /// `endpoint`) from the start and invokes `live-broadcast` with each batch (at most 100 records),
 /// until the task is dropped.
-pub async fn poll_stream(gateway: Arc<LiveGateway>, dynamodb: aws_sdk_dynamodb::Client, endpoint: String, table: String) {
+pub async fn poll_stream(
+    gateway: Arc<LiveGateway>,
+    dynamodb: aws_sdk_dynamodb::Client,
+    endpoint: String,
+    table: String,
+) {
     let described = loop {
         match dynamodb.describe_table().table_name(&table).send().await {
             Ok(output) => break output.table.and_then(|t| t.latest_stream_arn),
@@ -294,6 +310,7 @@ pub async fn poll_stream(gateway: Arc<LiveGateway>, dynamodb: aws_sdk_dynamodb::
             }
         }
         if idle {
+            gateway.idle_passes.send_modify(|count| *count += 1);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -16,6 +16,7 @@ use crate::{TestApp, TestResponse, calls, env};
 pub struct LiveStack {
     /// `ws://127.0.0.1:<port>/live`
     pub ws_url: String,
+    pub gateway: Arc<dev_server::live::LiveGateway>,
     deps: Deps,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -57,12 +58,14 @@ impl TestApp {
             let _ = axum::serve(listener, router).await;
         });
         let poll = tokio::spawn(dev_server::live::poll_stream(
-            gateway,
+            gateway.clone(),
             self.dynamodb.clone(),
             env("AWS_ENDPOINT_URL_DYNAMODB"),
             self.table.clone(),
         ));
-        LiveStack { ws_url: format!("ws://127.0.0.1:{port}/live"), deps, tasks: vec![serve, poll] }
+        // What the test wrote before starting the stack is told before it returns.
+        gateway.caught_up().await;
+        LiveStack { ws_url: format!("ws://127.0.0.1:{port}/live"), gateway, deps, tasks: vec![serve, poll] }
     }
 }
 
