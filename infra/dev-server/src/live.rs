@@ -170,18 +170,27 @@ fn socket_of(gateway: &LiveGateway, id: &str) -> Option<mpsc::UnboundedSender<Ou
     gateway.sockets.lock().expect("sockets").get(id).cloned()
 }
 
-async fn post(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+/// API Gateway's answer for a connection it does not have.
+fn gone() -> Response {
+    let mut response = (StatusCode::GONE, r#"{"message":null}"#).into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-amzn-errortype", axum::http::HeaderValue::from_static("GoneException"));
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn post(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>, body: Bytes) -> Response {
     let text = String::from_utf8_lossy(&body).into_owned();
     match socket_of(&gateway, &id).map(|socket| socket.send(Outbound::Text(text))) {
-        Some(Ok(())) => StatusCode::OK,
-        _ => StatusCode::GONE,
+        Some(Ok(())) => StatusCode::OK.into_response(),
+        _ => gone(),
     }
 }
 
-async fn delete(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>) -> StatusCode {
+async fn delete(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>) -> Response {
     match socket_of(&gateway, &id).map(|socket| socket.send(Outbound::Close)) {
-        Some(Ok(())) => StatusCode::NO_CONTENT,
-        _ => StatusCode::GONE,
+        Some(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        _ => gone(),
     }
 }
 

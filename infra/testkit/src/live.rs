@@ -70,6 +70,11 @@ impl TestApp {
 }
 
 impl LiveStack {
+    /// The dependencies the gateway's functions run with (posting through its `@connections`).
+    pub fn deps(&self) -> &Deps {
+        &self.deps
+    }
+
     /// `POST /live/tickets` with `token`.
     pub async fn ticket(&self, token: &str) -> TestResponse {
         let request = http::Request::builder()

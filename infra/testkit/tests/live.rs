@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use testkit::live::Socket;
-use testkit::{DELETE, PATCH, POST, PUT, TestApp};
+use testkit::{DELETE, GET, PATCH, POST, PUT, TestApp};
 
 const QUIET: Duration = Duration::from_millis(1500);
 
@@ -138,4 +138,154 @@ async fn each_member_is_told_exactly_what_they_may_see_and_resume_replays_it() {
     assert_eq!(app.call(DELETE, &format!("/customers/{unseen}"), Some(admin), None).await.status, 204);
     let staff_told = told(&mut staff_socket).await;
     assert!(!staff_told.iter().any(|(_, _, id)| id == &unseen), "{staff_told:?}");
+}
+
+#[tokio::test]
+async fn membership_ends_close_sockets_and_a_role_change_applies_from_the_next_change() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let second_admin = app.new_member(&org.org_id, "admin").await;
+    let admin = org.admin.token.as_str();
+    assert_eq!(app.call(GET, "/me", Some(&second_admin.token), None).await.status, 200);
+    let live = app.live().await;
+    let mut demoted = live.connect(&second_admin.token).await;
+    let mut staff = live.connect(&org.staff.token).await;
+
+    let invite = |email: &str| json!({"email": email, "role": "staff"});
+    let first = app.call(POST, "/invitations", Some(admin), Some(invite("live-first@example.com"))).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let told_first = told(&mut demoted).await;
+    assert!(told_first.iter().any(|(e, _, _)| e == "invitation"), "an admin is told of invitations: {told_first:?}");
+    let role = json!({"role": "staff"});
+    let path = format!("/users/{}", second_admin.id());
+    assert_eq!(app.call(PATCH, &path, Some(admin), Some(role)).await.status, 200);
+    live.gateway.caught_up().await;
+    let second = app.call(POST, "/invitations", Some(admin), Some(invite("live-second@example.com"))).await;
+    assert_eq!(second.status, 201, "{:?}", second.body);
+    let after = told(&mut demoted).await;
+    assert!(after.contains(&("member".into(), "updated".into(), second_admin.id().to_owned())), "{after:?}");
+    assert!(!after.iter().any(|(e, _, _)| e == "invitation"), "a demoted admin is told no invitation: {after:?}");
+
+    // The organization's deletion closes every socket of it.
+    let name = app.org(&org.admin).await["name"].as_str().unwrap().to_owned();
+    let deleted = app.call(DELETE, "/org", Some(admin), Some(json!({"confirmName": name}))).await;
+    assert!(matches!(deleted.status, 200 | 202), "{:?}", deleted.body);
+    assert!(staff.closed_within(Duration::from_secs(5)).await, "the deletion closes the staff member's socket");
+    assert!(demoted.closed_within(Duration::from_secs(5)).await);
+}
+
+fn audit_entry(org_id: &str, customer_id: &str, at: shared::Timestamp) -> shared::store::AuditItem {
+    use shared::domain::audit::{Action, Actor, Changes, Target, TargetKind};
+    let id = ulid::Ulid::new().to_string();
+    shared::store::AuditItem {
+        pk: shared::store::keys::audit_pk(org_id, at),
+        sk: shared::store::keys::audit_sk(&id),
+        entity: shared::store::AuditItem::ENTITY.to_owned(),
+        id: format!("aud_{}", id.to_lowercase()),
+        org_id: org_id.to_owned(),
+        at,
+        actor: Actor::System,
+        actor_id: None,
+        action: Action::CustomerUpdated,
+        target: Target::new(TargetKind::Customer, customer_id),
+        target_id: customer_id.to_owned(),
+        changes: Changes::default(),
+        request_id: None,
+        expires_at: at.unix_seconds() + 3600,
+    }
+}
+
+fn inserted(sequence: &str, image: serde_json::Value) -> testkit_events::EventRecord {
+    let mut record = testkit_events::EventRecord::default();
+    record.event_name = "INSERT".into();
+    record.change.sequence_number = Some(sequence.to_owned());
+    record.change.new_image = serde_dynamo::to_item(image).unwrap();
+    record
+}
+
+mod testkit_events {
+    pub use shared::api::live::events::{EventRecord, StreamEvent};
+}
+
+/// Writers' clocks 2 s apart: an entry whose time is 2 s before the last one told is numbered
+/// after it, so a resume after the last number received still gets it.
+#[tokio::test]
+async fn a_writer_whose_clock_is_behind_is_not_missed_by_a_resume() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let admin = org.admin.token.as_str();
+    let created = app.call(POST, "/customers", Some(admin), Some(json!({"name": "Clocks"}))).await;
+    let customer = created.body["id"].as_str().unwrap().to_owned();
+    let live = app.live().await;
+    let mut socket = live.connect(admin).await;
+    socket.send(json!({"action": "resume", "after": "0000000000000000"})).await;
+    let frames = socket.drain(QUIET).await;
+    let last = frames.last().unwrap()["seq"].as_str().unwrap().to_owned();
+
+    // The slow writer's entry, 2 s in the past by its clock, lands now.
+    let slow = audit_entry(&org.org_id, &customer, shared::Timestamp::now().minus(time::Duration::seconds(2)));
+    app.put_items(vec![serde_dynamo::to_item(&slow).unwrap()]).await;
+    let live_frames = socket.drain(QUIET).await;
+    assert_eq!(changes(&live_frames), vec![("customer".into(), "updated".into(), customer.clone())]);
+    assert!(live_frames[0]["seq"].as_str().unwrap() > last.as_str(), "numbered after what came before");
+
+    let mut resumed = live.connect(admin).await;
+    resumed.send(json!({"action": "resume", "after": last})).await;
+    let replay = resumed.drain(QUIET).await;
+    assert_eq!(changes(&replay), vec![("customer".into(), "updated".into(), customer)]);
+
+    // A change no longer kept: resync.
+    let expired = json!({"PK": format!("ORG#{}#CHANGES", org.org_id), "SK": "SEQ#0000000000000500",
+        "entity": "live_change", "seq": 500, "at": "2026-01-01T00:00:00.000Z", "expiresAt": 1,
+        "change": {"entity": "org", "action": "updated", "id": org.org_id, "customerId": null, "userId": null}});
+    app.put_items(vec![serde_dynamo::to_item(expired).unwrap()]).await;
+    resumed.send(json!({"action": "resume", "after": "0000000000000500"})).await;
+    assert_eq!(resumed.next(QUIET).await, Some(json!({"type": "resync"})));
+}
+
+/// `live-broadcast` alone: a poison record fails alone, a connection that answers 410 is
+/// forgotten, and a deleted organization's records are told to nobody.
+#[tokio::test]
+async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let doomed = app.org_fixture().await;
+    let live = app.live().await;
+    let deps = live.deps();
+    let now = shared::Timestamp::now();
+    // A connection API Gateway no longer has (its $disconnect never came).
+    let opened = deps.store.open_connection("gone-connection", &org.org_id, org.admin.id(), now).await.unwrap();
+    assert_eq!(opened, shared::store::OrgWrite::Written(()));
+
+    let good = audit_entry(&org.org_id, "cus_x", now);
+    let poison = json!({"PK": format!("ORG#{}#AUDIT#2026-12", org.org_id), "SK": "AUDIT#x", "entity": "audit",
+        "action": "no.such_action"});
+    let mut event = testkit_events::StreamEvent::default();
+    event.records = vec![inserted("100", poison), inserted("101", serde_json::to_value(&good).unwrap())];
+    let answer = testkit::calls::FUNCTION.scope("live-broadcast", shared::api::live::broadcast(deps, event)).await;
+    let failed: Vec<_> = answer.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(failed, vec!["100".to_owned()], "only the poison record fails");
+    assert!(deps.store.connection("gone-connection").await.unwrap().is_none(), "a 410 connection is forgotten");
+    let kept = deps.store.changes_after(&org.org_id, shared::domain::live::Seq(0), 1000).await.unwrap();
+    assert!(kept.iter().any(|c| c.change.id == "cus_x"), "the good record was numbered");
+
+    // An organization whose deletion began: its entries take no number and reach nobody.
+    let read = deps.store.get_org(&doomed.org_id).await.unwrap().unwrap();
+    let deletion = shared::store::Deletion {
+        requested_at: now,
+        requested_by: doomed.admin.id().to_owned(),
+        request_id: None,
+        workos_deleted_at: None,
+    };
+    assert_eq!(
+        deps.store.request_deletion(&read, &deletion, &testkit::origin()).await.unwrap(),
+        shared::store::OrgWrite::Written(())
+    );
+    let before = deps.store.changes_after(&doomed.org_id, shared::domain::live::Seq(0), 1000).await.unwrap().len();
+    let mut late = testkit_events::StreamEvent::default();
+    late.records = vec![inserted("200", serde_json::to_value(audit_entry(&doomed.org_id, "cus_y", now)).unwrap())];
+    let answer = testkit::calls::FUNCTION.scope("live-broadcast", shared::api::live::broadcast(deps, late)).await;
+    assert!(answer.batch_item_failures.is_empty());
+    let after = deps.store.changes_after(&doomed.org_id, shared::domain::live::Seq(0), 1000).await.unwrap().len();
+    assert_eq!(before, after, "a deleting organization's change takes no number");
 }

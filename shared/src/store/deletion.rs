@@ -100,7 +100,8 @@ impl Store {
         let mut partitions = vec![
             keys::org_pk(&org.id),
             keys::org_events_pk(&org.id),
-            keys::live_connections_pk(&org.id),
+            // Not the live connections (`ORG#o#LIVE`): live-broadcast closes them when it reads
+            // the deletion, and needs them to find the sockets; their TTL takes what it misses.
             keys::changes_pk(&org.id),
         ];
         partitions.extend(keys::audit_months_since(&org.id, org.created_at, now));
