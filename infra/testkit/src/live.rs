@@ -16,6 +16,8 @@ use crate::{TestApp, TestResponse, calls, env};
 pub struct LiveStack {
     /// `ws://127.0.0.1:<port>/live`
     pub ws_url: String,
+    /// `http://127.0.0.1:<port>`: the gateway's `@connections` (`LIVE_MANAGEMENT_URL`).
+    pub http_url: String,
     pub gateway: Arc<dev_server::live::LiveGateway>,
     deps: Deps,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -65,7 +67,13 @@ impl TestApp {
         ));
         // What the test wrote before starting the stack is told before it returns.
         gateway.caught_up().await;
-        LiveStack { ws_url: format!("ws://127.0.0.1:{port}/live"), gateway, deps, tasks: vec![serve, poll] }
+        LiveStack {
+            ws_url: format!("ws://127.0.0.1:{port}/live"),
+            http_url: format!("http://127.0.0.1:{port}"),
+            gateway,
+            deps,
+            tasks: vec![serve, poll],
+        }
     }
 }
 

@@ -246,3 +246,75 @@ async fn the_functions_that_never_call_workos_run_without_its_key() {
     let error = get_me.init_error().await.expect("get-me needs the key");
     assert!(error["errorMessage"].as_str().unwrap().contains("WORKOS_API_KEY"), "{error}");
 }
+
+/// An API Gateway WebSocket event, as API Gateway sends it.
+fn websocket_event(route: &str, kind: &str, connection_id: &str, ticket: Option<&str>, body: Option<&str>) -> Value {
+    let mut event = serde_json::json!({
+        "requestContext": {
+            "routeKey": route, "eventType": kind, "connectionId": connection_id,
+            "messageDirection": "IN", "extendedRequestId": "XyZ=", "requestTime": "03/Dec/2026:12:00:00 +0000",
+            "stage": "live", "connectedAt": 1796300000000_i64, "requestTimeEpoch": 1796300000001_i64,
+            "identity": {"sourceIp": "203.0.113.9"}, "requestId": "XyZ=", "domainName": "abc.execute-api.eu-west-1.amazonaws.com",
+            "apiId": "abc"
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(ticket) = ticket {
+        event["queryStringParameters"] = serde_json::json!({"ticket": ticket});
+        event["multiValueQueryStringParameters"] = serde_json::json!({"ticket": [ticket]});
+    }
+    if let Some(body) = body {
+        event["body"] = Value::String(body.to_owned());
+    }
+    event
+}
+
+/// The four live functions' binaries answer API Gateway WebSocket events and a DynamoDB stream
+/// event through the Runtime API, as deployed.
+#[tokio::test]
+async fn the_live_functions_take_websocket_and_stream_events() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let live = app.live().await;
+    let mut env = app.lambda_env();
+    env.push(("LIVE_MANAGEMENT_URL".to_owned(), live.http_url.clone()));
+    let status = |outcome: Outcome| match outcome {
+        Outcome::Response(answer) => answer["statusCode"].as_i64().unwrap_or_default(),
+        Outcome::Error(error) => panic!("the function failed: {error}"),
+    };
+
+    let connect = LambdaFunction::start("live-connect", &env).await;
+    assert_eq!(status(connect.invoke(websocket_event("$connect", "CONNECT", "c1=", None, None)).await), 401);
+    let ticket = live.ticket(&org.staff.token).await;
+    let ticket = ticket.body["ticket"].as_str().unwrap().to_owned();
+    let event = websocket_event("$connect", "CONNECT", "c1=", Some(&ticket), None);
+    assert_eq!(status(connect.invoke(event.clone()).await), 200);
+    assert!(app.deps.store.connection("c1=").await.unwrap().is_some(), "the connection is stored");
+    assert_eq!(status(connect.invoke(event).await), 401, "a used ticket");
+
+    // $default for a connection API Gateway no longer has: the post is gone, and it is forgotten.
+    let message = LambdaFunction::start("live-message", &env).await;
+    let ping = websocket_event("$default", "MESSAGE", "c1=", None, Some(r#"{"action":"ping"}"#));
+    assert_eq!(status(message.invoke(ping).await), 200);
+    assert!(app.deps.store.connection("c1=").await.unwrap().is_none(), "a 410 forgets the connection");
+
+    let disconnect = LambdaFunction::start("live-disconnect", &env).await;
+    assert_eq!(status(disconnect.invoke(websocket_event("$disconnect", "DISCONNECT", "c2=", None, None)).await), 200);
+
+    // A stream event with a record that is no change, and one that cannot be read.
+    let broadcast = LambdaFunction::start("live-broadcast", &env).await;
+    let stream_event = serde_json::json!({"Records": [
+        {"eventID": "1", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+         "awsRegion": "eu-west-1", "eventSourceARN": "arn:aws:dynamodb:eu-west-1:1:table/t/stream/x",
+         "dynamodb": {"ApproximateCreationDateTime": 1796300000.0, "Keys": {"PK": {"S": "USER#u"}, "SK": {"S": "PROFILE"}},
+           "NewImage": {"PK": {"S": "USER#u"}, "SK": {"S": "PROFILE"}, "entity": {"S": "user"}},
+           "SequenceNumber": "111", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"}},
+        {"eventID": "2", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+         "awsRegion": "eu-west-1", "eventSourceARN": "arn:aws:dynamodb:eu-west-1:1:table/t/stream/x",
+         "dynamodb": {"ApproximateCreationDateTime": 1796300000.0, "Keys": {"PK": {"S": "ORG#o#AUDIT#2026-12"}, "SK": {"S": "AUDIT#x"}},
+           "NewImage": {"PK": {"S": "ORG#o#AUDIT#2026-12"}, "SK": {"S": "AUDIT#x"}, "entity": {"S": "audit"}},
+           "SequenceNumber": "222", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+    ]});
+    let Outcome::Response(answer) = broadcast.invoke(stream_event).await else { panic!("live-broadcast failed") };
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "222"}]}));
+}
