@@ -76,6 +76,10 @@ cat <<MSG
     TOKEN=\$(make -s token EMAIL=admin@acme.test)
     curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$PORT/me
 
+  Live updates: ws://127.0.0.1:$PORT/live?ticket=...   (a ticket: POST /live/tickets with the token;
+    its answer's "url" opens the socket, e.g. npx wscat -c "\$(curl -s -X POST -H "Authorization: Bearer \$TOKEN" \
+    http://127.0.0.1:$PORT/live/tickets | jq -r .url)"; send {"action":"resume","after":"0000000000000000"})
+
   Billing: make billing-event EVENT=subscription_created   (then GET /org shows the Pro plan)
   Jobs:    make sync   (workos-sync; or POST /_local/invoke/workos-sync)
            curl -X POST http://127.0.0.1:$PORT/_local/invoke/billing-reconcile

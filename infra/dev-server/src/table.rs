@@ -66,8 +66,19 @@ fn keys(keys: &[Key]) -> Result<Vec<KeySchemaElement>, Box<dyn std::error::Error
         .collect()
 }
 
-/// Creates the table unless it exists, and switches on its TTL.
+/// Creates the table unless it exists, and switches on its TTL and its stream.
 pub async fn ensure_table(client: &Client, name: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    ensure_table_with(client, name, true).await
+}
+
+/// [`ensure_table`], with the stream only when `stream` (DynamoDB Local writes a table's stream
+/// records beside every write, which makes it slower: the tests switch it on, with
+/// [`ensure_stream`], only for the tables whose live updates they test).
+pub async fn ensure_table_with(
+    client: &Client,
+    name: &str,
+    stream: bool,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let def = definition()?;
     let mut request = client.create_table().table_name(name).billing_mode(BillingMode::from(def.billing_mode.as_str()));
     for attribute in &def.attribute_definitions {
@@ -78,12 +89,15 @@ pub async fn ensure_table(client: &Client, name: &str) -> Result<(), Box<dyn std
                 .build()?,
         );
     }
-    request = request.set_key_schema(Some(keys(&def.key_schema)?)).stream_specification(
-        StreamSpecification::builder()
-            .stream_enabled(true)
-            .stream_view_type(StreamViewType::from(def.stream_view_type.as_str()))
-            .build()?,
-    );
+    request = request.set_key_schema(Some(keys(&def.key_schema)?));
+    if stream {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(def.stream_view_type.as_str()))
+                .build()?,
+        );
+    }
     for index in &def.global_secondary_indexes {
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
@@ -99,7 +113,9 @@ pub async fn ensure_table(client: &Client, name: &str) -> Result<(), Box<dyn std
     }
     match request.send().await {
         Ok(_) => {}
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
+            return if stream { ensure_stream(client, name).await } else { Ok(()) };
+        }
         Err(error) => return Err(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string().into()),
     }
     client
@@ -111,5 +127,29 @@ pub async fn ensure_table(client: &Client, name: &str) -> Result<(), Box<dyn std
         .send()
         .await
         .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    Ok(())
+}
+
+/// Switches the table's stream on unless it is (a table made before the live updates has none;
+/// kept data stays).
+pub async fn ensure_stream(client: &Client, name: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let def = definition()?;
+    let described = client.describe_table().table_name(name).send().await;
+    let described = described.map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    let enabled = described.table.and_then(|t| t.stream_specification).is_some_and(|s| s.stream_enabled);
+    if !enabled {
+        client
+            .update_table()
+            .table_name(name)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(def.stream_view_type.as_str()))
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    }
     Ok(())
 }

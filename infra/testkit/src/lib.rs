@@ -124,6 +124,8 @@ impl TestApp {
             ("WORKOS_API_KEY".into(), app_key()),
             // The emulator's tokens name the emulator itself as issuer, not the proxy.
             ("WORKOS_ISSUERS".into(), env("WORKOS_API_URL")),
+            // Where tickets point; `TestApp::live` serves it on a port of its own.
+            ("LIVE_URL".into(), "ws://127.0.0.1:9/live".into()),
             // Roomy limits, so that only the tests about limits meet them.
             ("PLANS".into(), r#"{"free":{"name":"Free","maxCustomers":100,"maxStaff":100,"maxClients":100}}"#.into()),
         ]);
@@ -132,7 +134,8 @@ impl TestApp {
         }
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
         let vars_kept = vars.clone();
-        dev_server::table::ensure_table(&dynamodb, &table).await.expect("create the test table");
+        // Without its stream until a test starts the live updates (`TestApp::live`).
+        dev_server::table::ensure_table_with(&dynamodb, &table, false).await.expect("create the test table");
         let emulator =
             if workos_url.starts_with("http://localhost") { Emulator::at(workos_url) } else { Emulator::from_env() };
         Self { deps: Deps::new(config, dynamodb.clone()), vars: vars_kept, table, dynamodb, emulator }

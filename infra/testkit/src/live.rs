@@ -45,6 +45,7 @@ fn management_client(endpoint: &str) -> LiveConnections {
 impl TestApp {
     /// Starts the live updates of this app: a local gateway on a port of its own.
     pub async fn live(&self) -> LiveStack {
+        dev_server::table::ensure_stream(&self.dynamodb, &self.table).await.expect("the table's stream");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let mut vars = self.vars.clone();

@@ -183,6 +183,7 @@ impl Scenario {
             "get-billing" => member_request("GET", "/billing", "/billing", Some(admin), None),
             "get-audit-log" => member_request("GET", "/audit-log", "/audit-log", Some(admin), None),
             "get-org-export" => member_request("GET", "/org/export", "/org/export", Some(admin), None),
+            "create-live-ticket" => member_request("POST", "/live/tickets", "/live/tickets", Some(admin), None),
             "delete-org" => {
                 let (doomed_admin, name) = &self.doomed[round];
                 member_request("DELETE", "/org", "/org", Some(doomed_admin), Some(json!({"confirmName": name})))

@@ -166,7 +166,8 @@ fn every_function_is_logged_alarmed_and_the_jobs_never_overlap() {
                 .unwrap_or_else(|| panic!("{binary}: no {metric} alarm"));
             assert!(is_ref(&alarm["Properties"]["AlarmActions"][0], "AlarmTopicArn"), "{binary} {metric}");
         }
-        let events: Vec<&Value> = properties["Events"].as_mapping().unwrap().values().collect();
+        // The WebSocket routes' functions have no SAM event: API Gateway's integrations name them.
+        let events: Vec<&Value> = properties["Events"].as_mapping().map(|e| e.values().collect()).unwrap_or_default();
         if events.iter().any(|e| e["Type"] == "Schedule") {
             assert_eq!(properties["ReservedConcurrentExecutions"], 1, "{binary}: runs must not overlap");
             assert_eq!(properties["DeadLetterQueue"]["Type"], "SQS", "{binary}");
