@@ -15,6 +15,10 @@ source "$scripts/lib.sh"
 
 ddb_port="$(free_port)"
 start_logged "$run_dir/dynamodb-test.log" "$scripts/start-dynamodb.sh" "$ddb_port"
+# A second DynamoDB Local for the tables whose stream the live-update tests read: a table's
+# stream makes DynamoDB Local do more on every write, which the rest of the suite need not share.
+live_ddb_port="$(free_port)"
+start_logged "$run_dir/dynamodb-live-test.log" "$scripts/start-dynamodb.sh" "$live_ddb_port"
 workos_port="$(free_port)"
 start_logged "$run_dir/workos-test.log" "$scripts/start-workos.sh" "$workos_port" "$infra_dir/testkit/workos-seed.yaml"
 
@@ -22,10 +26,12 @@ moto_port="$(free_port)"
 start_logged "$run_dir/moto-test.log" "$infra_dir/.venv-moto/bin/moto_server" -H 127.0.0.1 -p "$moto_port"
 
 "$scripts/wait-for.sh" "http://127.0.0.1:$ddb_port" 60
+"$scripts/wait-for.sh" "http://127.0.0.1:$live_ddb_port" 60
 "$scripts/wait-for.sh" "http://127.0.0.1:$workos_port/health" 60
 "$scripts/wait-for.sh" "http://127.0.0.1:$moto_port/moto-api/" 60
 
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
+export LIVE_TEST_DYNAMODB_URL="http://127.0.0.1:$live_ddb_port"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
 # moto in server mode answers the Secrets Manager API (the functions read their secrets from it
 # when a test gives them <NAME>_SECRET_ARN instead of the plain variable).

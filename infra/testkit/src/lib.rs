@@ -67,6 +67,8 @@ pub struct TestApp {
     pub vars: HashMap<String, String>,
     pub table: String,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Where its table is (what the deployed-path binaries are pointed at).
+    pub dynamodb_url: String,
     pub emulator: Emulator,
 }
 
@@ -115,6 +117,16 @@ impl TestApp {
         Self::build(&env("WORKOS_API_URL"), dynamodb, extra).await
     }
 
+    /// An app whose table has its stream, on the DynamoDB Local kept for the live-update tests
+    /// (`LIVE_TEST_DYNAMODB_URL`): start its live updates with [`TestApp::live`].
+    pub async fn for_live() -> Self {
+        let url = env("LIVE_TEST_DYNAMODB_URL");
+        let mut app = Self::build(&env("WORKOS_API_URL"), dynamodb_client_at(&url), &[]).await;
+        dev_server::table::ensure_stream(&app.dynamodb, &app.table).await.expect("the table's stream");
+        app.dynamodb_url = url;
+        app
+    }
+
     async fn build(workos_url: &str, dynamodb: aws_sdk_dynamodb::Client, extra: &[(&str, &str)]) -> Self {
         let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
         let mut vars: HashMap<String, String> = HashMap::from([
@@ -138,7 +150,8 @@ impl TestApp {
         dev_server::table::ensure_table_with(&dynamodb, &table, false).await.expect("create the test table");
         let emulator =
             if workos_url.starts_with("http://localhost") { Emulator::at(workos_url) } else { Emulator::from_env() };
-        Self { deps: Deps::new(config, dynamodb.clone()), vars: vars_kept, table, dynamodb, emulator }
+        let dynamodb_url = env("AWS_ENDPOINT_URL_DYNAMODB");
+        Self { deps: Deps::new(config, dynamodb.clone()), vars: vars_kept, table, dynamodb, dynamodb_url, emulator }
     }
 
     /// Sends a request through the local gateway's router to the function's handler.
@@ -493,13 +506,8 @@ impl TestApp {
     /// Local with the test credentials.
     pub fn lambda_env(&self) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = self.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        for name in [
-            "AWS_ENDPOINT_URL_DYNAMODB",
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_REGION",
-        ] {
+        env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), self.dynamodb_url.clone()));
+        for name in ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
             env.push((name.to_owned(), crate::env(name)));
         }
         env

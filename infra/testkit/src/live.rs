@@ -45,7 +45,7 @@ fn management_client(endpoint: &str) -> LiveConnections {
 impl TestApp {
     /// Starts the live updates of this app: a local gateway on a port of its own.
     pub async fn live(&self) -> LiveStack {
-        dev_server::table::ensure_stream(&self.dynamodb, &self.table).await.expect("the table's stream");
+        assert_eq!(self.dynamodb_url, env("LIVE_TEST_DYNAMODB_URL"), "live updates need TestApp::for_live");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let mut vars = self.vars.clone();
@@ -63,7 +63,7 @@ impl TestApp {
         let poll = tokio::spawn(dev_server::live::poll_stream(
             gateway.clone(),
             self.dynamodb.clone(),
-            env("AWS_ENDPOINT_URL_DYNAMODB"),
+            self.dynamodb_url.clone(),
             self.table.clone(),
         ));
         // What the test wrote before starting the stack is told before it returns.

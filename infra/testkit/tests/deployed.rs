@@ -103,7 +103,7 @@ async fn every_route_answers_as_deployed_as_in_process() {
     }
     // Every deployed HTTP function was exercised, each on its success path (and one 401).
     let deployed: std::collections::BTreeSet<&str> = cases.iter().map(|(f, _, _)| *f).collect();
-    assert_eq!(deployed.len(), 27, "{deployed:?}");
+    assert_eq!(deployed.len(), 28, "{deployed:?}");
     assert!(statuses.iter().filter(|(_, s)| *s == 401).count() == 1, "{statuses:?}");
     assert!(statuses.iter().all(|(_, s)| *s < 300 || *s == 401), "{statuses:?}");
 }
@@ -273,7 +273,7 @@ fn websocket_event(route: &str, kind: &str, connection_id: &str, ticket: Option<
 /// event through the Runtime API, as deployed.
 #[tokio::test]
 async fn the_live_functions_take_websocket_and_stream_events() {
-    let app = TestApp::new().await;
+    let app = TestApp::for_live().await;
     let org = app.org_fixture().await;
     let live = app.live().await;
     let mut env = app.lambda_env();

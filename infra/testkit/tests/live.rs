@@ -27,7 +27,7 @@ async fn told(socket: &mut Socket) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn tickets_are_single_use_and_bound_and_tokens_are_no_tickets() {
-    let app = TestApp::new().await;
+    let app = TestApp::for_live().await;
     let org = app.org_fixture().await;
     let live = app.live().await;
     let ticket = live.ticket(&org.staff.token).await;
@@ -53,7 +53,7 @@ async fn tickets_are_single_use_and_bound_and_tokens_are_no_tickets() {
 
 #[tokio::test]
 async fn each_member_is_told_exactly_what_they_may_see_and_resume_replays_it() {
-    let app = TestApp::new().await;
+    let app = TestApp::for_live().await;
     let org = app.org_fixture().await;
     let other = app.org_fixture().await;
     let admin = org.admin.token.as_str();
@@ -142,7 +142,7 @@ async fn each_member_is_told_exactly_what_they_may_see_and_resume_replays_it() {
 
 #[tokio::test]
 async fn membership_ends_close_sockets_and_a_role_change_applies_from_the_next_change() {
-    let app = TestApp::new().await;
+    let app = TestApp::for_live().await;
     let org = app.org_fixture().await;
     let second_admin = app.new_member(&org.org_id, "admin").await;
     let admin = org.admin.token.as_str();
@@ -211,7 +211,7 @@ mod testkit_events {
 /// after it, so a resume after the last number received still gets it.
 #[tokio::test]
 async fn a_writer_whose_clock_is_behind_is_not_missed_by_a_resume() {
-    let app = TestApp::new().await;
+    let app = TestApp::for_live().await;
     let org = app.org_fixture().await;
     let admin = org.admin.token.as_str();
     let created = app.call(POST, "/customers", Some(admin), Some(json!({"name": "Clocks"}))).await;
@@ -247,7 +247,7 @@ async fn a_writer_whose_clock_is_behind_is_not_missed_by_a_resume() {
 /// forgotten, and a deleted organization's records are told to nobody.
 #[tokio::test]
 async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
-    let app = TestApp::new().await;
+    let app = TestApp::for_live().await;
     let org = app.org_fixture().await;
     let doomed = app.org_fixture().await;
     let live = app.live().await;
@@ -266,6 +266,15 @@ async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
     let failed: Vec<_> = answer.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect();
     assert_eq!(failed, vec!["100".to_owned()], "only the poison record fails");
     assert!(deps.store.connection("gone-connection").await.unwrap().is_none(), "a 410 connection is forgotten");
+    // So does `$default`, when its answer finds the connection gone.
+    let opened = deps.store.open_connection("gone-too", &org.org_id, org.admin.id(), now).await.unwrap();
+    assert_eq!(opened, shared::store::OrgWrite::Written(()));
+    let mut ping = shared::api::live::events::ApiGatewayWebsocketProxyRequest::default();
+    ping.request_context.connection_id = Some("gone-too".into());
+    ping.body = Some(r#"{"action":"ping"}"#.into());
+    let answer = testkit::calls::FUNCTION.scope("live-message", shared::api::live::message(deps, &ping)).await;
+    assert_eq!(answer.status_code, 200);
+    assert!(deps.store.connection("gone-too").await.unwrap().is_none());
     let kept = deps.store.changes_after(&org.org_id, shared::domain::live::Seq(0), 1000).await.unwrap();
     assert!(kept.iter().any(|c| c.change.id == "cus_x"), "the good record was numbered");
 
