@@ -436,6 +436,102 @@ def sync(results: dict) -> list[str]:
     return lines
 
 
+# Live updates (issue 22). AWS list prices, us-east-1, as of 2026-12: API Gateway WebSocket
+# messages (first billion a month, billed per 32 KB: a frame here is ~250 B) and connection
+# minutes; DynamoDB on demand; Lambda's stream polling (GetRecords) is free for a trigger.
+WS_PRICE_PER_MILLION_MESSAGES = 1.00
+WS_PRICE_PER_MILLION_CONNECTION_MINUTES = 0.25
+DDB_PRICE_PER_MILLION_WRU = 0.625
+DDB_PRICE_PER_MILLION_RRU = 0.125
+LIVE_TARGET_P50_MS, LIVE_TARGET_P99_MS, LIVE_TARGET_ALL_1000_MS = 100, 300, 1000
+# What live-broadcast does per change, from its code (docs/data-model.md, "Live updates"):
+# UpdateItem on the org item (~2 KB: 2 WRU), a transaction of two small Puts (2 x 2 WRU) and the
+# guard's ConditionCheck (2 RRU), GetItem of the entry's number (1 RRU), the Query of the
+# connections (250 B each, strongly consistent: 1 RRU per 4 KB), a BatchGetItem of each
+# recipient's member item (1 RRU each).
+LIVE_WRU_PER_CHANGE = 6
+
+
+def live_rru_per_change(connections: int) -> float:
+    return 2 + 1 + max(1.0, connections * 250 / 4096) + connections
+
+
+def live_cost_per_change(connections: int, lambda_ms: float = 100.0) -> float:
+    messages = connections * WS_PRICE_PER_MILLION_MESSAGES / 1e6
+    dynamodb = (LIVE_WRU_PER_CHANGE * DDB_PRICE_PER_MILLION_WRU + live_rru_per_change(connections) * DDB_PRICE_PER_MILLION_RRU) / 1e6
+    lam = PRICE_PER_MILLION_REQUESTS / 1e6 + lambda_ms / 1000 * 128 / 1024 * PRICE_PER_GB_SECOND["arm64"]
+    return messages + dynamodb + lam
+
+
+def live(results: dict) -> list[str]:
+    lines = ["", "## Live updates: write to delivery", ""]
+    rows_in = results.get("live")
+    if not rows_in:
+        return lines + [NOT_MEASURED]
+    lines += [
+        "`infra/testkit/src/bin/bench-live.rs` (release): one organization, N sockets of its admin open on the "
+        "local gateway, which reads DynamoDB Local's stream every 25 ms when idle and runs `live-broadcast` in "
+        "process; each round changes a customer and times, from the write's answer, the frame's arrival at "
+        "every socket. *each*: over every socket's arrival; *last*: the time until the last socket had it. "
+        f"Targets: p50 under {LIVE_TARGET_P50_MS} ms and p99 under {LIVE_TARGET_P99_MS} ms at 100 sockets; the "
+        f"last of 1,000 under {LIVE_TARGET_ALL_1000_MS} ms. On AWS, the event source mapping's polling (about "
+        "4 times a second per shard) adds up to ~250 ms that the local 25 ms hides.",
+        "",
+    ]
+    rows = []
+    for r in rows_in:
+        each, last = r.get("each_ms", {}), r.get("last_ms", {})
+        rows.append([f"{r.get('sockets', 0):,}", r.get("rounds"), r.get("missing"), num(each.get("p50")),
+                     num(each.get("p99")), num(last.get("p50")), num(last.get("p99"))])
+    lines += table(["sockets", "rounds", "missed", "each p50 (ms)", "each p99 (ms)", "last p50 (ms)",
+                    "last p99 (ms)"], rows)
+    by = {r.get("sockets"): r for r in rows_in}
+    verdicts = []
+    if 100 in by:
+        p50, p99 = by[100]["each_ms"]["p50"], by[100]["each_ms"]["p99"]
+        verdicts.append(f"100 sockets: p50 {num(p50)} ms ({'met' if p50 < LIVE_TARGET_P50_MS else 'missed'}), "
+                        f"p99 {num(p99)} ms ({'met' if p99 < LIVE_TARGET_P99_MS else 'missed'})")
+    if 1000 in by:
+        last = by[1000]["last_ms"]["p99"]
+        verdicts.append(f"1,000 sockets, the last: p99 {num(last)} ms "
+                        f"({'met' if last < LIVE_TARGET_ALL_1000_MS else 'missed'})")
+    if verdicts:
+        lines += ["", "Targets: " + "; ".join(verdicts) + "."]
+    lines += [
+        "",
+        "### What a change costs, and an organization's month",
+        "",
+        "Per change told to N connections (every one may see it): N WebSocket messages, the DynamoDB "
+        f"requests listed above ({LIVE_WRU_PER_CHANGE} WRU and 3 + N RRU plus the connections' Query), and one "
+        "live-broadcast invocation (at most; a batch carries up to 100 changes) of ~100 ms at 128 MB on arm64, "
+        "an estimate, not a measurement.",
+        "",
+    ]
+    lines += table(["connections", "per change (USD)", "per million changes (USD)"],
+                   [[f"{n:,}", f"{live_cost_per_change(n):.7f}", usd(live_cost_per_change(n) * 1e6)]
+                    for n in (1, 100, 1000)])
+    members, per_minute, minutes = 50, 10, 30 * 24 * 60
+    changes = per_minute * minutes
+    messages = changes * members
+    pings = members * minutes / 5 * 2  # a ping every 5 minutes (under the 10-minute idle limit), and its pong
+    connection_minutes = members * minutes
+    parts = [
+        ("connection minutes (every member connected all month)", connection_minutes * WS_PRICE_PER_MILLION_CONNECTION_MINUTES / 1e6),
+        ("messages: changes", messages * WS_PRICE_PER_MILLION_MESSAGES / 1e6),
+        ("messages: pings and pongs", pings * WS_PRICE_PER_MILLION_MESSAGES / 1e6),
+        ("DynamoDB (live-broadcast's requests)", changes * (LIVE_WRU_PER_CHANGE * DDB_PRICE_PER_MILLION_WRU
+                                                            + live_rru_per_change(members) * DDB_PRICE_PER_MILLION_RRU) / 1e6),
+        ("Lambda (one invocation per change, ~100 ms)", changes * (PRICE_PER_MILLION_REQUESTS / 1e6
+                                                                + 0.1 * 128 / 1024 * PRICE_PER_GB_SECOND["arm64"])),
+        ("stream reads by the trigger", 0.0),
+    ]
+    lines += ["", f"An organization of {members} members with {per_minute} changes a minute, for 30 days "
+              f"({changes:,} changes, {messages:,} change messages):", ""]
+    lines += table(["part", "USD a month"], [[name, usd(value)] for name, value in parts]
+                   + [["total", usd(sum(v for _, v in parts))]])
+    return lines
+
+
 def cost_of(ms: float, memory_mb: int, arch: str) -> float:
     """Compute dollars per million invocations billed `ms` each (after rounding up) at `memory_mb`."""
     return 1e6 * ms / 1000 * memory_mb / 1024 * PRICE_PER_GB_SECOND[arch]
@@ -561,6 +657,7 @@ def document(bench: Bench, svg_ref: str) -> str:
         findings(),
         criterion(bench.results),
         sync(bench.results),
+        live(bench.results),
         cost(bench),
         chart_section(svg_ref),
         reproduce(bench),

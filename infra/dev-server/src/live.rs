@@ -194,6 +194,9 @@ async fn delete(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>)
     }
 }
 
+/// The pause after a pass over the stream that found nothing.
+const IDLE_PAUSE: Duration = Duration::from_millis(25);
+
 /// How often a failed record is handed over again before it is passed.
 const RECORD_ATTEMPTS: u32 = 3;
 
@@ -280,9 +283,17 @@ pub async fn poll_stream(
     };
     let api = StreamApi { http: reqwest::Client::new(), endpoint };
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+    let mut described_at: Option<std::time::Instant> = None;
     loop {
-        match api.call("DescribeStream", serde_json::json!({"StreamArn": stream_arn})).await {
-            Ok(described) => {
+        // New shards are looked for once a second; the known ones are read every pass.
+        let described = if described_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            described_at = Some(std::time::Instant::now());
+            Some(api.call("DescribeStream", serde_json::json!({"StreamArn": stream_arn})).await)
+        } else {
+            None
+        };
+        match described {
+            Some(Ok(described)) => {
                 for shard in described["StreamDescription"]["Shards"].as_array().into_iter().flatten() {
                     let Some(shard_id) = shard["ShardId"].as_str() else { continue };
                     if iterators.contains_key(shard_id) {
@@ -295,7 +306,8 @@ pub async fn poll_stream(
                     iterators.insert(shard_id.to_owned(), iterator);
                 }
             }
-            Err(error) => tracing::warn!(error, "DescribeStream failed"),
+            Some(Err(error)) => tracing::warn!(error, "DescribeStream failed"),
+            None => {}
         }
         let mut idle = true;
         for iterator in iterators.values_mut() {
@@ -320,7 +332,7 @@ pub async fn poll_stream(
         }
         if idle {
             gateway.idle_passes.send_modify(|count| *count += 1);
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(IDLE_PAUSE).await;
         }
     }
 }

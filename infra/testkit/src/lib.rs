@@ -120,8 +120,13 @@ impl TestApp {
     /// An app whose table has its stream, on the DynamoDB Local kept for the live-update tests
     /// (`LIVE_TEST_DYNAMODB_URL`): start its live updates with [`TestApp::live`].
     pub async fn for_live() -> Self {
+        Self::for_live_with(&[]).await
+    }
+
+    /// [`TestApp::for_live`], with `extra` configuration variables.
+    pub async fn for_live_with(extra: &[(&str, &str)]) -> Self {
         let url = env("LIVE_TEST_DYNAMODB_URL");
-        let mut app = Self::build(&env("WORKOS_API_URL"), dynamodb_client_at(&url), &[]).await;
+        let mut app = Self::build(&env("WORKOS_API_URL"), dynamodb_client_at(&url), extra).await;
         dev_server::table::ensure_stream(&app.dynamodb, &app.table).await.expect("the table's stream");
         app.dynamodb_url = url;
         app

@@ -42,6 +42,18 @@ async fn tickets_are_single_use_and_bound_and_tokens_are_no_tickets() {
     let token = format!("{}?ticket={}", live.ws_url, org.staff.token);
     assert_eq!(live.open(&token).await.err(), Some(401), "a token is not a ticket");
     assert_eq!(live.ticket("not-a-token").await.status, 401);
+    // An expired ticket (DynamoDB's TTL removes it only later), and a ticket for an organization
+    // its user is no member of.
+    let now = shared::Timestamp::now().unix_seconds();
+    let stored = |ticket: &str| shared::crypto::sha256_hex(ticket.as_bytes());
+    let (expired, foreign) = ("e".repeat(64), "f".repeat(64));
+    let other = app.org_fixture().await;
+    let store = &live.deps().store;
+    store.put_ticket(&stored(&expired), &org.org_id, org.staff.id(), now - 1).await.unwrap();
+    store.put_ticket(&stored(&foreign), &other.org_id, org.staff.id(), now + 30).await.unwrap();
+    for (ticket, what) in [(expired, "an expired ticket"), (foreign, "another organization's")] {
+        assert_eq!(live.open(&format!("{}?ticket={ticket}", live.ws_url)).await.err(), Some(401), "{what}");
+    }
     // The socket that opened answers a ping, and an unknown message with an error frame.
     socket.send(json!({"action": "ping"})).await;
     assert_eq!(socket.next(QUIET).await, Some(json!({"type": "pong"})));
@@ -297,4 +309,53 @@ async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
     assert!(answer.batch_item_failures.is_empty());
     let after = deps.store.changes_after(&doomed.org_id, shared::domain::live::Seq(0), 1000).await.unwrap().len();
     assert_eq!(before, after, "a deleting organization's change takes no number");
+}
+
+/// A client is told of its own customer only; billing reaches admins only; a role change is a
+/// member change that staff (who see the members) and admins are told.
+#[tokio::test]
+async fn a_client_hears_its_customer_and_only_admins_hear_billing() {
+    let stub = testkit::lemonsqueezy::LemonSqueezyStub::start().await;
+    let stub_env = stub.env();
+    let mut extra: Vec<(&str, &str)> = stub_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.push(("LEMONSQUEEZY_ALLOW_TEST_MODE", "true"));
+    let app = TestApp::for_live_with(&extra).await;
+    let org = app.org_fixture().await;
+    let admin = org.admin.token.as_str();
+    let mut ids = Vec::new();
+    for name in ["Own", "Other"] {
+        let created = app.call(POST, "/customers", Some(admin), Some(json!({"name": name}))).await;
+        ids.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    let attach = json!({"customerId": ids[0]});
+    assert_eq!(app.call(PATCH, &format!("/users/{}", org.client.id()), Some(admin), Some(attach)).await.status, 200);
+    let live = app.live().await;
+    let mut admin_socket = live.connect(admin).await;
+    let mut staff_socket = live.connect(&org.staff.token).await;
+    let mut client_socket = live.connect(&org.client.token).await;
+
+    for id in &ids {
+        let patch = json!({"notes": "changed"});
+        assert_eq!(app.call(PATCH, &format!("/customers/{id}"), Some(admin), Some(patch)).await.status, 200);
+    }
+    let event = testkit::lemonsqueezy::fixture_for("subscription_created", &org.org_id);
+    assert_eq!(app.signed_webhook(&event).await.body["status"], "applied");
+    // Told before the promotion (who is told is decided when it is told).
+    live.gateway.caught_up().await;
+    let promote = json!({"role": "admin"});
+    assert_eq!(app.call(PATCH, &format!("/users/{}", org.staff.id()), Some(admin), Some(promote)).await.status, 200);
+
+    let c = |entity: &str, action: &str, id: &str| (entity.to_owned(), action.to_owned(), id.to_owned());
+    let promoted = c("member", "updated", org.staff.id());
+    assert_eq!(
+        told(&mut admin_socket).await,
+        vec![
+            c("customer", "updated", &ids[0]),
+            c("customer", "updated", &ids[1]),
+            c("billing", "updated", &org.org_id),
+            promoted.clone()
+        ]
+    );
+    assert_eq!(told(&mut staff_socket).await, vec![promoted], "staff: the members, no customer of others, no billing");
+    assert_eq!(told(&mut client_socket).await, vec![c("customer", "updated", &ids[0])], "a client: its own customer");
 }
