@@ -12,7 +12,10 @@
 //!
 //! and after each change, the organization's counters equal the real counts, it has an admin,
 //! and no assignment points at a missing customer or a non-staff member. Cursors of another
-//! organization or another list, or edited by one byte, answer 400.
+//! organization or another list, or edited by one byte, answer 400. In shard 0 a live listener
+//! per caller of each organization (issue 22) hears every change it is told during the run: none
+//! names an id of another organization. (One shard: a table's stream slows DynamoDB Local, so its
+//! table is on the DynamoDB Local of the live tests.)
 
 use std::collections::HashMap;
 
@@ -72,7 +75,15 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
         ("WORKOS_WEBHOOK_SECRET", "isolation-secret"),
         ("PLANS", testkit::lemonsqueezy::ROOMY_PLANS),
     ];
-    let app = TestApp::with_lemonsqueezy(&testkit::env("WORKOS_API_URL"), &stub, &extra).await;
+    let listen = shard == 0;
+    let app = if listen {
+        let stub_env = stub.env();
+        let mut vars: Vec<(&str, &str)> = stub_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        vars.extend_from_slice(&extra);
+        TestApp::for_live_with(&vars).await
+    } else {
+        TestApp::with_lemonsqueezy(&testkit::env("WORKOS_API_URL"), &stub, &extra).await
+    };
     let mut tenants = Vec::new();
     let mut owner: HashMap<String, usize> = HashMap::new(); // id → tenant index
     for t in 0..3 {
@@ -109,6 +120,17 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
             owner.insert(id, t);
         }
         tenants.push(Tenant { fixture, targets, customers, invitations: Vec::new(), cursors: Vec::new() });
+    }
+
+    // A live listener per caller: told changes all along, checked at the end.
+    let live = if listen { Some(app.live().await) } else { None };
+    let mut listeners = Vec::new();
+    if let Some(live) = &live {
+        for (t, tenant) in tenants.iter().enumerate() {
+            for caller in tenant.callers() {
+                listeners.push((t, caller.user.id.clone(), live.connect(&caller.token).await));
+            }
+        }
     }
 
     let mut stats: HashMap<String, usize> = HashMap::new();
@@ -288,7 +310,23 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
     for (t, tenant) in tenants.iter().enumerate() {
         app.assert_counts_match(&tenant.fixture.org_id, &format!("seed {seed}: tenant {t} at the end")).await;
     }
+    let mut told = 0;
+    if let Some(live) = &live {
+        live.gateway.caught_up().await;
+        for (t, user, socket) in &mut listeners {
+            for frame in socket.drain(std::time::Duration::from_millis(500)).await {
+                told += 1;
+                for field in ["id", "customerId", "userId"] {
+                    let Some(id) = frame[field].as_str() else { continue };
+                    if let Some(other) = owner.get(id).filter(|other| **other != *t) {
+                        panic!("seed {seed}: {user} of tenant {t} was told {field} {id} of tenant {other}: {frame}");
+                    }
+                }
+            }
+        }
+        assert!(told > 0, "seed {seed}: the listeners were told nothing");
+    }
     let foreign = stats.get("foreign ids").copied().unwrap_or(0);
-    eprintln!("seed {seed}: {requests} requests, answers {stats:?}");
+    eprintln!("seed {seed}: {requests} requests, answers {stats:?}, {told} live frames");
     assert!(foreign > requests / 10, "seed {seed}: too few foreign ids were tried ({foreign})");
 }
