@@ -163,7 +163,10 @@ async fn upgrade(State(gateway): State<Arc<LiveGateway>>, uri: axum::http::Uri, 
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response();
     }
-    ws.on_upgrade(move |socket| gateway.run_socket(socket, connection_id))
+    // API Gateway's limits: 32 KB a frame, 128 KB a message.
+    ws.max_frame_size(32 * 1024)
+        .max_message_size(128 * 1024)
+        .on_upgrade(move |socket| gateway.run_socket(socket, connection_id))
 }
 
 fn socket_of(gateway: &LiveGateway, id: &str) -> Option<mpsc::UnboundedSender<Outbound>> {

@@ -140,15 +140,11 @@ impl Deps {
             return Ok(resync);
         }
         let scopes: HashSet<&str> = changes.iter().filter_map(|c| c.change.customer_scope()).collect();
+        let scopes: Vec<&str> = scopes.into_iter().collect();
         let user = connection.user_id.as_str();
         let (members, _) = self.store.recipients(org_id, &[user], None).await?;
         let Some(member) = members.get(user) else { return Ok(resync) };
-        let mut assigned = HashSet::new();
-        for customer in scopes {
-            if self.store.recipients(org_id, &[user], Some(customer)).await?.1.contains(user) {
-                assigned.insert(customer.to_owned());
-            }
-        }
+        let assigned = self.store.assigned_among(org_id, user, &scopes).await?;
         let mut frames = Vec::new();
         let mut last = after;
         for item in &changes {

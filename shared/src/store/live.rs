@@ -147,6 +147,22 @@ impl Store {
         self.query_all("PK = :pk", None, None, &values).await
     }
 
+    /// Which of `customer_ids` the member `user_id` of `org_id` is assigned to (BatchGetItem calls
+    /// of 100 keys).
+    pub async fn assigned_among(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        customer_ids: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        let wanted = customer_ids
+            .iter()
+            .map(|customer_id| key(keys::org_pk(org_id), keys::assignment_sk(customer_id, user_id)))
+            .collect();
+        let assignments: Vec<AssignmentItem> = self.join(wanted).await?;
+        Ok(assignments.into_iter().map(|a| a.customer_id).collect())
+    }
+
     /// The members `user_ids` of `org_id` as stored now, and which of them are assigned to
     /// `customer_id` (when given): what deciding who is told of a change needs, in BatchGetItem
     /// calls of 100 keys.
