@@ -151,7 +151,10 @@ pub fn granted(template: &serde_yaml::Value) -> (BTreeMap<String, Permissions>, 
                     if action == "dynamodb:Scan" {
                         problems.push(format!("{function}: Scan is never needed on a request path"));
                     }
-                    if let (true, Some(resource)) = (action.starts_with("dynamodb:"), resource.clone()) {
+                    // The stream's reads are the event source mapping's (Lambda's poller), not calls
+                    // the function's code makes.
+                    let stream = resource.as_deref() == Some("Table.StreamArn");
+                    if let (true, false, Some(resource)) = (action.starts_with("dynamodb:"), stream, resource.clone()) {
                         allowed.insert((action.to_owned(), resource));
                     }
                 }

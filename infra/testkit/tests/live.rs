@@ -61,6 +61,19 @@ async fn tickets_are_single_use_and_bound_and_tokens_are_no_tickets() {
     assert_eq!(socket.next(QUIET).await, Some(json!({"type": "error", "code": "unknown_action"})));
     socket.send(json!({"action": "ping"})).await;
     assert_eq!(socket.next(QUIET).await, Some(json!({"type": "pong"})), "the connection stays open");
+
+    // At most 10 open connections a member: the 11th upgrade is refused.
+    let mut open = vec![socket];
+    for _ in 1..shared::flows::live::MAX_CONNECTIONS_PER_USER {
+        open.push(live.connect(&org.staff.token).await);
+    }
+    let eleventh = live.ticket(&org.staff.token).await;
+    assert_eq!(live.open(eleventh.body["url"].as_str().unwrap()).await.err(), Some(403));
+    drop(open.pop());
+    live.gateway.caught_up().await;
+    let after_close = live.ticket(&org.staff.token).await;
+    let reopened = live.open(after_close.body["url"].as_str().unwrap()).await;
+    assert!(reopened.is_ok(), "a closed connection frees its place");
 }
 
 #[tokio::test]
@@ -267,7 +280,7 @@ async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
     let now = shared::Timestamp::now();
     // A connection API Gateway no longer has (its $disconnect never came).
     let opened = deps.store.open_connection("gone-connection", &org.org_id, org.admin.id(), now).await.unwrap();
-    assert_eq!(opened, shared::store::OrgWrite::Written(()));
+    assert_eq!(opened, shared::store::OrgWrite::Written(true));
 
     let good = audit_entry(&org.org_id, "cus_x", now);
     let poison = json!({"PK": format!("ORG#{}#AUDIT#2026-12", org.org_id), "SK": "AUDIT#x", "entity": "audit",
@@ -280,7 +293,7 @@ async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
     assert!(deps.store.connection("gone-connection").await.unwrap().is_none(), "a 410 connection is forgotten");
     // So does `$default`, when its answer finds the connection gone.
     let opened = deps.store.open_connection("gone-too", &org.org_id, org.admin.id(), now).await.unwrap();
-    assert_eq!(opened, shared::store::OrgWrite::Written(()));
+    assert_eq!(opened, shared::store::OrgWrite::Written(true));
     let mut ping = shared::api::live::events::ApiGatewayWebsocketProxyRequest::default();
     ping.request_context.connection_id = Some("gone-too".into());
     ping.body = Some(r#"{"action":"ping"}"#.into());
@@ -289,6 +302,35 @@ async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
     assert!(deps.store.connection("gone-too").await.unwrap().is_none());
     let kept = deps.store.changes_after(&org.org_id, shared::domain::live::Seq(0), 1000).await.unwrap();
     assert!(kept.iter().any(|c| c.change.id == "cus_x"), "the good record was numbered");
+
+    // An undo takes its change's entry away: told as an update of the same target, numbered
+    // apart; DynamoDB's TTL taking an old entry away is no change.
+    let undone = audit_entry(&org.org_id, "cus_undone", now);
+    let removed = |sequence: &str, ttl: bool| {
+        let mut record = testkit_events::EventRecord::default();
+        record.event_name = "REMOVE".into();
+        record.change.sequence_number = Some(sequence.to_owned());
+        record.change.old_image = serde_dynamo::to_item(&undone).unwrap();
+        if ttl {
+            let mut identity = shared::api::live::events::UserIdentity::default();
+            identity.type_ = "Service".into();
+            identity.principal_id = "dynamodb.amazonaws.com".into();
+            record.user_identity = Some(identity);
+        }
+        record
+    };
+    let mut event = testkit_events::StreamEvent::default();
+    event.records = vec![removed("300", true)];
+    testkit::calls::FUNCTION.scope("live-broadcast", shared::api::live::broadcast(deps, event)).await;
+    let kept = deps.store.changes_after(&org.org_id, shared::domain::live::Seq(0), 1000).await.unwrap();
+    assert!(!kept.iter().any(|c| c.change.id == "cus_undone"), "a TTL deletion tells nothing");
+    let mut event = testkit_events::StreamEvent::default();
+    event.records = vec![removed("301", false)];
+    testkit::calls::FUNCTION.scope("live-broadcast", shared::api::live::broadcast(deps, event)).await;
+    let kept = deps.store.changes_after(&org.org_id, shared::domain::live::Seq(0), 1000).await.unwrap();
+    let told: Vec<_> = kept.iter().filter(|c| c.change.id == "cus_undone").collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].change.action, shared::domain::live::ChangeKind::Updated);
 
     // An organization whose deletion began: its entries take no number and reach nobody.
     let read = deps.store.get_org(&doomed.org_id).await.unwrap().unwrap();

@@ -15,7 +15,7 @@ use crate::store::{AuditItem, MemberItem, OrgItem};
 /// The event types of the WebSocket routes and the stream, for the local gateway that plays AWS.
 pub mod events {
     pub use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-    pub use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+    pub use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord, UserIdentity};
 }
 
 /// A WebSocket route's handler.
@@ -79,6 +79,11 @@ pub fn stream_change(record: &EventRecord) -> Result<StreamChange, String> {
             let entry: AuditItem = serde_dynamo::from_item(new.clone()).map_err(|e| format!("an audit entry: {e}"))?;
             Ok(StreamChange::Entry(Box::new(entry)))
         }
+        // An undo takes its change's entry away (a TTL deletion is the service's, and no change).
+        ("REMOVE", Some(AuditItem::ENTITY)) if !by_ttl(record) => {
+            let entry: AuditItem = serde_dynamo::from_item(old.clone()).map_err(|e| format!("an audit entry: {e}"))?;
+            Ok(StreamChange::Undone(Box::new(entry)))
+        }
         ("REMOVE", Some(MemberItem::ENTITY)) => {
             let member: MemberItem = serde_dynamo::from_item(old.clone()).map_err(|e| format!("a member: {e}"))?;
             Ok(StreamChange::MemberGone { org_id: member.org_id, user_id: member.user_id })
@@ -91,6 +96,11 @@ pub fn stream_change(record: &EventRecord) -> Result<StreamChange, String> {
         }
         _ => Ok(StreamChange::Other),
     }
+}
+
+/// Whether DynamoDB's TTL made this deletion.
+fn by_ttl(record: &EventRecord) -> bool {
+    record.user_identity.as_ref().is_some_and(|u| u.type_ == "Service" && u.principal_id == "dynamodb.amazonaws.com")
 }
 
 /// `live-broadcast`: each record in order; the ones that failed are named in the answer, so the

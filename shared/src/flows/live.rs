@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::clients::live::{LiveConnections, Reached};
 use crate::crypto;
-use crate::domain::live::{Change, ClientMessage, Seq, ServerFrame};
+use crate::domain::live::{Change, ChangeKind, ClientMessage, Seq, ServerFrame};
 use crate::domain::visibility::{Viewer, may_see};
 use crate::error::ApiError;
 use crate::flows::access::Caller;
@@ -20,7 +20,10 @@ use crate::{Deps, Timestamp};
 pub const TICKET_SECONDS: i64 = 30;
 /// The most changes a resume replays; past it the client is told to refetch (`resync`), which
 /// costs it a few reads instead of thousands of frames.
-pub const MAX_REPLAY: usize = 1_000;
+pub const MAX_REPLAY: usize = 500;
+/// Open connections a member may have at once (tabs, devices): each costs a post per change, so
+/// one member cannot make every change of their organization expensive.
+pub const MAX_CONNECTIONS_PER_USER: usize = 10;
 /// How many posts to one change's recipients are in flight at once.
 const POSTS_IN_FLIGHT: usize = 64;
 
@@ -38,6 +41,9 @@ pub struct Ticket {
 pub enum StreamChange {
     /// A new audit entry: a change to number and tell.
     Entry(Box<AuditItem>),
+    /// An audit entry taken away by the undo of its change: the target changed back, told as
+    /// an update of it.
+    Undone(Box<AuditItem>),
     /// A member's item went: their connections close.
     MemberGone { org_id: String, user_id: String },
     /// The organization's deletion began: every connection closes.
@@ -83,15 +89,18 @@ impl Deps {
         let now = Timestamp::now();
         let taken = self.store.take_ticket(&crypto::sha256_hex(ticket.as_bytes()), now).await?;
         let ticket = taken.ok_or_else(refused)?;
-        if self.store.get_member(&ticket.org_id, &ticket.user_id).await?.is_none() {
-            return Err(refused());
+        if self.store.connections_of_user(&ticket.org_id, &ticket.user_id).await? >= MAX_CONNECTIONS_PER_USER {
+            return Err(ApiError::Forbidden(format!(
+                "at most {MAX_CONNECTIONS_PER_USER} live connections may be open at once; close one first"
+            )));
         }
+        // The member must still be one when the connection is stored (checked in its transaction).
         match self.store.open_connection(connection_id, &ticket.org_id, &ticket.user_id, now).await? {
-            OrgWrite::Written(()) => {
+            OrgWrite::Written(true) => {
                 tracing::info!(org_id = ticket.org_id, user_id = ticket.user_id, "live connection opened");
                 Ok(())
             }
-            OrgWrite::OrgGone => Err(refused()),
+            OrgWrite::Written(false) | OrgWrite::OrgGone => Err(refused()),
         }
     }
 
@@ -136,15 +145,25 @@ impl Deps {
         }
         let changes =
             self.store.changes_after(org_id, after, i32::try_from(MAX_REPLAY + 1).unwrap_or(i32::MAX)).await?;
-        if changes.len() > MAX_REPLAY || changes.first().is_some_and(|c| !c.kept(now)) {
+        // From the start: only while the first change is still kept (TTL takes the oldest).
+        let start_lost = after == Seq(0) && changes.first().is_some_and(|c| c.seq != 1);
+        if changes.len() > MAX_REPLAY || start_lost || changes.first().is_some_and(|c| !c.kept(now)) {
             return Ok(resync);
         }
         let scopes: HashSet<&str> = changes.iter().filter_map(|c| c.change.customer_scope()).collect();
         let scopes: Vec<&str> = scopes.into_iter().collect();
         let user = connection.user_id.as_str();
         let (members, _) = self.store.recipients(org_id, &[user], None).await?;
-        let Some(member) = members.get(user) else { return Ok(resync) };
-        let assigned = self.store.assigned_among(org_id, user, &scopes).await?;
+        let Some(member) = members.get(user) else {
+            // Removed (its removal's record may still be on its way): the socket closes.
+            self.live()?.close(&connection.connection_id).await?;
+            return Ok(Vec::new());
+        };
+        // Only a staff member's view depends on assignments.
+        let assigned = match member.role {
+            crate::domain::Role::Staff => self.store.assigned_among(org_id, user, &scopes).await?,
+            _ => HashSet::new(),
+        };
         let mut frames = Vec::new();
         let mut last = after;
         for item in &changes {
@@ -162,7 +181,8 @@ impl Deps {
     /// One stream record's work. An error leaves the record for the event source mapping to retry.
     pub async fn broadcast(&self, change: StreamChange) -> Result<(), ApiError> {
         match change {
-            StreamChange::Entry(entry) => self.tell(&entry).await,
+            StreamChange::Entry(entry) => self.tell(&entry, false).await,
+            StreamChange::Undone(entry) => self.tell(&entry, true).await,
             StreamChange::MemberGone { org_id, user_id } => {
                 let connections = self.store.connections_of_org(&org_id).await?;
                 self.close_all(connections.iter().filter(|c| c.user_id == user_id)).await
@@ -186,11 +206,20 @@ impl Deps {
 
     /// Numbers an audit entry's change and posts it to each open connection of its organization
     /// whose member may see it now.
-    async fn tell(&self, entry: &AuditItem) -> Result<(), ApiError> {
+    async fn tell(&self, entry: &AuditItem, undone: bool) -> Result<(), ApiError> {
         let live = self.live()?;
         let org_id = entry.org_id.as_str();
-        let change = Change::of(org_id, entry.action, &entry.target);
-        let seq = match self.store.number_change(org_id, &entry.id, &change, entry.at, Timestamp::now()).await? {
+        let mut change = Change::of(org_id, entry.action, &entry.target);
+        // An undo is a change of its own, numbered apart from the change it takes back.
+        let numbered_as = if undone {
+            change.action = ChangeKind::Updated;
+            format!("{}#undone", entry.id)
+        } else {
+            entry.id.clone()
+        };
+        let now = Timestamp::now();
+        let at = if undone { now } else { entry.at };
+        let seq = match self.store.number_change(org_id, &numbered_as, &change, at, now).await? {
             OrgWrite::Written(seq) => seq,
             // Being deleted: nobody is told anything more.
             OrgWrite::OrgGone => return Ok(()),
@@ -202,7 +231,7 @@ impl Deps {
         let users: Vec<&str> =
             connections.iter().map(|c| c.user_id.as_str()).collect::<HashSet<_>>().into_iter().collect();
         let (members, assigned) = self.store.recipients(org_id, &users, change.customer_scope()).await?;
-        let (seq_text, at) = (seq.to_string(), entry.at.to_string());
+        let (seq_text, at) = (seq.to_string(), at.to_string());
         let body = frame(&ServerFrame::Change { seq: &seq_text, at: &at, change: &change });
         let posts: Vec<_> = connections
             .iter()

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::ReturnValue;
 use serde::{Deserialize, Serialize};
 
-use super::tx::{Commit, OrgWrite};
+use super::tx::{Commit, Condition, OrgWrite};
 use super::{AssignmentItem, MemberItem, Store, StoreError, from_item, key, keys, n, sdk_error, to_item};
 use crate::Timestamp;
 
@@ -89,14 +89,16 @@ impl Store {
         }
     }
 
-    /// Stores an open connection of `user_id` in `org_id`, unless the organization's deletion began.
+    /// Stores an open connection of `user_id` in `org_id`, unless the organization's deletion began
+    /// (`OrgGone`) or the member is gone (`Written(false)`): checked in the same transaction, so a
+    /// removal that lands between the caller's read and this write leaves no open connection.
     pub async fn open_connection(
         &self,
         connection_id: &str,
         org_id: &str,
         user_id: &str,
         now: Timestamp,
-    ) -> Result<OrgWrite<()>, StoreError> {
+    ) -> Result<OrgWrite<bool>, StoreError> {
         let item = |pk: String, sk: String| ConnectionItem {
             pk,
             sk,
@@ -118,9 +120,11 @@ impl Store {
             to_item(&item(keys::live_connection_pk(connection_id), keys::LIVE_SK.to_owned()))?,
             None,
         )?;
+        tx.check("member", key(keys::org_pk(org_id), keys::member_sk(user_id)), Condition::present())?;
         match self.commit(tx).await? {
             Commit::OrgGone => Ok(OrgWrite::OrgGone),
-            other => other.required().map(OrgWrite::Written),
+            Commit::Cancelled(failure) if failure.is("member") => Ok(OrgWrite::Written(false)),
+            other => other.required().map(|()| OrgWrite::Written(true)),
         }
     }
 
@@ -145,6 +149,11 @@ impl Store {
     pub async fn connections_of_org(&self, org_id: &str) -> Result<Vec<ConnectionItem>, StoreError> {
         let values = [(":pk", keys::live_connections_pk(org_id))];
         self.query_all("PK = :pk", None, None, &values).await
+    }
+
+    /// How many connections `user_id` of `org_id` has open (one Query of the organization's).
+    pub async fn connections_of_user(&self, org_id: &str, user_id: &str) -> Result<usize, StoreError> {
+        Ok(self.connections_of_org(org_id).await?.iter().filter(|c| c.user_id == user_id).count())
     }
 
     /// Which of `customer_ids` the member `user_id` of `org_id` is assigned to (BatchGetItem calls
