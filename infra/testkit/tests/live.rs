@@ -401,3 +401,42 @@ async fn a_client_hears_its_customer_and_only_admins_hear_billing() {
     assert_eq!(told(&mut staff_socket).await, vec![promoted], "staff: the members, no customer of others, no billing");
     assert_eq!(told(&mut client_socket).await, vec![c("customer", "updated", &ids[0])], "a client: its own customer");
 }
+
+/// A staff member unassigned from a customer is told of the unassignment and of nothing of that
+/// customer afterwards; a removal that WorkOS makes (its webhook, mirrored) closes the member's
+/// socket as one made through the API does.
+#[tokio::test]
+async fn an_unassigned_staff_member_hears_no_more_and_a_workos_removal_closes_the_socket() {
+    let app = TestApp::for_live().await;
+    let org = app.org_fixture().await;
+    let admin = org.admin.token.as_str();
+    let created = app.call(POST, "/customers", Some(admin), Some(json!({"name": "Unassigned"}))).await;
+    let customer = created.body["id"].as_str().unwrap().to_owned();
+    let staff_path = format!("/customers/{customer}/staff/{}", org.staff.id());
+    assert_eq!(app.call(PUT, &staff_path, Some(admin), None).await.status, 201);
+    let live = app.live().await;
+    let mut staff = live.connect(&org.staff.token).await;
+    let mut client = live.connect(&org.client.token).await;
+
+    assert_eq!(app.call(DELETE, &staff_path, Some(admin), None).await.status, 204);
+    live.gateway.caught_up().await;
+    let patch = json!({"name": "Unassigned 2"});
+    assert_eq!(app.call(PATCH, &format!("/customers/{customer}"), Some(admin), Some(patch)).await.status, 200);
+    let c = |entity: &str, action: &str, id: &str| (entity.to_owned(), action.to_owned(), id.to_owned());
+    assert_eq!(told(&mut staff).await, vec![c("assignment", "deleted", &customer)], "the unassignment, then nothing");
+
+    // WorkOS removes the client; its webhook's event is mirrored.
+    let memberships = app.emulator.memberships(org.client.id(), &org.org_id).await;
+    let mut membership = memberships.into_iter().next().expect("the client's WorkOS membership");
+    let later = shared::Timestamp::now().plus(time::Duration::seconds(5));
+    membership["updated_at"] = json!(later.to_string());
+    membership["status"] = json!("inactive");
+    let event: shared::clients::workos::Event = serde_json::from_value(json!({
+        "id": format!("event_{}", ulid::Ulid::new()), "event": "organization_membership.deleted",
+        "data": membership, "created_at": shared::Timestamp::now().to_string(),
+    }))
+    .unwrap();
+    app.apply_workos_event(&event).await.unwrap();
+    assert!(app.deps.store.get_member(&org.org_id, org.client.id()).await.unwrap().is_none(), "mirrored");
+    assert!(client.closed_within(Duration::from_secs(5)).await, "a WorkOS removal closes the socket");
+}
