@@ -57,6 +57,7 @@ test: setup
 	$(INFRA)/.venv-checkov/bin/checkov --config-file .checkov.yaml -f template.yaml
 	$(VENV)/openapi-spec-validator docs/openapi.yaml
 	cargo fmt --all -- --check
+	cd clients/typescript && npm run --silent check-generated && npm test --silent  # types as the document says; unit tests
 	cargo build --workspace --bins --quiet  # the function binaries the deployed-path tests run
 	$(INFRA)/scripts/services.sh $(INFRA)/scripts/run-tests.sh
 

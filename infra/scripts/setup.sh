@@ -19,6 +19,14 @@ if ! stamp_ok node_modules/.installed package-lock.json; then
   touch node_modules/.installed
 fi
 
+# The TypeScript client's packages (clients/typescript/package-lock.json).
+client_dir="$infra_dir/../clients/typescript"
+if ! stamp_ok "$client_dir/node_modules/.installed" "$client_dir/package-lock.json"; then
+  echo "setup: npm ci (the TypeScript client)" >&2
+  (cd "$client_dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  touch "$client_dir/node_modules/.installed"
+fi
+
 # One virtual environment per requirements file, since their tools pin versions the others do
 # not share: requirements.txt → .venv (cfn-lint, openapi-spec-validator, cargo-lambda,
 # schemathesis), requirements-checkov.txt → .venv-checkov, requirements-sam.txt → .venv-sam (the
