@@ -446,14 +446,14 @@ DDB_PRICE_PER_MILLION_RRU = 0.125
 LIVE_TARGET_P50_MS, LIVE_TARGET_P99_MS, LIVE_TARGET_ALL_1000_MS = 100, 300, 1000
 # What live-broadcast does per change, from its code (docs/data-model.md, "Live updates"):
 # UpdateItem on the org item (~2 KB: 2 WRU), a transaction of two small Puts (2 x 2 WRU) and the
-# guard's ConditionCheck (2 RRU), GetItem of the entry's number (1 RRU), the Query of the
+# guard's ConditionCheck (2 RRU), the Query of the
 # connections (250 B each, strongly consistent: 1 RRU per 4 KB), a BatchGetItem of each
 # recipient's member item (1 RRU each).
 LIVE_WRU_PER_CHANGE = 6
 
 
 def live_rru_per_change(connections: int) -> float:
-    return 2 + 1 + max(1.0, connections * 250 / 4096) + connections
+    return 2 + max(1.0, connections * 250 / 4096) + connections
 
 
 def live_cost_per_change(connections: int, lambda_ms: float = 100.0) -> float:
@@ -502,8 +502,8 @@ def live(results: dict) -> list[str]:
         "### What a change costs, and an organization's month",
         "",
         "Per change told to N connections (every one may see it): N WebSocket messages, the DynamoDB "
-        f"requests listed above ({LIVE_WRU_PER_CHANGE} WRU and 3 + N RRU plus the connections' Query), and one "
-        "live-broadcast invocation (at most; a batch carries up to 100 changes) of ~100 ms at 128 MB on arm64, "
+        f"requests listed above ({LIVE_WRU_PER_CHANGE} WRU and 2 + N RRU plus the connections' Query), and one "
+        "live-broadcast invocation (at most; a batch carries up to 50 changes) of ~100 ms at 128 MB on arm64, "
         "an estimate, not a measurement.",
         "",
     ]

@@ -10,9 +10,8 @@
 //!   `live-broadcast` as a DynamoDB stream event; records its answer names as failed are retried
 //!   (three times, then logged and passed, as an on-failure destination would keep them).
 //!
-//! Differences from AWS (docs/live-updates.md): `$default` events of one socket are handled one
-//! at a time here (API Gateway may run them concurrently); the stream is polled every 100 ms with
-//! one shard iterator per shard, and no batching window.
+//! Differences from AWS (docs/live-updates.md): the stream is read every 25 ms when it had nothing
+//! (AWS's mapping polls a shard about 4 times a second), with no batching window.
 
 use std::collections::HashMap;
 use std::future::Future;

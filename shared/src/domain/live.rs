@@ -65,29 +65,19 @@ impl Change {
             Action::BillingChanged => (Entity::Billing, ChangeKind::Updated),
         };
         let id = target.id.clone();
-        match (entity, target.kind) {
-            (Entity::Org | Entity::Billing, _) => {
-                Self { entity, action: kind, id: org_id.to_owned(), customer_id: None, user_id: None }
-            }
-            (Entity::Member, _) => Self { entity, action: kind, id: id.clone(), customer_id: None, user_id: Some(id) },
-            (Entity::Customer, _) => {
-                Self { entity, action: kind, id: id.clone(), customer_id: Some(id), user_id: None }
-            }
+        // (id, customerId, userId) as the frame names them.
+        let (id, customer_id, user_id) = match (entity, target.kind) {
+            (Entity::Org | Entity::Billing, _) => (org_id.to_owned(), None, None),
+            (Entity::Member, _) => (id.clone(), None, Some(id)),
+            (Entity::Customer, _) => (id.clone(), Some(id), None),
             // An assignment's target is `<customer id>:<user id>`.
             (Entity::Assignment, TargetKind::Assignment) => {
                 let (customer, user) = id.split_once(':').unwrap_or((id.as_str(), ""));
-                Self {
-                    entity,
-                    action: kind,
-                    id: customer.to_owned(),
-                    customer_id: Some(customer.to_owned()),
-                    user_id: Some(user.to_owned()),
-                }
+                (customer.to_owned(), Some(customer.to_owned()), Some(user.to_owned()))
             }
-            (Entity::Assignment | Entity::Invitation, _) => {
-                Self { entity, action: kind, id, customer_id: None, user_id: None }
-            }
-        }
+            (Entity::Assignment | Entity::Invitation, _) => (id, None, None),
+        };
+        Self { entity, action: kind, id, customer_id, user_id }
     }
 
     /// The customer a staff member must be assigned to for this change to concern them.

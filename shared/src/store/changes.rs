@@ -68,10 +68,9 @@ impl Store {
         at: Timestamp,
         now: Timestamp,
     ) -> Result<OrgWrite<Seq>, StoreError> {
+        // No read first: a second delivery of the entry (rare) meets the `entry` condition below
+        // and reads the number then, leaving the number it took unused.
         let entry_key = (keys::changes_pk(org_id), keys::change_entry_sk(entry_id));
-        if let Some(known) = self.get::<EntrySeqItem>(entry_key.0.clone(), entry_key.1.clone()).await? {
-            return Ok(OrgWrite::Written(Seq(known.seq)));
-        }
         let Some(seq) = self.next_seq(org_id).await? else { return Ok(OrgWrite::OrgGone) };
         let expires_at = now.unix_seconds() + CHANGE_RETENTION_SECONDS;
         let numbered = ChangeItem {
