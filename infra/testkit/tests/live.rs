@@ -302,6 +302,12 @@ async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
     assert!(deps.store.connection("gone-too").await.unwrap().is_none());
     let kept = deps.store.changes_after(&org.org_id, shared::domain::live::Seq(0), 1000).await.unwrap();
     assert!(kept.iter().any(|c| c.change.id == "cus_x"), "the good record was numbered");
+    // The same record again (a retried batch): it keeps its number, and takes no other.
+    let mut again = testkit_events::StreamEvent::default();
+    again.records = vec![inserted("102", serde_json::to_value(&good).unwrap())];
+    testkit::calls::FUNCTION.scope("live-broadcast", shared::api::live::broadcast(deps, again)).await;
+    let numbered = deps.store.changes_after(&org.org_id, shared::domain::live::Seq(0), 1000).await.unwrap();
+    assert_eq!(numbered.iter().filter(|c| c.change.id == "cus_x").count(), 1, "numbered once");
 
     // An undo takes its change's entry away: told as an update of the same target, numbered
     // apart; DynamoDB's TTL taking an old entry away is no change.
