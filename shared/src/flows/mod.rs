@@ -108,9 +108,37 @@ async fn aws_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
     Ok(loader.load().await)
 }
 
-/// Sleeps a few milliseconds, more with each `attempt` and a little at random, so that concurrent
-/// writers of one item that lost a race to each other do not read and write again in step.
+/// Sleeps before another try, so that concurrent writers of one item that lost a race to each
+/// other do not read and write again in step.
 pub(crate) async fn step_apart(attempt: u32) {
-    let jitter = u64::from(ulid::Ulid::new().random() as u8 % 8);
-    tokio::time::sleep(std::time::Duration::from_millis(jitter * (u64::from(attempt) + 1))).await;
+    tokio::time::sleep(backoff(attempt, ulid::Ulid::new().random() as u64)).await;
+}
+
+/// Capped exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff
+/// and Jitter"): a delay drawn from 0 up to `min(CAP, BASE·2^attempt)`. With a fixed small
+/// window, dozens of writers of one org item kept meeting again, and some ran out of tries.
+fn backoff(attempt: u32, random: u64) -> std::time::Duration {
+    const BASE_MS: u64 = 4;
+    const CAP_MS: u64 = 200;
+    let ceiling = BASE_MS.saturating_mul(1 << attempt.min(16)).min(CAP_MS);
+    std::time::Duration::from_millis(random % (ceiling + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_its_window_up_to_the_cap() {
+        assert_eq!(backoff(0, u64::MAX - 1), Duration::from_millis(4)); // the window's top
+        assert_eq!(backoff(0, 0), Duration::ZERO);
+        assert_eq!(backoff(1, 8), Duration::from_millis(8));
+        assert_eq!(backoff(3, 32), Duration::from_millis(32));
+        assert_eq!(backoff(3, 33), Duration::ZERO);
+        for attempt in [6, 12, 40, u32::MAX] {
+            assert!(backoff(attempt, 200) == Duration::from_millis(200), "attempt {attempt}");
+            assert!(backoff(attempt, 201) == Duration::ZERO, "attempt {attempt}");
+        }
+    }
 }
