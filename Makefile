@@ -6,7 +6,7 @@ INFRA := infra
 VENV := $(INFRA)/.venv/bin
 EMAIL ?= admin@acme.test
 
-.PHONY: dev test token setup lint build package deploy billing-event sync bench fuzz
+.PHONY: dev test test-browser token setup lint build package deploy billing-event sync bench fuzz
 
 setup:
 	@$(INFRA)/scripts/setup.sh
@@ -60,6 +60,13 @@ test: setup
 	cd clients/typescript && npm run --silent check-generated && npm test --silent  # types as the document says; unit tests
 	cargo build --workspace --bins --quiet  # the function binaries the deployed-path tests run
 	$(INFRA)/scripts/services.sh $(INFRA)/scripts/run-tests.sh
+	$(INFRA)/scripts/dev.sh npm --prefix clients/typescript run --silent test:stack  # the client against a fresh local stack
+
+## make test-browser: the TypeScript client's example page in headless Chromium (Debian's
+## `chromium`, installed when missing and root) against a fresh local stack; screenshots in infra/.run/.
+test-browser: setup
+	$(INFRA)/scripts/ensure-chromium.sh
+	$(INFRA)/scripts/dev.sh npm --prefix clients/typescript run --silent test:browser
 
 ## make build [ARCH=arm64|x86_64]: every function, one cargo lambda build, as Lambda zips in
 ## target/lambda/<function>/bootstrap.zip (arm64 by default; says how to add a missing target).

@@ -15,6 +15,7 @@ use shared::api::http::Handler;
 use shared::api::lambda::EventHandler;
 use shared::{ApiError, Deps};
 
+pub mod example;
 pub mod live;
 pub mod table;
 

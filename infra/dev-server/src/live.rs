@@ -6,6 +6,8 @@
 //!   (`live-message`) event, the end of the socket a `$disconnect` (`live-disconnect`) event.
 //! - `POST /@connections/{id}` and `DELETE /@connections/{id}` are the management API, which the
 //!   functions call through the real AWS SDK client pointed here; an unknown id answers 410.
+//! - `POST /_local/live/close` closes every socket, as API Gateway does at a connection's 2-hour
+//!   limit (local only: for the TypeScript client's reconnect test).
 //! - [`poll_stream`] reads DynamoDB Local's stream of the table and hands each batch of records to
 //!   `live-broadcast` as a DynamoDB stream event; records its answer names as failed are retried
 //!   (three times, then logged and passed, as an on-failure destination would keep them).
@@ -78,6 +80,7 @@ impl LiveGateway {
         axum::Router::new()
             .route("/live", axum::routing::get(upgrade))
             .route("/@connections/{id}", axum::routing::post(post).delete(delete))
+            .route("/_local/live/close", axum::routing::post(close_all))
             .with_state(self.clone())
     }
 
@@ -194,6 +197,14 @@ async fn delete(State(gateway): State<Arc<LiveGateway>>, Path(id): Path<String>)
         Some(Ok(())) => StatusCode::NO_CONTENT.into_response(),
         _ => gone(),
     }
+}
+
+/// `POST /_local/live/close` (local only): closes every open socket, as API Gateway does when a
+/// connection reaches its 2-hour limit, so that a client's reconnect and resume can be tested.
+async fn close_all(State(gateway): State<Arc<LiveGateway>>) -> Response {
+    let sockets: Vec<_> = gateway.sockets.lock().expect("sockets").values().cloned().collect();
+    let closed = sockets.iter().filter(|socket| socket.send(Outbound::Close).is_ok()).count();
+    axum::Json(serde_json::json!({ "closed": closed })).into_response()
 }
 
 /// The pause after a pass over the stream that found nothing.

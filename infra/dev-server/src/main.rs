@@ -61,7 +61,10 @@ async fn serve(State(app): State<Arc<App>>, request: Request) -> Response {
         Err(_) => shared::api::http::problem(&ApiError::PayloadTooLarge(shared::api::http::MAX_BODY_BYTES)),
         Ok(bytes) => match parts.uri.path().strip_prefix("/_local/invoke/") {
             Some(function) if parts.method == http::Method::POST => invoke(&app.deps, function, &bytes).await,
-            _ => dispatch(&app.deps, http::Request::from_parts(parts, bytes)).await,
+            _ => match (parts.method == http::Method::GET).then(|| dev_server::example::serve(parts.uri.path())) {
+                Some(Some(page)) => page,
+                _ => dispatch(&app.deps, http::Request::from_parts(parts, bytes)).await,
+            },
         },
     };
     app.cors.decorate(&headers, &mut response);
