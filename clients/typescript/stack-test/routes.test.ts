@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { before, test } from "node:test";
 import { ApiError, createClient, unwrap, type ApiClient } from "../src/index.js";
-import { apiUrl, clientFor, newMember, signedBillingEvent, signedWorkosEvent, token, workos } from "./stack.js";
+import { apiUrl, called, clientFor, documentedOperations, newMember, signedBillingEvent, signedWorkosEvent, token, workos } from "./stack.js";
 
 let admin: ApiClient; // admin@acme.test in Acme Demo (demo data: 3 customers, staff assigned to 2)
 let staff: ApiClient;
@@ -232,4 +232,10 @@ test("list() and pages() read 60 customers in pages of 25", async () => {
   for await (const c of globex.list("/customers", { limit: 25 })) listed.push(c.id);
   assert.deepEqual(new Set(listed), seen);
   assert.equal(listed.length, 60);
+});
+
+test("every operation of the OpenAPI document was called through the client", () => {
+  const operations = documentedOperations();
+  assert.ok(operations.length >= 28, `the document's operations were read (${operations.length})`);
+  assert.deepEqual(operations.filter((op) => !called.has(op)), []);
 });

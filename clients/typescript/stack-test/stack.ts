@@ -30,9 +30,32 @@ export function token(email: string, orgName?: string, password = DEMO_PASSWORD)
   }).trim();
 }
 
+/** Every operation (`METHOD /path` as the document writes it) called through `clientFor`'s clients. */
+export const called = new Set<string>();
+
 /** A client signed in with `accessToken`, as the front end makes it with AuthKit's getAccessToken. */
 export function clientFor(accessToken: string): ApiClient {
-  return createClient({ baseUrl: apiUrl, getToken: async () => accessToken });
+  const client = createClient({ baseUrl: apiUrl, getToken: async () => accessToken });
+  client.use({
+    onRequest({ request, schemaPath }) {
+      called.add(`${request.method} ${schemaPath}`);
+    },
+  });
+  return client;
+}
+
+/** Every operation of `docs/openapi.yaml` (its paths at two spaces, their methods at four). */
+export function documentedOperations(): string[] {
+  const operations: string[] = [];
+  let path = "";
+  for (const line of readFileSync(`${repo}docs/openapi.yaml`, "utf8").split("\n")) {
+    const pathLine = /^  (\/\S*):\s*$/.exec(line);
+    if (pathLine?.[1]) path = pathLine[1];
+    const method = /^    (get|put|post|patch|delete):\s*$/.exec(line);
+    if (method?.[1] && path) operations.push(`${method[1].toUpperCase()} ${path}`);
+    if (/^\S/.test(line)) path = "";
+  }
+  return operations;
 }
 
 /** A call of the WorkOS emulator's API (the test's own setup: users and memberships). */
