@@ -676,10 +676,10 @@ export interface components {
             expiresAt: string | null;
         };
         /**
-         * @description What an entry records: `org.created`, `org.renamed`, `org.deletion_requested`, `member.joined` (an arrival: just in time, sync, webhook), `member.role_changed` (role or a client's customer), `member.removed`, `invitation.created`, `invitation.revoked`, `customer.created`, `customer.updated`, `customer.deleted`, `assignment.added`, `assignment.removed` (one per assignment a customer's deletion or a member's demotion removes), `billing.changed` (a subscription's status, variant or dates, or its last payment).
+         * @description What an entry records: `org.created`, `org.renamed`, `org.deletion_requested`, `org.imported` (an import from Convex, actor `system`, with the counts of what it wrote as `{customers: {from: null, to: 12}, …}`), `member.joined` (an arrival: just in time, sync, webhook), `member.role_changed` (role or a client's customer), `member.removed`, `invitation.created`, `invitation.revoked`, `customer.created`, `customer.updated`, `customer.deleted`, `assignment.added`, `assignment.removed` (one per assignment a customer's deletion or a member's demotion removes), `billing.changed` (a subscription's status, variant or dates, or its last payment).
          * @enum {string}
          */
-        AuditAction: "org.created" | "org.renamed" | "org.deletion_requested" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "customer.created" | "customer.updated" | "customer.deleted" | "assignment.added" | "assignment.removed" | "billing.changed";
+        AuditAction: "org.created" | "org.renamed" | "org.deletion_requested" | "org.imported" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "customer.created" | "customer.updated" | "customer.deleted" | "assignment.added" | "assignment.removed" | "billing.changed";
         AuditEntry: {
             /** @example aud_01jd6m3f7g8h9j0k1l2m3n4p5q */
             id: string;

@@ -23,12 +23,12 @@ use serde_json::Value;
 use shared::api::lambda::Job;
 use shared::domain::audit::{Actor, Origin};
 use shared::domain::billing::BillingOutcome as Outcome;
-use shared::domain::billing::{PortalLink, Subscription, SubscriptionStatus};
+use shared::domain::billing::SubscriptionStatus;
 use shared::domain::lemonsqueezy::Event;
-use shared::flows::billing::{self, Owner, retried_on_billing_change};
+use shared::flows::billing::{self, Owner, Refresh};
 use shared::store::keys::UNMATCHED_SHARDS;
-use shared::store::{BillingEventItem, OrgRecord, OrgWrite, ReconcileState, SubscriptionOwnerItem};
-use shared::{ApiError, Deps, Timestamp, crypto};
+use shared::store::{BillingEventItem, ReconcileState, SubscriptionOwnerItem};
+use shared::{ApiError, Deps, crypto};
 
 /// 300 calls a minute at most: one every 200 ms.
 const CALL_SPACING: Duration = Duration::from_millis(200);
@@ -168,48 +168,15 @@ impl Run<'_> {
         self.last_call = Some(Instant::now());
         self.calls_left = self.calls_left.map(|left| left.saturating_sub(1));
         self.report.subscriptions_checked += 1;
-        let read_at = Timestamp::now();
-        let read = self.deps.lemonsqueezy.get_subscription(&owner.subscription_id);
-        let resource = match tokio::time::timeout(CALL_LIMIT, read).await {
-            Ok(Ok(resource)) if resource.id == owner.subscription_id => Some(resource),
-            Ok(Ok(_)) => None,
-            Ok(Err(error)) => {
-                tracing::warn!(org_id = owner.org_id, error = %error, "could not read the subscription");
-                None
-            }
-            Err(_) => {
-                tracing::warn!(org_id = owner.org_id, "Lemon Squeezy took too long to answer for a subscription");
-                None
-            }
-        };
-        let Some(fetched) = resource.as_ref().and_then(Subscription::from_resource) else {
-            self.report.failed += 1;
-            return Ok(());
-        };
-        if stored.as_ref().map(|s| s.content_hash.as_str()) == Some(fetched.content_hash.as_str()) {
-            self.report.unchanged += 1;
-            return Ok(());
-        }
-        let portal = resource.as_ref().and_then(|r| PortalLink::from_resource(r, read_at));
         let (deps, origin) = (self.deps, &self.origin);
-        let applied = retried_on_billing_change(|| async {
-            match deps.store.get_org_record(&owner.org_id).await? {
-                Some(OrgRecord::Live(org)) => {
-                    deps.store.reconcile_subscription(&org, &fetched, portal.as_ref(), stored.as_ref(), origin).await
-                }
-                // Being deleted (or no longer stored): its owners go with it.
-                _ => Ok(OrgWrite::OrgGone),
-            }
-        })
-        .await?;
-        match applied {
-            OrgWrite::Written(true) => {
-                tracing::info!(org_id = owner.org_id, status = fetched.status.as_str(), "subscription reconciled");
-                self.report.updated += 1;
-            }
-            // An event changed it since it was read: the next look compares again.
-            OrgWrite::Written(false) => self.report.unchanged += 1,
-            OrgWrite::OrgGone => self.report.skipped += 1,
+        let refreshed =
+            billing::refresh_subscription(deps, &owner.org_id, &owner.subscription_id, stored.as_ref(), origin, CALL_LIMIT)
+                .await?;
+        match refreshed {
+            Refresh::Updated => self.report.updated += 1,
+            Refresh::Unchanged => self.report.unchanged += 1,
+            Refresh::ReadFailed => self.report.failed += 1,
+            Refresh::OrgGone => self.report.skipped += 1,
         }
         Ok(())
     }

@@ -53,6 +53,9 @@ pub enum Action {
     OrgRenamed,
     #[serde(rename = "org.deletion_requested")]
     OrgDeletionRequested,
+    /// An import from Convex (`convex-import`), with the counts of what it wrote.
+    #[serde(rename = "org.imported")]
+    OrgImported,
     #[serde(rename = "member.joined")]
     MemberJoined,
     #[serde(rename = "member.role_changed")]
@@ -78,10 +81,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::OrgCreated,
         Self::OrgRenamed,
         Self::OrgDeletionRequested,
+        Self::OrgImported,
         Self::MemberJoined,
         Self::MemberRoleChanged,
         Self::MemberRemoved,
@@ -100,6 +104,7 @@ impl Action {
             Self::OrgCreated => "org.created",
             Self::OrgRenamed => "org.renamed",
             Self::OrgDeletionRequested => "org.deletion_requested",
+            Self::OrgImported => "org.imported",
             Self::MemberJoined => "member.joined",
             Self::MemberRoleChanged => "member.role_changed",
             Self::MemberRemoved => "member.removed",

@@ -50,7 +50,8 @@ impl Change {
     pub fn of(org_id: &str, action: Action, target: &Target) -> Self {
         let (entity, kind) = match action {
             Action::OrgCreated => (Entity::Org, ChangeKind::Created),
-            Action::OrgRenamed => (Entity::Org, ChangeKind::Updated),
+            // An import's summary entry: its customers and assignments have entries of their own.
+            Action::OrgRenamed | Action::OrgImported => (Entity::Org, ChangeKind::Updated),
             Action::OrgDeletionRequested => (Entity::Org, ChangeKind::Deleted),
             Action::MemberJoined => (Entity::Member, ChangeKind::Created),
             Action::MemberRoleChanged => (Entity::Member, ChangeKind::Updated),

@@ -10,7 +10,7 @@ use crate::domain::billing::{BillingOutcome as Outcome, CheckoutTag, EventKind, 
 use crate::domain::lemonsqueezy::Event;
 use crate::domain::plans::grants_access;
 use crate::error::ApiError;
-use crate::store::{Applied, BillingEventItem, Delivery, OrgItem, OrgRecord, Recorded, StoreError, SubscriptionItem};
+use crate::store::{Applied, BillingEventItem, Delivery, OrgItem, OrgRecord, OrgWrite, Recorded, StoreError, SubscriptionItem};
 use crate::{Deps, Timestamp};
 
 /// Where an event's organization comes from.
@@ -169,6 +169,70 @@ async fn process(
 /// How often a billing write is tried while other events of the same organization keep
 /// changing its billing summary (each try reads it afresh).
 const BILLING_TRIES: u32 = 12;
+
+/// What [`refresh_subscription`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// The stored state differed and was set to what Lemon Squeezy answered.
+    Updated,
+    /// Lemon Squeezy answered what was stored (or an event changed it since it was read).
+    Unchanged,
+    /// Lemon Squeezy did not answer (in time), or answered something that is no subscription.
+    ReadFailed,
+    /// The organization is being deleted (or no longer stored).
+    OrgGone,
+}
+
+/// Reads one owned subscription from Lemon Squeezy, within `limit`, and sets its stored state
+/// (`stored`, as read) to the answer where it differs: the API is the truth. Used by
+/// `billing-reconcile` for every owner and by the Convex import for the subscriptions it claims.
+pub async fn refresh_subscription(
+    deps: &Deps,
+    org_id: &str,
+    subscription_id: &str,
+    stored: Option<&Subscription>,
+    origin: &Origin,
+    limit: std::time::Duration,
+) -> Result<Refresh, ApiError> {
+    let read_at = Timestamp::now();
+    let resource = match tokio::time::timeout(limit, deps.lemonsqueezy.get_subscription(subscription_id)).await {
+        Ok(Ok(resource)) if resource.id == subscription_id => Some(resource),
+        Ok(Ok(_)) => None,
+        Ok(Err(error)) => {
+            tracing::warn!(org_id, error = %error, "could not read the subscription");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(org_id, "Lemon Squeezy took too long to answer for a subscription");
+            None
+        }
+    };
+    let Some(fetched) = resource.as_ref().and_then(Subscription::from_resource) else {
+        return Ok(Refresh::ReadFailed);
+    };
+    if stored.map(|s| s.content_hash.as_str()) == Some(fetched.content_hash.as_str()) {
+        return Ok(Refresh::Unchanged);
+    }
+    let portal = resource.as_ref().and_then(|r| PortalLink::from_resource(r, read_at));
+    let applied = retried_on_billing_change(|| async {
+        match deps.store.get_org_record(org_id).await? {
+            Some(OrgRecord::Live(org)) => {
+                deps.store.reconcile_subscription(&org, &fetched, portal.as_ref(), stored, origin).await
+            }
+            _ => Ok(OrgWrite::OrgGone),
+        }
+    })
+    .await?;
+    Ok(match applied {
+        OrgWrite::Written(true) => {
+            tracing::info!(org_id, status = fetched.status.as_str(), "subscription reconciled");
+            Refresh::Updated
+        }
+        // An event changed it since it was read: the next look compares again.
+        OrgWrite::Written(false) => Refresh::Unchanged,
+        OrgWrite::OrgGone => Refresh::OrgGone,
+    })
+}
 
 /// Runs `attempt` again while it meets [`StoreError::BillingChanged`], a few times with a
 /// little jitter, so that events of one organization that arrive together all apply.

@@ -109,8 +109,7 @@ impl Store {
         let change = UsageChange::customers(1).within(limits);
         let mut tx = self.tx();
         tx.put("customer", to_item(customer)?, Some(Condition::absent()))?;
-        let created = customer_changes(&CustomerFields::default(), &customer.fields());
-        self.audit(&mut tx, &customer.org_id, origin, customer_event(Action::CustomerCreated, customer, created))?;
+        self.audit(&mut tx, &customer.org_id, origin, customer_created(customer))?;
         self.add_usage(&mut tx, &customer.org_id, &change)?;
         match self.commit(tx).await? {
             Commit::Cancelled(failure) if failure.is("usage") => {
@@ -268,6 +267,12 @@ fn customer_changes(old: &CustomerFields, new: &CustomerFields) -> Changes {
         .field("email", &old.email, &new.email)
         .field("phone", &old.phone, &new.phone)
         .field("notes", &old.notes, &new.notes)
+}
+
+/// The audit event of a new customer: every field it was created with.
+pub(super) fn customer_created(customer: &CustomerItem) -> Event {
+    let created = customer_changes(&CustomerFields::default(), &customer.fields());
+    customer_event(Action::CustomerCreated, customer, created)
 }
 
 fn customer_event(action: Action, customer: &CustomerItem, changes: Changes) -> Event {

@@ -140,6 +140,13 @@ pub fn customer_sk(customer_id: &str) -> String {
     format!("CUSTOMER#{customer_id}")
 }
 
+/// Sort key of the marker of a customer imported from Convex, by its Convex `_id`.
+pub fn imported_customer_sk(convex_id: &str) -> String {
+    format!("{IMPORTED_CUSTOMER_PREFIX}{convex_id}")
+}
+
+pub const IMPORTED_CUSTOMER_PREFIX: &str = "IMPORTED#customers#";
+
 /// GSI1 partition of an organization's customers, sorted by [`name_sort_key`].
 pub fn customers_gsi1pk(org_id: &str) -> String {
     format!("ORG#{org_id}#CUSTOMERS")

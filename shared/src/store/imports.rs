@@ -1,0 +1,134 @@
+//! What an import from Convex wrote (`convex-import`): each customer with a marker of its Convex
+//! `_id` (`ORG#o` / `IMPORTED#customers#<_id>`), so that a second run finds it instead of
+//! creating it again, and the claim of a subscription named in a Convex org.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::audit::Event;
+use super::billing::set_summary_if_changed;
+use super::customers::customer_created;
+use super::tx::{Commit, Condition};
+use super::{OrgItem, OrgWrite, Store, StoreError, SubscriptionOwnerItem, key, keys, s, to_item};
+use crate::Timestamp;
+use crate::domain::UsageChange;
+use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
+
+/// `ORG#o` / `IMPORTED#customers#<convex _id>`: the customer this backend made of a Convex one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedCustomerItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub convex_id: String,
+    pub customer_id: String,
+    pub imported_at: Timestamp,
+}
+
+impl ImportedCustomerItem {
+    pub const ENTITY: &'static str = "imported_customer";
+
+    pub fn new(org_id: &str, convex_id: &str, customer_id: &str, now: Timestamp) -> Self {
+        Self {
+            pk: keys::org_pk(org_id),
+            sk: keys::imported_customer_sk(convex_id),
+            entity: Self::ENTITY.to_owned(),
+            convex_id: convex_id.to_owned(),
+            customer_id: customer_id.to_owned(),
+            imported_at: now,
+        }
+    }
+}
+
+/// The answer to [`Store::claim_subscription`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionClaim {
+    /// The organization owns it now (or did already).
+    Owned,
+    /// Another organization owns it: nothing was written.
+    OwnedByAnother,
+}
+
+impl Store {
+    /// The customers imported into an organization so far: Convex `_id` → customer id.
+    pub async fn imported_customers(&self, org_id: &str) -> Result<HashMap<String, String>, StoreError> {
+        let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::IMPORTED_CUSTOMER_PREFIX.to_owned())];
+        let markers: Vec<ImportedCustomerItem> =
+            self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await?;
+        Ok(markers.into_iter().map(|m| (m.convex_id, m.customer_id)).collect())
+    }
+
+    /// Stores a customer imported from Convex with the marker of its `_id`, its audit entry and
+    /// the usage counter, whatever the plan's limits (an import keeps data over a limit; only new
+    /// additions are refused then). `Written(false)`: that `_id` was imported already.
+    pub async fn import_customer(
+        &self,
+        customer: &super::CustomerItem,
+        convex_id: &str,
+        origin: &Origin,
+    ) -> Result<OrgWrite<bool>, StoreError> {
+        let marker = ImportedCustomerItem::new(&customer.org_id, convex_id, &customer.id, Timestamp::now());
+        let mut tx = self.tx();
+        tx.put("marker", to_item(&marker)?, Some(Condition::absent()))?;
+        tx.put("customer", to_item(customer)?, Some(Condition::absent()))?;
+        self.audit(&mut tx, &customer.org_id, origin, customer_created(customer))?;
+        self.add_usage(&mut tx, &customer.org_id, &UsageChange::customers(1))?;
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(OrgWrite::Written(true)),
+            Commit::Cancelled(failure) if failure.is("marker") => Ok(OrgWrite::Written(false)),
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other.required().map(|()| OrgWrite::Written(true)),
+        }
+    }
+
+    /// Makes `org` the owner of a Lemon Squeezy subscription that its Convex data named, as a
+    /// payment event would before the subscription's state is read: the owner, the subscription
+    /// item, and the org item's summary marking it unread (so that the plan waits for its state).
+    pub async fn claim_subscription(
+        &self,
+        org: &OrgItem,
+        subscription_id: &str,
+        origin: &Origin,
+    ) -> Result<OrgWrite<SubscriptionClaim>, StoreError> {
+        let owner = SubscriptionOwnerItem::new(subscription_id, &org.id);
+        let ours = Condition::new("attribute_not_exists(PK) OR orgId = :org").value(":org", s(&org.id));
+        let mut tx = self.tx();
+        tx.put("owner", to_item(&owner)?, Some(ours))?;
+        let item = key(keys::org_pk(&org.id), keys::subscription_sk(subscription_id));
+        let subscription = aws_sdk_dynamodb::types::Update::builder()
+            .set_key(Some(item))
+            .update_expression("SET entity = :entity, subscriptionId = :id")
+            .expression_attribute_values(":entity", s(super::SubscriptionItem::ENTITY))
+            .expression_attribute_values(":id", s(subscription_id));
+        tx.update("subscription", subscription)?;
+        let known = org.billing.subscriptions.contains_key(subscription_id) || org.billing.unread.contains(subscription_id);
+        if !known {
+            set_summary_if_changed(&mut tx, org, org.billing.with_unread(subscription_id))?;
+            let changes = Changes::default().field("subscription", &None::<&str>, &Some(subscription_id));
+            let target = Target::new(TargetKind::Subscription, subscription_id);
+            self.audit(&mut tx, &org.id, origin, Event::new(Action::BillingChanged, target, changes))?;
+        }
+        match self.commit(tx).await? {
+            Commit::Committed => Ok(OrgWrite::Written(SubscriptionClaim::Owned)),
+            Commit::Cancelled(failure) if failure.is("owner") => Ok(OrgWrite::Written(SubscriptionClaim::OwnedByAnother)),
+            Commit::Cancelled(failure) if failure.is("org") => Err(StoreError::BillingChanged),
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other.required().map(|()| OrgWrite::Written(SubscriptionClaim::Owned)),
+        }
+    }
+
+    /// The import's own audit entry: `org.imported`, with the counts of what it wrote.
+    pub async fn record_import(&self, org_id: &str, counts: &[(&str, u64)], origin: &Origin) -> Result<OrgWrite<()>, StoreError> {
+        let changes = counts.iter().fold(Changes::default(), |c, (name, count)| c.field(name, &None, &Some(*count)));
+        let mut tx = self.tx();
+        self.audit(&mut tx, org_id, origin, Event::new(Action::OrgImported, Target::new(TargetKind::Org, org_id), changes))?;
+        match self.commit(tx).await? {
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other.required().map(|()| OrgWrite::Written(())),
+        }
+    }
+}
