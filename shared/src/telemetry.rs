@@ -19,6 +19,22 @@ pub fn init() {
         .try_init();
 }
 
+/// The same JSON logs on stderr, with times: for command-line tools whose stdout is their answer
+/// (`convex-import` prints its report there).
+pub fn init_on_stderr() {
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_target(false)
+                .with_writer(std::io::stderr),
+        )
+        .with(filter(std::env::var("RUST_LOG").ok(), None))
+        .try_init();
+}
+
 /// The filter `RUST_LOG` names (`info`, or per target: `shared=debug,warn`; targets it does not
 /// name stay at `info` unless it names a default), else the level
 /// `AWS_LAMBDA_LOG_LEVEL` names, else `info`. `Targets` takes the same directives as the

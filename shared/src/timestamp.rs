@@ -30,6 +30,12 @@ impl Timestamp {
         OffsetDateTime::from_unix_timestamp(seconds).ok().map(Self::from_datetime)
     }
 
+    /// Milliseconds since the epoch (Convex's `_creationTime`), within the years 0000–9999.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()?;
+        (0..=9999).contains(&at.year()).then(|| Self::from_datetime(at))
+    }
+
     fn from_datetime(at: OffsetDateTime) -> Self {
         let at = at.to_offset(UtcOffset::UTC);
         Self(at.replace_millisecond(at.millisecond()).unwrap_or(at))
@@ -110,6 +116,16 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn from_unix_millis_keeps_the_milliseconds_and_the_fixed_width() {
+        let at = Timestamp::from_unix_millis(1_733_000_000_123).unwrap();
+        assert_eq!(at.to_string(), "2024-11-30T20:53:20.123Z");
+        assert_eq!(at.unix_millis(), 1_733_000_000_123);
+        assert_eq!(Timestamp::from_unix_millis(0).unwrap().to_string(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(Timestamp::from_unix_millis(i64::MAX), None);
+        assert_eq!(Timestamp::from_unix_millis(-62_200_000_000_000), None, "before the year 0");
     }
 
     #[test]

@@ -169,9 +169,15 @@ impl Run<'_> {
         self.calls_left = self.calls_left.map(|left| left.saturating_sub(1));
         self.report.subscriptions_checked += 1;
         let (deps, origin) = (self.deps, &self.origin);
-        let refreshed =
-            billing::refresh_subscription(deps, &owner.org_id, &owner.subscription_id, stored.as_ref(), origin, CALL_LIMIT)
-                .await?;
+        let refreshed = billing::refresh_subscription(
+            deps,
+            &owner.org_id,
+            &owner.subscription_id,
+            stored.as_ref(),
+            origin,
+            CALL_LIMIT,
+        )
+        .await?;
         match refreshed {
             Refresh::Updated => self.report.updated += 1,
             Refresh::Unchanged => self.report.unchanged += 1,

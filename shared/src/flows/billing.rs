@@ -10,7 +10,9 @@ use crate::domain::billing::{BillingOutcome as Outcome, CheckoutTag, EventKind, 
 use crate::domain::lemonsqueezy::Event;
 use crate::domain::plans::grants_access;
 use crate::error::ApiError;
-use crate::store::{Applied, BillingEventItem, Delivery, OrgItem, OrgRecord, OrgWrite, Recorded, StoreError, SubscriptionItem};
+use crate::store::{
+    Applied, BillingEventItem, Delivery, OrgItem, OrgRecord, OrgWrite, Recorded, StoreError, SubscriptionItem,
+};
 use crate::{Deps, Timestamp};
 
 /// Where an event's organization comes from.

@@ -65,7 +65,11 @@ fn newer_than_stored(update: UpdateBuilder, at: &crate::Timestamp, hash: &str, a
 /// that changes no plan decision (an old subscription's, not the latest) leaves the org item
 /// alone, so events of one organization compete on its revision only when they must. (The
 /// deletion guard still checks the org item.)
-pub(super) fn set_summary_if_changed(tx: &mut super::tx::Tx, org: &OrgItem, next: BillingSummary) -> Result<(), StoreError> {
+pub(super) fn set_summary_if_changed(
+    tx: &mut super::tx::Tx,
+    org: &OrgItem,
+    next: BillingSummary,
+) -> Result<(), StoreError> {
     if next.subscriptions != org.billing.subscriptions || next.unread != org.billing.unread {
         tx.update("org", set_summary(org, &next)?)?;
     }

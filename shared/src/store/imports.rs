@@ -105,7 +105,8 @@ impl Store {
             .expression_attribute_values(":entity", s(super::SubscriptionItem::ENTITY))
             .expression_attribute_values(":id", s(subscription_id));
         tx.update("subscription", subscription)?;
-        let known = org.billing.subscriptions.contains_key(subscription_id) || org.billing.unread.contains(subscription_id);
+        let known =
+            org.billing.subscriptions.contains_key(subscription_id) || org.billing.unread.contains(subscription_id);
         if !known {
             set_summary_if_changed(&mut tx, org, org.billing.with_unread(subscription_id))?;
             let changes = Changes::default().field("subscription", &None::<&str>, &Some(subscription_id));
@@ -114,7 +115,9 @@ impl Store {
         }
         match self.commit(tx).await? {
             Commit::Committed => Ok(OrgWrite::Written(SubscriptionClaim::Owned)),
-            Commit::Cancelled(failure) if failure.is("owner") => Ok(OrgWrite::Written(SubscriptionClaim::OwnedByAnother)),
+            Commit::Cancelled(failure) if failure.is("owner") => {
+                Ok(OrgWrite::Written(SubscriptionClaim::OwnedByAnother))
+            }
             Commit::Cancelled(failure) if failure.is("org") => Err(StoreError::BillingChanged),
             Commit::OrgGone => Ok(OrgWrite::OrgGone),
             other => other.required().map(|()| OrgWrite::Written(SubscriptionClaim::Owned)),
@@ -122,10 +125,20 @@ impl Store {
     }
 
     /// The import's own audit entry: `org.imported`, with the counts of what it wrote.
-    pub async fn record_import(&self, org_id: &str, counts: &[(&str, u64)], origin: &Origin) -> Result<OrgWrite<()>, StoreError> {
+    pub async fn record_import(
+        &self,
+        org_id: &str,
+        counts: &[(&str, u64)],
+        origin: &Origin,
+    ) -> Result<OrgWrite<()>, StoreError> {
         let changes = counts.iter().fold(Changes::default(), |c, (name, count)| c.field(name, &None, &Some(*count)));
         let mut tx = self.tx();
-        self.audit(&mut tx, org_id, origin, Event::new(Action::OrgImported, Target::new(TargetKind::Org, org_id), changes))?;
+        self.audit(
+            &mut tx,
+            org_id,
+            origin,
+            Event::new(Action::OrgImported, Target::new(TargetKind::Org, org_id), changes),
+        )?;
         match self.commit(tx).await? {
             Commit::OrgGone => Ok(OrgWrite::OrgGone),
             other => other.required().map(|()| OrgWrite::Written(())),

@@ -1,0 +1,630 @@
+//! The import: WorkOS decides organizations and members (through the sync's own pass), Convex
+//! gives customers, assignments and each client's customer, all written through the store's
+//! operations (keys, usage counters, audit entries and the deletion guard as for any request).
+//!
+//! Repeatable: each customer is written with the marker of its Convex `_id` in one transaction,
+//! assignments and client links are compared before they are written, so a second run creates
+//! nothing and an interrupted one is finished by running it again. A dry run reads the same and
+//! writes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+use shared::clients::workos::{MembershipFilter, Organization};
+use shared::domain::Role;
+use shared::domain::audit::{Actor, Origin};
+use shared::flows::billing::{self, Refresh};
+use shared::flows::sync;
+use shared::store::{CustomerItem, MemberItem, OrgWrite, SubscriptionClaim};
+use shared::{ApiError, Deps, Timestamp};
+
+use crate::report::{OrgReport, OrgStatus, Problem, Report, SubscriptionReport, Tally};
+use crate::rows::{self, ASSIGNMENTS, CUSTOMERS, FieldMap, ORGS, USERS};
+use crate::snapshot::{Line, Snapshot, SnapshotError};
+
+/// Lines read (and written) at a time.
+const BATCH: usize = 200;
+/// How long one Lemon Squeezy read may take.
+const LEMONSQUEEZY_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
+/// Who created an imported customer (`createdBy`).
+pub const IMPORTER: &str = "convex-import";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Write; without it nothing is written and the report says what would be.
+    pub apply: bool,
+    pub fields: FieldMap,
+    /// Writes in flight at once.
+    pub concurrency: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("{0} (nothing is lost: run the import again to finish it)")]
+    Api(#[from] ApiError),
+}
+
+impl From<shared::store::StoreError> for ImportError {
+    fn from(error: shared::store::StoreError) -> Self {
+        Self::Api(error.into())
+    }
+}
+
+/// A Convex org that WorkOS has.
+struct KnownOrg {
+    /// Its index in the report.
+    at: usize,
+    org: Organization,
+    /// Active WorkOS memberships: user id → role.
+    roles: HashMap<String, Role>,
+}
+
+/// A Convex user of a known org, as WorkOS has them.
+struct KnownUser {
+    org: String,
+    workos_user_id: String,
+    role: Role,
+    customer: Option<String>,
+    line: u64,
+}
+
+/// A customer of the snapshot, once read: this backend's id (`None` in a dry run, for one that
+/// would be created).
+type CustomerIds = HashMap<String, (String, Option<String>)>;
+
+struct Run<'a> {
+    deps: &'a Deps,
+    options: &'a Options,
+    origin: Origin,
+    report: Report,
+    orgs: HashMap<String, KnownOrg>,
+    /// Convex org ids that were skipped (their rows are counted, not reported line by line).
+    skipped_orgs: HashSet<String>,
+    users: HashMap<String, KnownUser>,
+    customers: CustomerIds,
+}
+
+/// Runs the import of `snapshot`; `progress` gets a line now and then.
+pub async fn import(
+    deps: &Deps,
+    snapshot: &mut Snapshot,
+    options: &Options,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<Report, ImportError> {
+    let origin = Origin::new(Actor::System, Some(&format!("import-{}", ulid::Ulid::new())));
+    let mut run = Run {
+        deps,
+        options,
+        origin,
+        report: Report { applied: options.apply, ..Report::default() },
+        orgs: HashMap::new(),
+        skipped_orgs: HashSet::new(),
+        users: HashMap::new(),
+        customers: HashMap::new(),
+    };
+    run.report.other_tables = snapshot.tables().into_iter().filter(|t| !rows::TABLES.contains(&t.as_str())).collect();
+    run.orgs(snapshot).await?;
+    progress(&format!("organizations: {} read, {} in WorkOS", run.report.organizations.len(), run.orgs.len()));
+    run.users(snapshot)?;
+    run.customers(snapshot, progress).await?;
+    run.clients().await?;
+    run.assignments(snapshot, progress).await?;
+    run.finish().await?;
+    Ok(run.report)
+}
+
+impl Run<'_> {
+    fn problem(&mut self, table: &str, line: u64, reason: impl Into<String>) {
+        self.report.problems.push(Problem { table: table.to_owned(), line, reason: reason.into() });
+    }
+
+    /// The known org a row names, or why the row is not imported (`None`: its org was skipped,
+    /// which its report says once).
+    fn org_of(&mut self, table: &str, line: u64, org: &str) -> Option<Option<usize>> {
+        if let Some(known) = self.orgs.get(org) {
+            return Some(Some(known.at));
+        }
+        if self.skipped_orgs.contains(org) {
+            return Some(None);
+        }
+        self.problem(table, line, format!("orgId {org} references no organization of the snapshot"));
+        None
+    }
+
+    async fn orgs(&mut self, snapshot: &mut Snapshot) -> Result<(), ImportError> {
+        let mut lines = snapshot.lines(ORGS)?;
+        let mut seen_workos = HashSet::new();
+        let mut rows = Vec::new();
+        loop {
+            let batch = lines.next_batch(BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            for Line { number, document } in batch {
+                let row = match document.and_then(|d| rows::org(&d, &self.options.fields)) {
+                    Ok(row) => row,
+                    Err(reason) => {
+                        self.problem(ORGS, number, reason);
+                        continue;
+                    }
+                };
+                let duplicate = self.report.organizations.iter().any(|o| o.convex_id == row.convex_id);
+                if duplicate || !seen_workos.insert(row.workos_org_id.clone()) {
+                    self.problem(ORGS, number, format!("a second document for organization {}", row.workos_org_id));
+                    continue;
+                }
+                self.report.organizations.push(OrgReport::new(&row.convex_id, &row.workos_org_id, row.name.clone()));
+                rows.push(row);
+            }
+        }
+        drop(lines);
+        for (at, row) in rows.into_iter().enumerate() {
+            let org = match self.deps.workos.get_organization(&row.workos_org_id).await {
+                Ok(org) => org,
+                Err(error) if error.is_not_found() => {
+                    self.skip(at, &row.convex_id, format!("WorkOS has no organization {}", row.workos_org_id));
+                    continue;
+                }
+                Err(error) => return Err(ApiError::from(error).into()),
+            };
+            self.report.organizations[at].name = Some(org.name.clone());
+            let filter = MembershipFilter { user_id: None, organization_id: Some(&org.id), statuses: &["active"] };
+            let memberships = self.deps.workos.list_memberships(&filter).await.map_err(ApiError::from)?;
+            let roles: HashMap<String, Role> = memberships
+                .iter()
+                .filter(|m| m.is_active())
+                .filter_map(|m| Some((m.user_id.clone(), Role::from_slug(&m.role.slug)?)))
+                .collect();
+            let members = &mut self.report.organizations[at].members;
+            if self.options.apply {
+                let (mut changes, mut reads) = (sync::Changes::default(), sync::Reads::default());
+                if sync::reconcile_org(self.deps, &self.origin, &org, &mut changes, &mut reads).await?
+                    == OrgWrite::OrgGone
+                {
+                    self.skip(at, &row.convex_id, "the organization is being deleted".into());
+                    continue;
+                }
+                members.created = u64::from(changes.created);
+                members.updated = u64::from(changes.updated + changes.removed);
+                let stored = self.deps.store.all_members(&org.id).await?.len() as u64;
+                members.unchanged = stored.saturating_sub(members.created + members.updated);
+                if self.deps.store.get_org(&org.id).await?.is_none() {
+                    let why = "no member of it in WorkOS could be stored, so the organization is not in the table";
+                    self.skip(at, &row.convex_id, why.into());
+                    continue;
+                }
+            } else {
+                let stored: HashSet<String> =
+                    self.deps.store.all_members(&org.id).await?.into_iter().map(|m| m.user_id).collect();
+                members.created = roles.keys().filter(|u| !stored.contains(*u)).count() as u64;
+                members.unchanged = roles.len() as u64 - members.created;
+                if roles.is_empty() && self.deps.store.get_org(&org.id).await?.is_none() {
+                    self.skip(at, &row.convex_id, "WorkOS has no active member of it yet".into());
+                    continue;
+                }
+            }
+            if let Some(id) = row.subscription_id {
+                self.report.organizations[at].subscription =
+                    Some(SubscriptionReport { id, claimed: false, outcome: String::new() });
+            }
+            self.orgs.insert(row.convex_id, KnownOrg { at, org, roles });
+        }
+        Ok(())
+    }
+
+    fn skip(&mut self, at: usize, convex_id: &str, reason: String) {
+        let org = &mut self.report.organizations[at];
+        org.status = OrgStatus::Skipped;
+        org.reason = Some(reason);
+        org.members = Tally::default();
+        self.skipped_orgs.insert(convex_id.to_owned());
+    }
+
+    /// Users are read whole (one per member: few), to check them against WorkOS.
+    fn users(&mut self, snapshot: &mut Snapshot) -> Result<(), ImportError> {
+        let mut lines = snapshot.lines(USERS)?;
+        loop {
+            let batch = lines.next_batch(BATCH)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for Line { number, document } in batch {
+                let row = match document.and_then(|d| rows::user(&d, &self.options.fields)) {
+                    Ok(row) => row,
+                    Err(reason) => {
+                        self.problem(USERS, number, reason);
+                        continue;
+                    }
+                };
+                let Some(at) = self.org_of(USERS, number, &row.org) else { continue };
+                let Some(at) = at else { continue };
+                if self.users.contains_key(&row.convex_id) {
+                    self.problem(USERS, number, format!("a second document with _id {}", row.convex_id));
+                    continue;
+                }
+                let known = &self.orgs[&row.org];
+                let Some(&role) = known.roles.get(&row.workos_user_id) else {
+                    let why = format!(
+                        "{} has no active membership in WorkOS organization {}",
+                        row.workos_user_id, known.org.id
+                    );
+                    self.problem(USERS, number, why);
+                    self.report.organizations[at].clients.skipped += u64::from(row.role == Role::Client);
+                    continue;
+                };
+                if role != row.role {
+                    let why = format!("role {} in Convex, {} in WorkOS: WorkOS's stands", row.role.slug(), role.slug());
+                    self.problem(USERS, number, why);
+                }
+                let user = KnownUser {
+                    org: row.org,
+                    workos_user_id: row.workos_user_id,
+                    role,
+                    customer: row.customer,
+                    line: number,
+                };
+                self.users.insert(row.convex_id, user);
+            }
+        }
+    }
+
+    async fn customers(
+        &mut self,
+        snapshot: &mut Snapshot,
+        progress: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), ImportError> {
+        let mut imported: HashMap<String, HashMap<String, String>> = HashMap::new();
+        let mut lines = snapshot.lines(CUSTOMERS)?;
+        let mut read = 0usize;
+        loop {
+            let batch = lines.next_batch(BATCH)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            read += batch.len();
+            let mut work = Vec::new();
+            for Line { number, document } in batch {
+                let row = match document.and_then(|d| rows::customer(&d, &self.options.fields)) {
+                    Ok(row) => row,
+                    Err(reason) => {
+                        self.problem(CUSTOMERS, number, reason);
+                        continue;
+                    }
+                };
+                let Some(at) = self.org_of(CUSTOMERS, number, &row.org) else { continue };
+                let Some(at) = at else { continue };
+                if self.customers.contains_key(&row.convex_id) {
+                    self.problem(CUSTOMERS, number, format!("a second document with _id {}", row.convex_id));
+                    self.report.organizations[at].customers.skipped += 1;
+                    continue;
+                }
+                let org_id = self.orgs[&row.org].org.id.clone();
+                if !imported.contains_key(&org_id) {
+                    imported.insert(org_id.clone(), self.deps.store.imported_customers(&org_id).await?);
+                }
+                let earlier = imported.get(&org_id).and_then(|m| m.get(&row.convex_id)).cloned();
+                self.customers.insert(row.convex_id.clone(), (org_id.clone(), earlier.clone()));
+                work.push((at, number, org_id, row, earlier));
+            }
+            let (deps, origin, apply) = (self.deps, &self.origin, self.options.apply);
+            let outcomes: Vec<_> = futures::stream::iter(work)
+                .map(|(at, number, org_id, row, earlier)| async move {
+                    let outcome = write_customer(deps, origin, apply, &org_id, &row, earlier.as_deref()).await;
+                    (at, number, row.convex_id, outcome)
+                })
+                .buffer_unordered(self.options.concurrency.max(1))
+                .collect()
+                .await;
+            for (at, number, convex_id, outcome) in outcomes {
+                let tally = &mut self.report.organizations[at].customers;
+                match outcome? {
+                    Written::Created(id) => {
+                        tally.created += 1;
+                        if let Some(entry) = self.customers.get_mut(&convex_id) {
+                            entry.1 = id;
+                        }
+                    }
+                    Written::Updated => tally.updated += 1,
+                    Written::Unchanged => tally.unchanged += 1,
+                    Written::Skipped(reason) => {
+                        tally.skipped += 1;
+                        self.customers.remove(&convex_id);
+                        self.problem(CUSTOMERS, number, reason);
+                    }
+                }
+            }
+            if read % 10_000 < BATCH {
+                progress(&format!("customers: {read} lines read"));
+            }
+        }
+    }
+
+    /// Each client user of a known org gets the customer Convex gave them.
+    async fn clients(&mut self) -> Result<(), ImportError> {
+        let mut users: Vec<(&String, &KnownUser)> = self.users.iter().filter(|(_, u)| u.role == Role::Client).collect();
+        users.sort_by_key(|(_, u)| u.line);
+        let mut problems = Vec::new();
+        for (_, user) in users {
+            let known = &self.orgs[&user.org];
+            let tally_at = known.at;
+            let Some(convex_customer) = &user.customer else {
+                problems.push((user.line, "a client with no customerId: not linked to a customer".to_owned()));
+                self.report.organizations[tally_at].clients.skipped += 1;
+                continue;
+            };
+            let target = match self.customers.get(convex_customer) {
+                Some((org_id, id)) if *org_id == known.org.id => id.clone(),
+                _ => {
+                    problems.push((
+                        user.line,
+                        format!("customerId {convex_customer} references no customer of its organization"),
+                    ));
+                    self.report.organizations[tally_at].clients.skipped += 1;
+                    continue;
+                }
+            };
+            let member = self.deps.store.get_member(&known.org.id, &user.workos_user_id).await?;
+            let tally = &mut self.report.organizations[tally_at].clients;
+            let (Some(member), Some(customer_id)) = (member, target) else {
+                // Dry: the member or the customer is still to be made.
+                tally.created += 1;
+                continue;
+            };
+            if member.customer_id.as_deref() == Some(customer_id.as_str()) {
+                tally.unchanged += 1;
+                continue;
+            }
+            if member.customer_id.is_none() {
+                tally.created += 1
+            } else {
+                tally.updated += 1
+            }
+            if self.options.apply {
+                let linked = MemberItem { customer_id: Some(customer_id), ..member.revised(Timestamp::now()) };
+                match self.deps.store.mirror_member_change(&member, &linked, &self.origin).await? {
+                    OrgWrite::Written(true) => {}
+                    OrgWrite::Written(false) | OrgWrite::OrgGone => {
+                        return Err(
+                            ApiError::upstream("a member changed while the import linked it to its customer").into()
+                        );
+                    }
+                }
+            }
+        }
+        for (line, reason) in problems {
+            self.problem(USERS, line, reason);
+        }
+        Ok(())
+    }
+
+    async fn assignments(
+        &mut self,
+        snapshot: &mut Snapshot,
+        progress: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), ImportError> {
+        let mut lines = snapshot.lines(ASSIGNMENTS)?;
+        let mut seen = HashSet::new();
+        let mut read = 0usize;
+        loop {
+            let batch = lines.next_batch(BATCH)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            read += batch.len();
+            let mut work = Vec::new();
+            for Line { number, document } in batch {
+                let row = match document.and_then(|d| rows::assignment(&d, &self.options.fields)) {
+                    Ok(row) => row,
+                    Err(reason) => {
+                        self.problem(ASSIGNMENTS, number, reason);
+                        continue;
+                    }
+                };
+                let Some(at) = self.org_of(ASSIGNMENTS, number, &row.org) else { continue };
+                let Some(at) = at else { continue };
+                let org_id = self.orgs[&row.org].org.id.clone();
+                let refused = match (self.users.get(&row.staff), self.customers.get(&row.customer)) {
+                    (None, _) => {
+                        Some(format!("staffId {} references no user of its organization in WorkOS", row.staff))
+                    }
+                    (Some(user), _) if user.org != row.org => {
+                        Some(format!("staffId {} is a user of another organization", row.staff))
+                    }
+                    (Some(user), _) if user.role != Role::Staff => Some(format!(
+                        "{} is {} in WorkOS, not staff: not assigned",
+                        user.workos_user_id,
+                        user.role.slug()
+                    )),
+                    (_, None) => Some(format!("customerId {} references no customer", row.customer)),
+                    (_, Some((customer_org, _))) if *customer_org != org_id => {
+                        Some(format!("customerId {} is a customer of another organization", row.customer))
+                    }
+                    _ => None,
+                };
+                if let Some(reason) = refused {
+                    self.problem(ASSIGNMENTS, number, reason);
+                    self.report.organizations[at].assignments.skipped += 1;
+                    continue;
+                }
+                if !seen.insert((row.staff.clone(), row.customer.clone())) {
+                    self.problem(ASSIGNMENTS, number, "a second assignment of this staff member to this customer");
+                    self.report.organizations[at].assignments.skipped += 1;
+                    continue;
+                }
+                let user_id = self.users[&row.staff].workos_user_id.clone();
+                let customer_id = self.customers[&row.customer].1.clone();
+                work.push((at, org_id, customer_id, user_id));
+            }
+            let (deps, origin, apply) = (self.deps, &self.origin, self.options.apply);
+            let outcomes: Vec<_> = futures::stream::iter(work)
+                .map(|(at, org_id, customer_id, user_id)| async move {
+                    (at, write_assignment(deps, origin, apply, &org_id, customer_id.as_deref(), &user_id).await)
+                })
+                .buffer_unordered(self.options.concurrency.max(1))
+                .collect()
+                .await;
+            for (at, outcome) in outcomes {
+                let tally = &mut self.report.organizations[at].assignments;
+                match outcome? {
+                    Written::Created(_) => tally.created += 1,
+                    Written::Unchanged | Written::Updated => tally.unchanged += 1,
+                    Written::Skipped(_) => tally.skipped += 1,
+                }
+            }
+            if read % 10_000 < BATCH {
+                progress(&format!("assignments: {read} lines read"));
+            }
+        }
+    }
+
+    /// Per organization: its subscription, its limits, and the `org.imported` entry.
+    async fn finish(&mut self) -> Result<(), ImportError> {
+        let mut known: Vec<&KnownOrg> = self.orgs.values().collect();
+        known.sort_by_key(|k| k.at);
+        for k in known {
+            let report = &mut self.report.organizations[k.at];
+            let stored = self.deps.store.get_org(&k.org.id).await?;
+            if let (Some(subscription), true) = (report.subscription.as_mut(), self.options.apply) {
+                if let Some(org) = &stored {
+                    claim(self.deps, &self.origin, org, subscription).await?;
+                }
+            } else if let Some(subscription) = report.subscription.as_mut() {
+                subscription.outcome = "would be claimed and read from Lemon Squeezy".into();
+            }
+            if let Some(org) = self.deps.store.get_org(&k.org.id).await? {
+                let limits = org.entitlement(&self.deps.config.plans, Timestamp::now()).limits;
+                let dry_extra = if self.options.apply { 0 } else { report.customers.created as i64 };
+                let customers = org.usage.customers + dry_extra;
+                if customers > limits.max_customers as i64 {
+                    report.over_limit.push(format!("customers: {customers} of {}", limits.max_customers));
+                }
+                if org.usage.staff > limits.max_staff as i64 {
+                    report.over_limit.push(format!("staff seats: {} of {}", org.usage.staff, limits.max_staff));
+                }
+                if org.usage.clients > limits.max_clients as i64 {
+                    report.over_limit.push(format!("client seats: {} of {}", org.usage.clients, limits.max_clients));
+                }
+            }
+            if self.options.apply && report.changed() {
+                let counts: Vec<(&str, u64)> = vec![
+                    ("members", report.members.created),
+                    ("customers", report.customers.created),
+                    ("customersUpdated", report.customers.updated),
+                    ("clients", report.clients.created + report.clients.updated),
+                    ("assignments", report.assignments.created),
+                ];
+                let _ = self.deps.store.record_import(&k.org.id, &counts, &self.origin).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Written {
+    /// Created (dry: would be), with its id (`None` in a dry run).
+    Created(Option<String>),
+    Updated,
+    Unchanged,
+    Skipped(String),
+}
+
+async fn write_customer(
+    deps: &Deps,
+    origin: &Origin,
+    apply: bool,
+    org_id: &str,
+    row: &rows::CustomerRow,
+    earlier: Option<&str>,
+) -> Result<Written, ImportError> {
+    if let Some(id) = earlier {
+        let Some(stored) = deps.store.get_customer(org_id, id).await? else {
+            return Ok(Written::Skipped(format!("imported before as {id}, and deleted since: not made again")));
+        };
+        if stored.fields() == row.fields {
+            return Ok(Written::Unchanged);
+        }
+        if apply {
+            let now = Timestamp::now();
+            deps.store.update_customer(&stored, &stored.with_fields(row.fields.clone(), now), origin).await?;
+        }
+        return Ok(Written::Updated);
+    }
+    if !apply {
+        return Ok(Written::Created(None));
+    }
+    let mut customer = CustomerItem::new(org_id, row.fields.clone(), IMPORTER, row.created_at);
+    customer.updated_at = Timestamp::now().max(row.created_at);
+    Ok(match deps.store.import_customer(&customer, &row.convex_id, origin).await? {
+        OrgWrite::Written(true) => Written::Created(Some(customer.id)),
+        // Another run imported it meanwhile.
+        OrgWrite::Written(false) => Written::Unchanged,
+        OrgWrite::OrgGone => Written::Skipped("the organization is being deleted".into()),
+    })
+}
+
+async fn write_assignment(
+    deps: &Deps,
+    origin: &Origin,
+    apply: bool,
+    org_id: &str,
+    customer_id: Option<&str>,
+    user_id: &str,
+) -> Result<Written, ImportError> {
+    // Dry, for a customer still to be made: so is the assignment.
+    let Some(customer_id) = customer_id else { return Ok(Written::Created(None)) };
+    if deps.store.get_assignment(org_id, customer_id, user_id).await?.is_some() {
+        return Ok(Written::Unchanged);
+    }
+    if !apply {
+        return Ok(Written::Created(None));
+    }
+    let Some(customer) = deps.store.get_customer(org_id, customer_id).await? else {
+        return Ok(Written::Skipped("the customer was deleted meanwhile".into()));
+    };
+    Ok(match deps.store.assign(&customer, user_id, Timestamp::now(), origin).await? {
+        true => Written::Created(None),
+        false => Written::Unchanged,
+    })
+}
+
+/// Claims the organization's subscription and reads its state from Lemon Squeezy.
+async fn claim(
+    deps: &Deps,
+    origin: &Origin,
+    org: &shared::store::OrgItem,
+    subscription: &mut SubscriptionReport,
+) -> Result<(), ImportError> {
+    let known =
+        org.billing.subscriptions.contains_key(&subscription.id) || org.billing.unread.contains(&subscription.id);
+    let claimed = billing::retried_on_billing_change(|| async {
+        let org = deps.store.get_org(&org.id).await?.unwrap_or_else(|| org.clone());
+        deps.store.claim_subscription(&org, &subscription.id, origin).await
+    })
+    .await?;
+    match claimed {
+        OrgWrite::Written(SubscriptionClaim::Owned) => {}
+        OrgWrite::Written(SubscriptionClaim::OwnedByAnother) => {
+            subscription.outcome = "owned by another organization: not claimed".into();
+            return Ok(());
+        }
+        OrgWrite::OrgGone => {
+            subscription.outcome = "the organization is being deleted".into();
+            return Ok(());
+        }
+    }
+    subscription.claimed = !known;
+    let stored = deps.store.subscription(&org.id, &subscription.id).await?.and_then(|s| s.state);
+    let refreshed =
+        billing::refresh_subscription(deps, &org.id, &subscription.id, stored.as_ref(), origin, LEMONSQUEEZY_LIMIT)
+            .await?;
+    let owned = if known { "owned already" } else { "claimed" };
+    subscription.outcome = match refreshed {
+        Refresh::Updated => format!("{owned}; its state read from Lemon Squeezy"),
+        Refresh::Unchanged => format!("{owned}; its state as Lemon Squeezy has it"),
+        Refresh::ReadFailed => format!("{owned}; Lemon Squeezy could not be read: billing-reconcile completes it"),
+        Refresh::OrgGone => "the organization is being deleted".into(),
+    };
+    Ok(())
+}
