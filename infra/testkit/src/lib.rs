@@ -3,6 +3,7 @@
 //! proxy in front of the emulator. `make test` starts the services and exports where they are.
 
 pub mod calls;
+pub mod convex;
 pub mod emulator;
 pub mod lambda;
 pub mod lemonsqueezy;
@@ -369,7 +370,7 @@ impl TestApp {
 }
 
 /// An attribute value as text, maps in key order (a map's own order is arbitrary).
-fn canonical(value: &AttributeValue) -> String {
+pub fn canonical(value: &AttributeValue) -> String {
     match value {
         AttributeValue::M(map) => {
             let sorted: std::collections::BTreeMap<&String, String> =
