@@ -6,7 +6,7 @@ INFRA := infra
 VENV := $(INFRA)/.venv/bin
 EMAIL ?= admin@acme.test
 
-.PHONY: dev test test-browser token setup lint build package deploy billing-event sync bench fuzz
+.PHONY: dev test test-browser import-convex token setup lint build package deploy billing-event sync bench fuzz
 
 setup:
 	@$(INFRA)/scripts/setup.sh
@@ -19,6 +19,12 @@ dev: setup
 token:
 	@WORKOS_API_URL=$${WORKOS_API_URL:-http://127.0.0.1:4100} WORKOS_CLIENT_ID=$${WORKOS_CLIENT_ID:-client_local_dev} \
 		$(INFRA)/scripts/token.sh "$(EMAIL)" $(if $(ORG),"$(ORG)")
+
+## make import-convex SNAPSHOT=export.zip [APPLY=1] [FIELDS=map.json]: the Convex import against the
+## running `make dev` (a dry run; APPLY=1 writes). docs/import.md; deployed: the convex-import binary.
+import-convex:
+	@test -n "$(SNAPSHOT)" || { echo "usage: make import-convex SNAPSHOT=<export.zip> [APPLY=1] [FIELDS=map.json]" >&2; exit 2; }
+	@$(INFRA)/scripts/import-convex.sh "$(SNAPSHOT)" $(if $(APPLY),--apply) $(if $(FIELDS),--fields "$(FIELDS)")
 
 ## make billing-event EVENT=subscription_created: posts a signed example event to `make dev`.
 billing-event:

@@ -15,7 +15,7 @@ use shared::domain::Role;
 use shared::domain::audit::{Actor, Origin};
 use shared::flows::billing::{self, Refresh};
 use shared::flows::sync;
-use shared::store::{CustomerItem, MemberItem, OrgWrite, SubscriptionClaim};
+use shared::store::{CustomerItem, IMPORT_CHUNK, MemberItem, OrgWrite, SubscriptionClaim};
 use shared::{ApiError, Deps, Timestamp};
 
 use crate::report::{OrgReport, OrgStatus, Problem, Report, SubscriptionReport, Tally};
@@ -308,37 +308,90 @@ impl Run<'_> {
                 self.customers.insert(row.convex_id.clone(), (org_id.clone(), earlier.clone()));
                 work.push((at, number, org_id, row, earlier));
             }
-            let (deps, origin, apply) = (self.deps, &self.origin, self.options.apply);
-            let outcomes: Vec<_> = futures::stream::iter(work)
+            // Reads at once; writes one after another, new customers many to a transaction.
+            let deps = self.deps;
+            let decided: Vec<_> = futures::stream::iter(work)
                 .map(|(at, number, org_id, row, earlier)| async move {
-                    let outcome = write_customer(deps, origin, apply, &org_id, &row, earlier.as_deref()).await;
-                    (at, number, row.convex_id, outcome)
+                    let decision = decide_customer(deps, &org_id, &row, earlier.as_deref()).await;
+                    (at, number, org_id, row, decision)
                 })
-                .buffer_unordered(self.options.concurrency.max(1))
+                .buffered(self.options.concurrency.max(1))
                 .collect()
                 .await;
-            for (at, number, convex_id, outcome) in outcomes {
+            let mut new: Vec<(usize, u64, String, rows::CustomerRow)> = Vec::new();
+            for (at, number, org_id, row, decision) in decided {
                 let tally = &mut self.report.organizations[at].customers;
-                match outcome? {
-                    Written::Created(id) => {
-                        tally.created += 1;
-                        if let Some(entry) = self.customers.get_mut(&convex_id) {
-                            entry.1 = id;
+                match decision? {
+                    Decision::Unchanged => tally.unchanged += 1,
+                    Decision::Update(stored) => {
+                        tally.updated += 1;
+                        if self.options.apply {
+                            let changed = stored.with_fields(row.fields.clone(), Timestamp::now());
+                            self.deps.store.update_customer(&stored, &changed, &self.origin).await?;
                         }
                     }
-                    Written::Updated => tally.updated += 1,
-                    Written::Unchanged => tally.unchanged += 1,
-                    Written::Skipped(reason) => {
+                    Decision::Skip(reason) => {
                         tally.skipped += 1;
-                        self.customers.remove(&convex_id);
+                        self.customers.remove(&row.convex_id);
                         self.problem(CUSTOMERS, number, reason);
                     }
+                    Decision::Create => new.push((at, number, org_id, row)),
                 }
             }
+            self.create_customers(new).await?;
             if read % 10_000 < BATCH {
                 progress(&format!("customers: {read} lines read"));
             }
         }
+    }
+
+    /// New customers, in transactions of up to [`IMPORT_CHUNK`] of one organization each.
+    async fn create_customers(&mut self, new: Vec<(usize, u64, String, rows::CustomerRow)>) -> Result<(), ImportError> {
+        if !self.options.apply {
+            for (at, ..) in &new {
+                self.report.organizations[*at].customers.created += 1;
+            }
+            return Ok(());
+        }
+        let mut rest = new.as_slice();
+        while let Some((_, _, org_id, _)) = rest.first() {
+            let same_org = rest.iter().take(IMPORT_CHUNK).take_while(|(_, _, o, _)| o == org_id).count();
+            let (chunk, after) = rest.split_at(same_org);
+            rest = after;
+            let items: Vec<(CustomerItem, String)> = chunk
+                .iter()
+                .map(|(_, _, org_id, row)| (imported_customer(org_id, row), row.convex_id.clone()))
+                .collect();
+            match self.deps.store.import_customers(&items, &self.origin).await? {
+                OrgWrite::Written(true) => {
+                    for ((at, ..), (customer, convex_id)) in chunk.iter().zip(&items) {
+                        self.report.organizations[*at].customers.created += 1;
+                        self.customers.insert(convex_id.clone(), (customer.org_id.clone(), Some(customer.id.clone())));
+                    }
+                }
+                // Another run imported one of them meanwhile: one by one, each as it stands.
+                OrgWrite::Written(false) => {
+                    for ((at, ..), item) in chunk.iter().zip(items) {
+                        let (org_id, convex_id) = (item.0.org_id.clone(), item.1.clone());
+                        let tally = &mut self.report.organizations[*at].customers;
+                        let id =
+                            match self.deps.store.import_customers(std::slice::from_ref(&item), &self.origin).await? {
+                                OrgWrite::Written(true) => {
+                                    tally.created += 1;
+                                    Some(item.0.id)
+                                }
+                                _ => {
+                                    tally.unchanged += 1;
+                                    self.deps.store.imported_customers(&org_id).await?.remove(&convex_id)
+                                }
+                            };
+                        self.customers.insert(convex_id, (org_id, id));
+                    }
+                }
+                OrgWrite::OrgGone => return Err(ApiError::upstream("the organization is being deleted").into()),
+            }
+        }
+        Ok(())
     }
 
     /// Each client user of a known org gets the customer Convex gave them.
@@ -457,20 +510,30 @@ impl Run<'_> {
                 let customer_id = self.customers[&row.customer].1.clone();
                 work.push((at, org_id, customer_id, user_id));
             }
-            let (deps, origin, apply) = (self.deps, &self.origin, self.options.apply);
-            let outcomes: Vec<_> = futures::stream::iter(work)
+            // Reads at once; writes one after another (see `Store::import_customers`).
+            let deps = self.deps;
+            let decided: Vec<_> = futures::stream::iter(work)
                 .map(|(at, org_id, customer_id, user_id)| async move {
-                    (at, write_assignment(deps, origin, apply, &org_id, customer_id.as_deref(), &user_id).await)
+                    let decision = decide_assignment(deps, &org_id, customer_id.as_deref(), &user_id).await;
+                    (at, user_id, decision)
                 })
-                .buffer_unordered(self.options.concurrency.max(1))
+                .buffered(self.options.concurrency.max(1))
                 .collect()
                 .await;
-            for (at, outcome) in outcomes {
+            for (at, user_id, decision) in decided {
                 let tally = &mut self.report.organizations[at].assignments;
-                match outcome? {
-                    Written::Created(_) => tally.created += 1,
-                    Written::Unchanged | Written::Updated => tally.unchanged += 1,
-                    Written::Skipped(_) => tally.skipped += 1,
+                match decision? {
+                    Decision::Unchanged => tally.unchanged += 1,
+                    Decision::Skip(_) => tally.skipped += 1,
+                    Decision::Create | Decision::Update(_) if !self.options.apply => tally.created += 1,
+                    // Applied, a customer still to be made can only be one that was not made.
+                    Decision::Create => tally.skipped += 1,
+                    Decision::Update(customer) => {
+                        match self.deps.store.assign(&customer, &user_id, Timestamp::now(), &self.origin).await? {
+                            true => tally.created += 1,
+                            false => tally.unchanged += 1,
+                        }
+                    }
                 }
             }
             if read % 10_000 < BATCH {
@@ -522,71 +585,54 @@ impl Run<'_> {
     }
 }
 
-enum Written {
-    /// Created (dry: would be), with its id (`None` in a dry run).
-    Created(Option<String>),
-    Updated,
+/// What a row comes to, decided from what is stored.
+enum Decision {
+    /// To be made (a customer; in a dry run, also an assignment of a customer still to be made).
+    Create,
+    /// Stored already, differently: the stored customer (for an assignment: its customer, to
+    /// assign to).
+    Update(CustomerItem),
     Unchanged,
-    Skipped(String),
+    Skip(String),
 }
 
-async fn write_customer(
+async fn decide_customer(
     deps: &Deps,
-    origin: &Origin,
-    apply: bool,
     org_id: &str,
     row: &rows::CustomerRow,
     earlier: Option<&str>,
-) -> Result<Written, ImportError> {
-    if let Some(id) = earlier {
-        let Some(stored) = deps.store.get_customer(org_id, id).await? else {
-            return Ok(Written::Skipped(format!("imported before as {id}, and deleted since: not made again")));
-        };
-        if stored.fields() == row.fields {
-            return Ok(Written::Unchanged);
-        }
-        if apply {
-            let now = Timestamp::now();
-            deps.store.update_customer(&stored, &stored.with_fields(row.fields.clone(), now), origin).await?;
-        }
-        return Ok(Written::Updated);
-    }
-    if !apply {
-        return Ok(Written::Created(None));
-    }
-    let mut customer = CustomerItem::new(org_id, row.fields.clone(), IMPORTER, row.created_at);
-    customer.updated_at = Timestamp::now().max(row.created_at);
-    Ok(match deps.store.import_customer(&customer, &row.convex_id, origin).await? {
-        OrgWrite::Written(true) => Written::Created(Some(customer.id)),
-        // Another run imported it meanwhile.
-        OrgWrite::Written(false) => Written::Unchanged,
-        OrgWrite::OrgGone => Written::Skipped("the organization is being deleted".into()),
+) -> Result<Decision, ImportError> {
+    let Some(id) = earlier else { return Ok(Decision::Create) };
+    Ok(match deps.store.get_customer(org_id, id).await? {
+        None => Decision::Skip(format!("imported before as {id}, and deleted since: not made again")),
+        Some(stored) if stored.fields() == row.fields => Decision::Unchanged,
+        Some(stored) => Decision::Update(stored),
     })
 }
 
-async fn write_assignment(
+/// `Update(customer)`: to be assigned to that customer.
+async fn decide_assignment(
     deps: &Deps,
-    origin: &Origin,
-    apply: bool,
     org_id: &str,
     customer_id: Option<&str>,
     user_id: &str,
-) -> Result<Written, ImportError> {
+) -> Result<Decision, ImportError> {
     // Dry, for a customer still to be made: so is the assignment.
-    let Some(customer_id) = customer_id else { return Ok(Written::Created(None)) };
+    let Some(customer_id) = customer_id else { return Ok(Decision::Create) };
     if deps.store.get_assignment(org_id, customer_id, user_id).await?.is_some() {
-        return Ok(Written::Unchanged);
+        return Ok(Decision::Unchanged);
     }
-    if !apply {
-        return Ok(Written::Created(None));
-    }
-    let Some(customer) = deps.store.get_customer(org_id, customer_id).await? else {
-        return Ok(Written::Skipped("the customer was deleted meanwhile".into()));
-    };
-    Ok(match deps.store.assign(&customer, user_id, Timestamp::now(), origin).await? {
-        true => Written::Created(None),
-        false => Written::Unchanged,
+    Ok(match deps.store.get_customer(org_id, customer_id).await? {
+        Some(customer) => Decision::Update(customer),
+        None => Decision::Skip("the customer was deleted meanwhile".into()),
     })
+}
+
+/// The customer a Convex row becomes: created when Convex created it.
+fn imported_customer(org_id: &str, row: &rows::CustomerRow) -> CustomerItem {
+    let mut customer = CustomerItem::new(org_id, row.fields.clone(), IMPORTER, row.created_at);
+    customer.updated_at = Timestamp::now().max(row.created_at);
+    customer
 }
 
 /// Claims the organization's subscription and reads its state from Lemon Squeezy.

@@ -44,6 +44,10 @@ impl ImportedCustomerItem {
     }
 }
 
+/// The most customers [`Store::import_customers`] writes in one transaction: three items each
+/// (customer, marker, audit entry), the counter and the deletion guard, within DynamoDB's 100.
+pub const IMPORT_CHUNK: usize = 25;
+
 /// The answer to [`Store::claim_subscription`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriptionClaim {
@@ -62,21 +66,37 @@ impl Store {
         Ok(markers.into_iter().map(|m| (m.convex_id, m.customer_id)).collect())
     }
 
-    /// Stores a customer imported from Convex with the marker of its `_id`, its audit entry and
-    /// the usage counter, whatever the plan's limits (an import keeps data over a limit; only new
-    /// additions are refused then). `Written(false)`: that `_id` was imported already.
-    pub async fn import_customer(
+    /// Stores customers imported from Convex into one organization, in one transaction: each
+    /// with the marker of its `_id` and its audit entry, and the usage counter by their number,
+    /// whatever the plan's limits (an import keeps data over a limit; only new additions are
+    /// refused then). At most [`IMPORT_CHUNK`], all of one organization. `Written(false)`: one of their `_id`s
+    /// was imported meanwhile, and none was written (store them one by one then).
+    ///
+    /// One transaction for many, and never two at once for one organization: every transaction
+    /// of an organization checks its org item (the deletion guard) and this one also adds to its
+    /// counter, so two in flight together conflict on AWS (DynamoDB Local runs them one by one
+    /// and would not show it).
+    pub async fn import_customers(
         &self,
-        customer: &super::CustomerItem,
-        convex_id: &str,
+        customers: &[(super::CustomerItem, String)],
         origin: &Origin,
     ) -> Result<OrgWrite<bool>, StoreError> {
-        let marker = ImportedCustomerItem::new(&customer.org_id, convex_id, &customer.id, Timestamp::now());
+        let Some((first, _)) = customers.first() else { return Ok(OrgWrite::Written(true)) };
+        if customers.len() > IMPORT_CHUNK || customers.iter().any(|(c, _)| c.org_id != first.org_id) {
+            return Err(StoreError::Corrupt(format!(
+                "at most {IMPORT_CHUNK} customers of one organization a transaction"
+            )));
+        }
+        let org_id = first.org_id.clone();
+        let now = Timestamp::now();
         let mut tx = self.tx();
-        tx.put("marker", to_item(&marker)?, Some(Condition::absent()))?;
-        tx.put("customer", to_item(customer)?, Some(Condition::absent()))?;
-        self.audit(&mut tx, &customer.org_id, origin, customer_created(customer))?;
-        self.add_usage(&mut tx, &customer.org_id, &UsageChange::customers(1))?;
+        for (customer, convex_id) in customers {
+            let marker = ImportedCustomerItem::new(&org_id, convex_id, &customer.id, now);
+            tx.put("marker", to_item(&marker)?, Some(Condition::absent()))?;
+            tx.put("customer", to_item(customer)?, Some(Condition::absent()))?;
+            self.audit(&mut tx, &org_id, origin, customer_created(customer))?;
+        }
+        self.add_usage(&mut tx, &org_id, &UsageChange::customers(customers.len() as i64))?;
         match self.commit(tx).await? {
             Commit::Committed => Ok(OrgWrite::Written(true)),
             Commit::Cancelled(failure) if failure.is("marker") => Ok(OrgWrite::Written(false)),

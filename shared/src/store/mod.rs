@@ -52,7 +52,7 @@ pub use customers::CustomerItem;
 pub use deletion::Step;
 pub use export::{ExportItem, ExportPage, ExportRecord, MAX_QUERIES_PER_PAGE};
 pub use idempotency::{IdempotencyClaim, IdempotencyItem, IdempotencyOutcome, IdempotencyState};
-pub use imports::{ImportedCustomerItem, SubscriptionClaim};
+pub use imports::{IMPORT_CHUNK, ImportedCustomerItem, SubscriptionClaim};
 pub use invitations::{InvitationItem, InvitationState, InviteeItem};
 pub use live::{ConnectionItem, TicketItem};
 pub use members::{Arrival, MemberItem, NewMember};
