@@ -648,6 +648,43 @@ def findings() -> list[str]:
         return [""] + f.read().rstrip("\n").split("\n")
 
 
+def convex_import(results: dict) -> list[str]:
+    lines = ["", "## Convex import at scale", ""]
+    r = results.get("convex_import")
+    if not r:
+        return lines + [NOT_MEASURED]
+    peak = r.get("peakMemoryMiB", {})
+    lines += [
+        "`infra/testkit/src/bin/bench-import.rs` (release): one organization of "
+        f"{r['customers']:,} customers and {r['assignments']:,} staff assignments (20 staff members) in a "
+        f"Convex snapshot of {r['snapshotBytes'] / 2**20:.1f} MiB, imported (`--apply`) into a fresh table on "
+        "DynamoDB Local, then imported again (everything unchanged, nothing written). New customers are written "
+        "25 to a transaction, one transaction at a time per organization (two in flight would conflict on the "
+        "org item on AWS); reads go 16 at a time.",
+        "",
+    ]
+    lines += table(["", "value"], [
+        ["first run (creates everything)", f"{r['firstRunSeconds']:.0f} s ({r['customersPerSecond']:.0f} customers/s)"],
+        ["second run (all unchanged)", f"{r['secondRunSeconds']:.0f} s"],
+        ["peak memory before the import (test kit, emulator users)", f"{num(peak.get('beforeImport'))} MiB"],
+        ["peak memory after the first run", f"{num(peak.get('afterFirstRun'))} MiB"],
+        ["peak memory after the second run", f"{num(peak.get('afterSecondRun'))} MiB"],
+        ["DynamoDB items written per customer", f"{r['dynamodbItemsWrittenPerCustomer']:.2f} "
+         "(customer, marker, audit entry; the counter and the guard per 25)"],
+        ["write units per customer (transactional: 2 per item)", f"{r['writeUnitsPerCustomer']:.2f}"],
+    ])
+    lines += [
+        "",
+        "Memory: the snapshot is read a line at a time (at most 4 MiB held), so the file's size does not "
+        "count; what grows is the map from each Convex `_id` to this backend's id (for the assignments and the "
+        "client links), about 200 bytes a customer, and, on a second run, the markers read back (one Query, "
+        "1 MB pages). On AWS, the time is bound by one transaction at a time per organization (about 30 ms "
+        "each: some 800 customers a second) rather than by DynamoDB Local's CPU; the second run reads each "
+        "imported customer once (a GetItem: 0.5 read units) to compare it.",
+    ]
+    return lines
+
+
 def document(bench: Bench, svg_ref: str) -> str:
     sections = [
         intro(bench),
@@ -658,6 +695,7 @@ def document(bench: Bench, svg_ref: str) -> str:
         criterion(bench.results),
         sync(bench.results),
         live(bench.results),
+        convex_import(bench.results),
         cost(bench),
         chart_section(svg_ref),
         reproduce(bench),

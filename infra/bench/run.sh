@@ -8,12 +8,13 @@
 #      figure the machine's load does not change;
 #   3. the warm request without I/O (criterion: infra/testkit/benches/warm_request.rs);
 #   4. the WorkOS sync at scale (infra/testkit/src/bin/scale-sync.rs, SCALE_USERS × SCALE_ORGS),
-#      and the live updates' write-to-delivery latency (infra/testkit/src/bin/bench-live.rs);
+#      the live updates' write-to-delivery latency (infra/testkit/src/bin/bench-live.rs), and the
+#      Convex import of 100,000 customers (infra/testkit/src/bin/bench-import.rs);
 #   5. infra/bench/results.json from all of it, and docs/benchmarks.md with its chart from it
 #      (infra/bench/report.py).
 #
 # Knobs: COLD_STARTS (5), WARM_INVOCATIONS (200), HEAVY_COLD_STARTS (4), HEAVY_WARM_INVOCATIONS
-# (50), BENCH_ONLY (labels), SCALE_USERS (10000), SCALE_ORGS (100), SKIP_CRITERION=1, SKIP_SCALE=1, SKIP_LIVE=1,
+# (50), BENCH_ONLY (labels), SCALE_USERS (10000), SCALE_ORGS (100), SKIP_CRITERION=1, SKIP_SCALE=1, SKIP_LIVE=1, SKIP_IMPORT=1,
 # BENCH_WORK (a work directory of an earlier run: the steps whose output is there are not run again).
 set -euo pipefail
 
@@ -72,9 +73,15 @@ if [[ -z "${SKIP_LIVE:-}" && ! -s "$live" ]]; then
   cargo run --quiet --release -p testkit --bin bench-live >"$live"
 fi
 
-python3 - "$work" "$bench/results.json" "$loadavg_start" "$criterion" "$scale" "$callgrind" "$live" <<'PY'
+convex_import="$work/import.json"
+if [[ -z "${SKIP_IMPORT:-}" && ! -s "$convex_import" ]]; then
+  echo "== the Convex import at scale (100,000 customers, 20,000 assignments)" >&2
+  cargo run --quiet --release -p testkit --bin bench-import >"$convex_import"
+fi
+
+python3 - "$work" "$bench/results.json" "$loadavg_start" "$criterion" "$scale" "$callgrind" "$live" "$convex_import" <<'PY'
 import json, os, platform, subprocess, sys, time, zipfile
-work, out, loadavg_start, criterion, scale, callgrind, live = sys.argv[1:8]
+work, out, loadavg_start, criterion, scale, callgrind, live, convex_import = sys.argv[1:9]
 instructions = json.load(open(callgrind)) if os.path.exists(callgrind) else {}
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
@@ -131,6 +138,7 @@ results = {
     "criterion": json.load(open(criterion)) if os.path.exists(criterion) else None,
     "sync": sync,
     "live": json.load(open(live))["live"] if os.path.exists(live) and os.path.getsize(live) else None,
+    "convex_import": json.load(open(convex_import)) if os.path.exists(convex_import) and os.path.getsize(convex_import) else None,
     "floor_label": "floor", "peer_label": "node-peer", "peer_rust_label": "get-customer",
 }
 json.dump(results, open(out, "w"), indent=2)

@@ -275,7 +275,6 @@ impl Run<'_> {
         snapshot: &mut Snapshot,
         progress: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), ImportError> {
-        let mut imported: HashMap<String, HashMap<String, String>> = HashMap::new();
         let mut lines = snapshot.lines(CUSTOMERS)?;
         let mut read = 0usize;
         loop {
@@ -284,7 +283,7 @@ impl Run<'_> {
                 return Ok(());
             }
             read += batch.len();
-            let mut work = Vec::new();
+            let mut work: Vec<(usize, u64, String, rows::CustomerRow)> = Vec::new();
             for Line { number, document } in batch {
                 let row = match document.and_then(|d| rows::customer(&d, &self.options.fields)) {
                     Ok(row) => row,
@@ -301,41 +300,50 @@ impl Run<'_> {
                     continue;
                 }
                 let org_id = self.orgs[&row.org].org.id.clone();
-                if !imported.contains_key(&org_id) {
-                    imported.insert(org_id.clone(), self.deps.store.imported_customers(&org_id).await?);
-                }
-                let earlier = imported.get(&org_id).and_then(|m| m.get(&row.convex_id)).cloned();
-                self.customers.insert(row.convex_id.clone(), (org_id.clone(), earlier.clone()));
-                work.push((at, number, org_id, row, earlier));
+                self.customers.insert(row.convex_id.clone(), (org_id.clone(), None));
+                work.push((at, number, org_id, row));
             }
-            // Reads at once; writes one after another, new customers many to a transaction.
-            let deps = self.deps;
-            let decided: Vec<_> = futures::stream::iter(work)
-                .map(|(at, number, org_id, row, earlier)| async move {
-                    let decision = decide_customer(deps, &org_id, &row, earlier.as_deref()).await;
-                    (at, number, org_id, row, decision)
-                })
-                .buffered(self.options.concurrency.max(1))
-                .collect()
-                .await;
+            // What these lines became in an earlier run: the markers of their ids, and the
+            // customers those name (two batched reads per organization, not one per line).
+            let mut earlier: HashMap<String, String> = HashMap::new();
+            let mut stored: HashMap<String, CustomerItem> = HashMap::new();
+            let orgs: HashSet<&String> = work.iter().map(|(_, _, org_id, _)| org_id).collect();
+            for org_id in orgs {
+                let ids: Vec<&str> =
+                    work.iter().filter(|w| &w.2 == org_id).map(|(_, _, _, row)| row.convex_id.as_str()).collect();
+                let markers = self.deps.store.imported_among(org_id, &ids).await?;
+                let ours: Vec<&str> = markers.values().map(String::as_str).collect();
+                stored.extend(self.deps.store.customers_among(org_id, &ours).await?);
+                earlier.extend(markers);
+            }
             let mut new: Vec<(usize, u64, String, rows::CustomerRow)> = Vec::new();
-            for (at, number, org_id, row, decision) in decided {
+            for (at, number, org_id, row) in work {
+                let Some(id) = earlier.get(&row.convex_id) else {
+                    new.push((at, number, org_id, row));
+                    continue;
+                };
+                if let Some(entry) = self.customers.get_mut(&row.convex_id) {
+                    entry.1 = Some(id.clone());
+                }
                 let tally = &mut self.report.organizations[at].customers;
-                match decision? {
-                    Decision::Unchanged => tally.unchanged += 1,
-                    Decision::Update(stored) => {
+                match stored.get(id) {
+                    Some(customer) if customer.fields() == row.fields => tally.unchanged += 1,
+                    Some(customer) => {
                         tally.updated += 1;
                         if self.options.apply {
-                            let changed = stored.with_fields(row.fields.clone(), Timestamp::now());
-                            self.deps.store.update_customer(&stored, &changed, &self.origin).await?;
+                            let changed = customer.with_fields(row.fields.clone(), Timestamp::now());
+                            self.deps.store.update_customer(customer, &changed, &self.origin).await?;
                         }
                     }
-                    Decision::Skip(reason) => {
+                    None => {
                         tally.skipped += 1;
                         self.customers.remove(&row.convex_id);
-                        self.problem(CUSTOMERS, number, reason);
+                        self.problem(
+                            CUSTOMERS,
+                            number,
+                            format!("imported before as {id}, and deleted since: not made again"),
+                        );
                     }
-                    Decision::Create => new.push((at, number, org_id, row)),
                 }
             }
             self.create_customers(new).await?;
@@ -382,7 +390,7 @@ impl Run<'_> {
                                 }
                                 _ => {
                                     tally.unchanged += 1;
-                                    self.deps.store.imported_customers(&org_id).await?.remove(&convex_id)
+                                    self.deps.store.imported_among(&org_id, &[&convex_id]).await?.remove(&convex_id)
                                 }
                             };
                         self.customers.insert(convex_id, (org_id, id));
@@ -508,23 +516,26 @@ impl Run<'_> {
                 }
                 let user_id = self.users[&row.staff].workos_user_id.clone();
                 let customer_id = self.customers[&row.customer].1.clone();
-                work.push((at, org_id, customer_id, user_id));
+                work.push((at, number, org_id, customer_id, user_id));
             }
             // Reads at once; writes one after another (see `Store::import_customers`).
             let deps = self.deps;
             let decided: Vec<_> = futures::stream::iter(work)
-                .map(|(at, org_id, customer_id, user_id)| async move {
+                .map(|(at, number, org_id, customer_id, user_id)| async move {
                     let decision = decide_assignment(deps, &org_id, customer_id.as_deref(), &user_id).await;
-                    (at, user_id, decision)
+                    (at, number, user_id, decision)
                 })
                 .buffered(self.options.concurrency.max(1))
                 .collect()
                 .await;
-            for (at, user_id, decision) in decided {
+            for (at, number, user_id, decision) in decided {
                 let tally = &mut self.report.organizations[at].assignments;
                 match decision? {
                     Decision::Unchanged => tally.unchanged += 1,
-                    Decision::Skip(_) => tally.skipped += 1,
+                    Decision::Skip(reason) => {
+                        tally.skipped += 1;
+                        self.problem(ASSIGNMENTS, number, reason);
+                    }
                     Decision::Create | Decision::Update(_) if !self.options.apply => tally.created += 1,
                     // Applied, a customer still to be made can only be one that was not made.
                     Decision::Create => tally.skipped += 1,
@@ -585,29 +596,14 @@ impl Run<'_> {
     }
 }
 
-/// What a row comes to, decided from what is stored.
+/// What an assignment comes to, decided from what is stored.
 enum Decision {
-    /// To be made (a customer; in a dry run, also an assignment of a customer still to be made).
+    /// In a dry run, an assignment of a customer still to be made.
     Create,
-    /// Stored already, differently: the stored customer (for an assignment: its customer, to
-    /// assign to).
+    /// To be assigned to this (stored) customer.
     Update(CustomerItem),
     Unchanged,
     Skip(String),
-}
-
-async fn decide_customer(
-    deps: &Deps,
-    org_id: &str,
-    row: &rows::CustomerRow,
-    earlier: Option<&str>,
-) -> Result<Decision, ImportError> {
-    let Some(id) = earlier else { return Ok(Decision::Create) };
-    Ok(match deps.store.get_customer(org_id, id).await? {
-        None => Decision::Skip(format!("imported before as {id}, and deleted since: not made again")),
-        Some(stored) if stored.fields() == row.fields => Decision::Unchanged,
-        Some(stored) => Decision::Update(stored),
-    })
 }
 
 /// `Update(customer)`: to be assigned to that customer.

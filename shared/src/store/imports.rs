@@ -58,12 +58,29 @@ pub enum SubscriptionClaim {
 }
 
 impl Store {
-    /// The customers imported into an organization so far: Convex `_id` → customer id.
-    pub async fn imported_customers(&self, org_id: &str) -> Result<HashMap<String, String>, StoreError> {
-        let values = [(":pk", keys::org_pk(org_id)), (":prefix", keys::IMPORTED_CUSTOMER_PREFIX.to_owned())];
-        let markers: Vec<ImportedCustomerItem> =
-            self.query_all("PK = :pk AND begins_with(SK, :prefix)", None, None, &values).await?;
+    /// Which of `convex_ids` were imported into the organization already: Convex `_id` → customer
+    /// id. Reads only those markers (BatchGetItem, strongly consistent), so that memory and reads
+    /// follow the lines in hand, not the organization's size.
+    pub async fn imported_among(
+        &self,
+        org_id: &str,
+        convex_ids: &[&str],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let keys = convex_ids.iter().map(|id| key(keys::org_pk(org_id), keys::imported_customer_sk(id))).collect();
+        let markers: Vec<ImportedCustomerItem> = self.join(keys).await?;
         Ok(markers.into_iter().map(|m| (m.convex_id, m.customer_id)).collect())
+    }
+
+    /// The live customers of an organization among `customer_ids` (BatchGetItem, strongly
+    /// consistent), by id.
+    pub async fn customers_among(
+        &self,
+        org_id: &str,
+        customer_ids: &[&str],
+    ) -> Result<HashMap<String, super::CustomerItem>, StoreError> {
+        let keys = customer_ids.iter().map(|id| key(keys::org_pk(org_id), keys::customer_sk(id))).collect();
+        let customers: Vec<super::CustomerItem> = self.join(keys).await?;
+        Ok(customers.into_iter().filter(|c| !c.deleting).map(|c| (c.id.clone(), c)).collect())
     }
 
     /// Stores customers imported from Convex into one organization, in one transaction: each

@@ -145,7 +145,7 @@ pub fn imported_customer_sk(convex_id: &str) -> String {
     format!("{IMPORTED_CUSTOMER_PREFIX}{convex_id}")
 }
 
-pub const IMPORTED_CUSTOMER_PREFIX: &str = "IMPORTED#customers#";
+const IMPORTED_CUSTOMER_PREFIX: &str = "IMPORTED#customers#";
 
 /// GSI1 partition of an organization's customers, sorted by [`name_sort_key`].
 pub fn customers_gsi1pk(org_id: &str) -> String {
