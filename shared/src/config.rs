@@ -78,6 +78,9 @@ pub struct Config {
     pub live_url: Option<String>,
     /// The management API (`@connections`) endpoint (`LIVE_MANAGEMENT_URL`): the stage's https URL.
     pub live_management_url: Option<String>,
+    /// Where the WorkOS Admin Portal sends the IT admin back (`PORTAL_RETURN_URL`, http(s)); none:
+    /// WorkOS's default for the environment.
+    pub portal_return_url: Option<String>,
 }
 
 impl Config {
@@ -109,7 +112,10 @@ impl Config {
                 }
             })?,
         };
+        let portal_return_url =
+            get("PORTAL_RETURN_URL").map(|url| parse_base_url("PORTAL_RETURN_URL", &url)).transpose()?;
         Ok(Self {
+            portal_return_url,
             live_url: get("LIVE_URL"),
             live_management_url: get("LIVE_MANAGEMENT_URL"),
             table_name: required("TABLE_NAME")?,

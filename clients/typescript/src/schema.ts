@@ -166,6 +166,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/org/portal-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A WorkOS Admin Portal link
+         * @description `admin` only. A link to the WorkOS Admin Portal (WorkOS `POST /portal/generate_link`, valid 5 minutes) where the organization's IT admin sets up SSO, directory sync, domain verification, audit log streaming or log streams themselves, returning to `PORTAL_RETURN_URL`. Writes an `org.portal_link_created` audit entry with the intent once WorkOS made the link. Another intent: 400; WorkOS failing: 503 (and no entry).
+         */
+        post: operations["create-portal-link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/org/export": {
         parameters: {
             query?: never;
@@ -676,10 +696,10 @@ export interface components {
             expiresAt: string | null;
         };
         /**
-         * @description What an entry records: `org.created`, `org.renamed`, `org.deletion_requested`, `org.imported` (an import from Convex, actor `system`, with the counts of what it wrote as `{customers: {from: null, to: 12}, …}`), `member.joined` (an arrival: just in time, sync, webhook), `member.role_changed` (role or a client's customer), `member.removed`, `invitation.created`, `invitation.revoked`, `customer.created`, `customer.updated`, `customer.deleted`, `assignment.added`, `assignment.removed` (one per assignment a customer's deletion or a member's demotion removes), `billing.changed` (a subscription's status, variant or dates, or its last payment).
+         * @description What an entry records: `org.created`, `org.renamed`, `org.deletion_requested`, `org.imported` (an import from Convex, actor `system`, with the counts of what it wrote as `{customers: {from: null, to: 12}, …}`), `org.portal_link_created` (a WorkOS Admin Portal link, with its `intent`), `member.joined` (an arrival: just in time, sync, webhook), `member.role_changed` (role or a client's customer), `member.removed`, `invitation.created`, `invitation.revoked`, `customer.created`, `customer.updated`, `customer.deleted`, `assignment.added`, `assignment.removed` (one per assignment a customer's deletion or a member's demotion removes), `billing.changed` (a subscription's status, variant or dates, or its last payment).
          * @enum {string}
          */
-        AuditAction: "org.created" | "org.renamed" | "org.deletion_requested" | "org.imported" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "customer.created" | "customer.updated" | "customer.deleted" | "assignment.added" | "assignment.removed" | "billing.changed";
+        AuditAction: "org.created" | "org.renamed" | "org.deletion_requested" | "org.imported" | "org.portal_link_created" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "customer.created" | "customer.updated" | "customer.deleted" | "assignment.added" | "assignment.removed" | "billing.changed";
         AuditEntry: {
             /** @example aud_01jd6m3f7g8h9j0k1l2m3n4p5q */
             id: string;
@@ -794,6 +814,19 @@ export interface components {
         OrgDeletion: {
             /** @enum {string} */
             status: "deleting" | "deleted";
+        };
+        PortalLinkRequest: {
+            /** @enum {string} */
+            intent: "sso" | "dsync" | "domain_verification" | "audit_logs" | "log_streams";
+        };
+        PortalLink: {
+            /**
+             * Format: uri
+             * @description The Admin Portal URL (a secret for its 5 minutes; open it, do not log it).
+             */
+            link: string;
+            /** Format: date-time */
+            expiresAt: string;
         };
         UpdateOrgRequest: {
             /** @example Acme Ltd */
@@ -1591,6 +1624,40 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["UpstreamUnavailable"];
+        };
+    };
+    "create-portal-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "intent": "sso"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PortalLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link, and when it stops working. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalLink"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };

@@ -32,7 +32,7 @@ async function refusal(call: Promise<unknown>): Promise<ApiError> {
   assert.fail("the call succeeded");
 }
 
-test("the member routes: me, org, users, customers, staff, invitations, audit, export, tickets", async () => {
+test("the member routes: me, org, users, customers, staff, invitations, audit, export, portal, tickets", async () => {
   const me = await unwrap(admin.GET("/me"));
   assert.equal(me.organization?.name, "Acme Demo");
   assert.equal(me.role, "admin");
@@ -98,6 +98,12 @@ test("the member routes: me, org, users, customers, staff, invitations, audit, e
     exported += 1;
   }
   assert.ok(exported > 3, "the export has the org, its members and its customers");
+
+  const portal = await unwrap(admin.POST("/org/portal-link", { body: { intent: "sso" } }));
+  assert.match(portal.link, new RegExp(`/portal/sso/${org.id}$`));
+  assert.ok(Date.parse(portal.expiresAt) > Date.now());
+  const staffPortal = await refusal(staff.POST("/org/portal-link", { body: { intent: "sso" } }));
+  assert.deepEqual([staffPortal.status, staffPortal.code], [403, "forbidden"]);
 
   const ticket = await unwrap(client.POST("/live/tickets"));
   assert.match(ticket.url, /^ws:\/\/127\.0\.0\.1:\d+\/live\?ticket=/);

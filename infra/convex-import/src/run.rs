@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use futures::StreamExt;
 use shared::clients::workos::{MembershipFilter, Organization};
 use shared::domain::Role;
-use shared::domain::audit::{Actor, Origin};
+use shared::domain::audit::{Action, Actor, Changes, Origin};
 use shared::flows::billing::{self, Refresh};
 use shared::flows::sync;
 use shared::store::{CustomerItem, IMPORT_CHUNK, MemberItem, OrgWrite, SubscriptionClaim};
@@ -582,14 +582,16 @@ impl Run<'_> {
                 }
             }
             if self.options.apply && report.changed() {
-                let counts: Vec<(&str, u64)> = vec![
+                let counts = [
                     ("members", report.members.created),
                     ("customers", report.customers.created),
                     ("customersUpdated", report.customers.updated),
                     ("clients", report.clients.created + report.clients.updated),
                     ("assignments", report.assignments.created),
                 ];
-                let _ = self.deps.store.record_import(&k.org.id, &counts, &self.origin).await?;
+                let changes = counts.iter().fold(Changes::default(), |c, (name, n)| c.field(name, &None, &Some(*n)));
+                // A deletion begun meanwhile took the organization and its entries with it.
+                let _ = self.deps.store.record_org_event(&k.org.id, Action::OrgImported, changes, &self.origin).await?;
             }
         }
         Ok(())

@@ -120,6 +120,13 @@ impl Scenario {
             }
             "get-org" => member_request("GET", "/org", "/org", Some(admin), None),
             "update-org" => member_request("PATCH", "/org", "/org", Some(admin), Some(json!({"name": self.org_name}))),
+            "create-portal-link" => member_request(
+                "POST",
+                "/org/portal-link",
+                "/org/portal-link",
+                Some(admin),
+                Some(json!({"intent": "sso"})),
+            ),
             "list-users" => {
                 let mut e = member_request("GET", "/users", "/users", Some(admin), None);
                 e.query.push(("limit".into(), "2".into()));

@@ -103,7 +103,7 @@ async fn every_route_answers_as_deployed_as_in_process() {
     }
     // Every deployed HTTP function was exercised, each on its success path (and one 401).
     let deployed: std::collections::BTreeSet<&str> = cases.iter().map(|(f, _, _)| *f).collect();
-    assert_eq!(deployed.len(), 28, "{deployed:?}");
+    assert_eq!(deployed.len(), 29, "{deployed:?}");
     assert!(statuses.iter().filter(|(_, s)| *s == 401).count() == 1, "{statuses:?}");
     assert!(statuses.iter().all(|(_, s)| *s < 300 || *s == 401), "{statuses:?}");
 }

@@ -20,6 +20,19 @@ impl OrgNameBody {
     }
 }
 
+/// `{intent}` of `POST /org/portal-link`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalLinkBody {
+    intent: String,
+}
+
+impl PortalLinkBody {
+    pub fn into_intent(self) -> Result<crate::domain::portal::PortalIntent, ApiError> {
+        crate::domain::portal::PortalIntent::parse(&self.intent)
+    }
+}
+
 /// `{confirmName}` of `DELETE /org`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

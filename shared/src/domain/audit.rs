@@ -56,6 +56,9 @@ pub enum Action {
     /// An import from Convex (`convex-import`), with the counts of what it wrote.
     #[serde(rename = "org.imported")]
     OrgImported,
+    /// A WorkOS Admin Portal link was made (`POST /org/portal-link`), with its intent.
+    #[serde(rename = "org.portal_link_created")]
+    OrgPortalLinkCreated,
     #[serde(rename = "member.joined")]
     MemberJoined,
     #[serde(rename = "member.role_changed")]
@@ -81,11 +84,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::OrgCreated,
         Self::OrgRenamed,
         Self::OrgDeletionRequested,
         Self::OrgImported,
+        Self::OrgPortalLinkCreated,
         Self::MemberJoined,
         Self::MemberRoleChanged,
         Self::MemberRemoved,
@@ -105,6 +109,7 @@ impl Action {
             Self::OrgRenamed => "org.renamed",
             Self::OrgDeletionRequested => "org.deletion_requested",
             Self::OrgImported => "org.imported",
+            Self::OrgPortalLinkCreated => "org.portal_link_created",
             Self::MemberJoined => "member.joined",
             Self::MemberRoleChanged => "member.role_changed",
             Self::MemberRemoved => "member.removed",

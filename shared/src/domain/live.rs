@@ -50,8 +50,11 @@ impl Change {
     pub fn of(org_id: &str, action: Action, target: &Target) -> Self {
         let (entity, kind) = match action {
             Action::OrgCreated => (Entity::Org, ChangeKind::Created),
-            // An import's summary entry: its customers and assignments have entries of their own.
-            Action::OrgRenamed | Action::OrgImported => (Entity::Org, ChangeKind::Updated),
+            // An import's summary entry (its customers and assignments have entries of their own)
+            // and a portal link change no data shown, but the org's admins may show them.
+            Action::OrgRenamed | Action::OrgImported | Action::OrgPortalLinkCreated => {
+                (Entity::Org, ChangeKind::Updated)
+            }
             Action::OrgDeletionRequested => (Entity::Org, ChangeKind::Deleted),
             Action::MemberJoined => (Entity::Member, ChangeKind::Created),
             Action::MemberRoleChanged => (Entity::Member, ChangeKind::Updated),

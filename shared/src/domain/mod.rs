@@ -11,6 +11,7 @@ pub mod ids;
 pub mod lemonsqueezy;
 pub mod live;
 pub mod plans;
+pub mod portal;
 pub mod roles;
 pub mod usage;
 pub mod validation;

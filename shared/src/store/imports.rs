@@ -161,21 +161,17 @@ impl Store {
         }
     }
 
-    /// The import's own audit entry: `org.imported`, with the counts of what it wrote.
-    pub async fn record_import(
+    /// An audit entry of the organization alone (no other write): the import's `org.imported`
+    /// with its counts, a portal link's `org.portal_link_created` with its intent.
+    pub async fn record_org_event(
         &self,
         org_id: &str,
-        counts: &[(&str, u64)],
+        action: Action,
+        changes: Changes,
         origin: &Origin,
     ) -> Result<OrgWrite<()>, StoreError> {
-        let changes = counts.iter().fold(Changes::default(), |c, (name, count)| c.field(name, &None, &Some(*count)));
         let mut tx = self.tx();
-        self.audit(
-            &mut tx,
-            org_id,
-            origin,
-            Event::new(Action::OrgImported, Target::new(TargetKind::Org, org_id), changes),
-        )?;
+        self.audit(&mut tx, org_id, origin, Event::new(action, Target::new(TargetKind::Org, org_id), changes))?;
         match self.commit(tx).await? {
             Commit::OrgGone => Ok(OrgWrite::OrgGone),
             other => other.required().map(|()| OrgWrite::Written(())),

@@ -174,6 +174,30 @@ impl WorkosClient {
         self.call(Method::PUT, &format!("/organizations/{}", encode(org_id)), &[], Some(&Body { name })).await
     }
 
+    /// A WorkOS Admin Portal link for the organization (`POST /portal/generate_link`), valid for
+    /// five minutes.
+    pub async fn generate_portal_link(
+        &self,
+        org_id: &str,
+        intent: &str,
+        return_url: Option<&str>,
+    ) -> Result<String, WorkosError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            organization: &'a str,
+            intent: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            return_url: Option<&'a str>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Link {
+            link: String,
+        }
+        let body = Body { organization: org_id, intent, return_url };
+        let answer: Link = self.call(Method::POST, "/portal/generate_link", &[], Some(&body)).await?;
+        Ok(answer.link)
+    }
+
     /// Deletes an organization (WorkOS deletes its memberships with it); one that is gone already
     /// counts as deleted.
     pub async fn delete_organization(&self, org_id: &str) -> Result<(), WorkosError> {

@@ -1,0 +1,7 @@
+use shared::config::Setting;
+
+fn main() -> Result<(), lambda_http::Error> {
+    shared::api::lambda::serve_http(&[Setting::WorkosApiKey], |deps, req| {
+        Box::pin(create_portal_link::handle(deps, req))
+    })
+}
