@@ -114,12 +114,29 @@ impl Reader<'_> {
         self.optional(field)?.ok_or_else(|| format!("{} is missing", self.fields.name(self.table, field)))
     }
 
+    /// Convex's `_id`: it goes into a sort key (the customer's marker), so only a short printable
+    /// ASCII id is taken; one that is not is that line's problem, not the whole run's.
     fn id(&self) -> Result<String, String> {
         match self.document.get("_id") {
-            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            Some(Value::String(id)) if is_convex_id(id) => Ok(id.clone()),
+            Some(Value::String(id)) if !id.is_empty() => {
+                Err(format!("_id is not an id (1 to {MAX_ID_CHARS} letters, digits, _ or -)"))
+            }
             _ => Err("_id is missing".to_owned()),
         }
     }
+}
+
+/// The longest `_id` taken (Convex's are 32 characters).
+pub const MAX_ID_CHARS: usize = 128;
+
+fn is_convex_id(id: &str) -> bool {
+    (1..=MAX_ID_CHARS).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A Lemon Squeezy subscription id: digits only (it goes into the API's URL).
+pub fn is_subscription_id(id: &str) -> bool {
+    (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub fn org(document: &Map<String, Value>, fields: &FieldMap) -> Result<OrgRow, String> {

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use futures::StreamExt;
 use shared::clients::workos::{MembershipFilter, Organization};
 use shared::domain::Role;
-use shared::domain::audit::{Action, Actor, Changes, Origin};
+use shared::domain::audit::{Actor, Changes, Origin};
 use shared::flows::billing::{self, Refresh};
 use shared::flows::sync;
 use shared::store::{CustomerItem, IMPORT_CHUNK, MemberItem, OrgWrite, SubscriptionClaim};
@@ -26,6 +26,11 @@ use crate::snapshot::{Line, Snapshot, SnapshotError};
 const BATCH: usize = 200;
 /// How long one Lemon Squeezy read may take.
 const LEMONSQUEEZY_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
+/// Why a member's client link or assignment is not written.
+const NOT_SEATED: &str = "WorkOS has this member, but the table does not (the plan had no free seat when \
+                          the sync stored the organization's members): not written; run the import again \
+                          once the plan has room";
+
 /// Who created an imported customer (`createdBy`).
 pub const IMPORTER: &str = "convex-import";
 
@@ -135,7 +140,7 @@ impl Run<'_> {
 
     async fn orgs(&mut self, snapshot: &mut Snapshot) -> Result<(), ImportError> {
         let mut lines = snapshot.lines(ORGS)?;
-        let mut seen_workos = HashSet::new();
+        let (mut seen_workos, mut seen_ids) = (HashSet::new(), HashSet::new());
         let mut rows = Vec::new();
         loop {
             let batch = lines.next_batch(BATCH)?;
@@ -150,12 +155,15 @@ impl Run<'_> {
                         continue;
                     }
                 };
-                let duplicate = self.report.organizations.iter().any(|o| o.convex_id == row.convex_id);
-                if duplicate || !seen_workos.insert(row.workos_org_id.clone()) {
+                if !seen_ids.insert(row.convex_id.clone()) || !seen_workos.insert(row.workos_org_id.clone()) {
                     self.problem(ORGS, number, format!("a second document for organization {}", row.workos_org_id));
                     continue;
                 }
                 self.report.organizations.push(OrgReport::new(&row.convex_id, &row.workos_org_id, row.name.clone()));
+                let mut row = row;
+                if let Some(id) = row.subscription_id.take_if(|id| !rows::is_subscription_id(id)) {
+                    self.problem(ORGS, number, format!("subscriptionId {id:?} is not a Lemon Squeezy id: not claimed"));
+                }
                 rows.push(row);
             }
         }
@@ -225,6 +233,7 @@ impl Run<'_> {
     /// Users are read whole (one per member: few), to check them against WorkOS.
     fn users(&mut self, snapshot: &mut Snapshot) -> Result<(), ImportError> {
         let mut lines = snapshot.lines(USERS)?;
+        let mut seen = HashSet::new();
         loop {
             let batch = lines.next_batch(BATCH)?;
             if batch.is_empty() {
@@ -240,8 +249,16 @@ impl Run<'_> {
                 };
                 let Some(at) = self.org_of(USERS, number, &row.org) else { continue };
                 let Some(at) = at else { continue };
-                if self.users.contains_key(&row.convex_id) {
+                if !seen.insert(row.convex_id.clone()) {
                     self.problem(USERS, number, format!("a second document with _id {}", row.convex_id));
+                    continue;
+                }
+                if !seen.insert(format!("{}\n{}", row.org, row.workos_user_id)) {
+                    self.problem(
+                        USERS,
+                        number,
+                        format!("a second user for {} in this organization", row.workos_user_id),
+                    );
                     continue;
                 }
                 let known = &self.orgs[&row.org];
@@ -361,6 +378,9 @@ impl Run<'_> {
             }
             return Ok(());
         }
+        // Grouped by organization (stable: each keeps its lines' order), 25 to a transaction.
+        let mut new = new;
+        new.sort_by(|a, b| a.2.cmp(&b.2));
         let mut rest = new.as_slice();
         while let Some((_, _, org_id, _)) = rest.first() {
             let same_org = rest.iter().take(IMPORT_CHUNK).take_while(|(_, _, o, _)| o == org_id).count();
@@ -388,9 +408,12 @@ impl Run<'_> {
                                     tally.created += 1;
                                     Some(item.0.id)
                                 }
-                                _ => {
+                                OrgWrite::Written(false) => {
                                     tally.unchanged += 1;
                                     self.deps.store.imported_among(&org_id, &[&convex_id]).await?.remove(&convex_id)
+                                }
+                                OrgWrite::OrgGone => {
+                                    return Err(ApiError::upstream("the organization is being deleted").into());
                                 }
                             };
                         self.customers.insert(convex_id, (org_id, id));
@@ -428,10 +451,19 @@ impl Run<'_> {
             };
             let member = self.deps.store.get_member(&known.org.id, &user.workos_user_id).await?;
             let tally = &mut self.report.organizations[tally_at].clients;
-            let (Some(member), Some(customer_id)) = (member, target) else {
+            let (member, customer_id) = match (member, target) {
+                (Some(member), Some(customer_id)) if member.role == Role::Client => (member, customer_id),
+                // Applied: WorkOS has them, but the sync could not seat them (the plan's limit).
+                _ if self.options.apply => {
+                    tally.skipped += 1;
+                    problems.push((user.line, NOT_SEATED.to_owned()));
+                    continue;
+                }
                 // Dry: the member or the customer is still to be made.
-                tally.created += 1;
-                continue;
+                _ => {
+                    tally.created += 1;
+                    continue;
+                }
             };
             if member.customer_id.as_deref() == Some(customer_id.as_str()) {
                 tally.unchanged += 1;
@@ -519,10 +551,10 @@ impl Run<'_> {
                 work.push((at, number, org_id, customer_id, user_id));
             }
             // Reads at once; writes one after another (see `Store::import_customers`).
-            let deps = self.deps;
+            let (deps, apply) = (self.deps, self.options.apply);
             let decided: Vec<_> = futures::stream::iter(work)
                 .map(|(at, number, org_id, customer_id, user_id)| async move {
-                    let decision = decide_assignment(deps, &org_id, customer_id.as_deref(), &user_id).await;
+                    let decision = decide_assignment(deps, apply, &org_id, customer_id.as_deref(), &user_id).await;
                     (at, number, user_id, decision)
                 })
                 .buffered(self.options.concurrency.max(1))
@@ -538,7 +570,10 @@ impl Run<'_> {
                     }
                     Decision::Create | Decision::Update(_) if !self.options.apply => tally.created += 1,
                     // Applied, a customer still to be made can only be one that was not made.
-                    Decision::Create => tally.skipped += 1,
+                    Decision::Create => {
+                        tally.skipped += 1;
+                        self.problem(ASSIGNMENTS, number, "its customer was not imported");
+                    }
                     Decision::Update(customer) => {
                         match self.deps.store.assign(&customer, &user_id, Timestamp::now(), &self.origin).await? {
                             true => tally.created += 1,
@@ -581,7 +616,8 @@ impl Run<'_> {
                     report.over_limit.push(format!("client seats: {} of {}", org.usage.clients, limits.max_clients));
                 }
             }
-            if self.options.apply && report.changed() {
+            let unrecorded = self.options.apply && !self.deps.store.import_recorded(&k.org.id).await?;
+            if self.options.apply && (report.changed() || unrecorded) {
                 let counts = [
                     ("members", report.members.created),
                     ("customers", report.customers.created),
@@ -591,7 +627,7 @@ impl Run<'_> {
                 ];
                 let changes = counts.iter().fold(Changes::default(), |c, (name, n)| c.field(name, &None, &Some(*n)));
                 // A deletion begun meanwhile took the organization and its entries with it.
-                let _ = self.deps.store.record_org_event(&k.org.id, Action::OrgImported, changes, &self.origin).await?;
+                let _ = self.deps.store.record_import(&k.org.id, changes, &self.origin).await?;
             }
         }
         Ok(())
@@ -611,6 +647,7 @@ enum Decision {
 /// `Update(customer)`: to be assigned to that customer.
 async fn decide_assignment(
     deps: &Deps,
+    apply: bool,
     org_id: &str,
     customer_id: Option<&str>,
     user_id: &str,
@@ -619,6 +656,11 @@ async fn decide_assignment(
     let Some(customer_id) = customer_id else { return Ok(Decision::Create) };
     if deps.store.get_assignment(org_id, customer_id, user_id).await?.is_some() {
         return Ok(Decision::Unchanged);
+    }
+    let staff = deps.store.get_member(org_id, user_id).await?.is_some_and(|m| m.role == Role::Staff);
+    if !staff {
+        // Dry, the member may be still to be made.
+        return Ok(if apply { Decision::Skip(NOT_SEATED.into()) } else { Decision::Create });
     }
     Ok(match deps.store.get_customer(org_id, customer_id).await? {
         Some(customer) => Decision::Update(customer),

@@ -299,6 +299,7 @@ async fn a_run_stopped_by_a_fault_and_run_again_ends_as_an_uninterrupted_one() {
             assert_eq!(theirs, ours, "{org}");
         }
         faulty.assert_counts_match(org, "interrupted, then finished").await;
+        assert!(faulty.deps.store.import_recorded(org).await.unwrap(), "{org}: org.imported written");
         reference.assert_counts_match(org, "uninterrupted").await;
     }
 }
@@ -323,4 +324,33 @@ async fn what_is_no_convex_snapshot_is_refused_with_one_line_and_exit_2() {
     let _ = std::fs::remove_file(text);
     let usage = std::process::Command::new(&binary).arg("--bogus").output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn members_the_plan_cannot_seat_are_reported_and_the_run_finishes() {
+    let stub = LemonSqueezyStub::start().await;
+    let plans = r#"{"free": {"name": "Free", "maxCustomers": 10, "maxStaff": 2, "maxClients": 5}}"#;
+    let app = TestApp::with_lemonsqueezy(&env("WORKOS_API_URL"), &stub, &[("PLANS", plans)]).await;
+    let org = app.emulator.create_org(&format!("Seats {}", ulid::Ulid::new())).await;
+    // Three staff seats in WorkOS (the admin's and two staff members') for a plan of two.
+    let admin = app.new_member(&org, "admin").await;
+    let (s1, s2) = (app.new_member(&org, "staff").await, app.new_member(&org, "staff").await);
+    let mut s = SnapshotBuilder::default();
+    s.document("orgs", json!({"_id": "o", "workosOrgId": org, "name": "Seats"}));
+    for (id, m, role) in [("ua", &admin, "admin"), ("u1", &s1, "staff"), ("u2", &s2, "staff")] {
+        s.document("users", json!({"_id": id, "workosUserId": m.id(), "orgId": "o", "role": role}));
+    }
+    s.document("customers", json!({"_id": "k1", "_creationTime": CREATED, "orgId": "o", "companyName": "Only"}));
+    s.document("staffCustomerAssignments", json!({"orgId": "o", "staffId": "u1", "customerId": "k1"}));
+    s.document("staffCustomerAssignments", json!({"orgId": "o", "staffId": "u2", "customerId": "k1"}));
+    let file = s.write();
+
+    let report = run(&app, file.path(), true).await.expect("the run finishes");
+    let org_report = &report.organizations[0];
+    assert_eq!(org_report.assignments, tally(1, 0, 0, 1), "{report:?}");
+    let unseated: Vec<_> = report.problems.iter().filter(|p| p.reason.contains("no free seat")).collect();
+    assert_eq!(unseated.len(), 1, "{:?}", report.problems);
+    assert_eq!(unseated[0].table, "staffCustomerAssignments");
+    assert!(app.deps.store.import_recorded(&org).await.unwrap(), "the org.imported entry is written");
+    app.assert_counts_match(&org, "a member left unseated").await;
 }

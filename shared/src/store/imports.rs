@@ -44,6 +44,22 @@ impl ImportedCustomerItem {
     }
 }
 
+/// `ORG#o` / `IMPORTED#org`: an import finished for the organization, last at `importedAt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRecordItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub imported_at: Timestamp,
+}
+
+impl ImportRecordItem {
+    pub const ENTITY: &'static str = "import_record";
+}
+
 /// The most customers [`Store::import_customers`] writes in one transaction: three items each
 /// (customer, marker, audit entry), the counter and the deletion guard, within DynamoDB's 100.
 pub const IMPORT_CHUNK: usize = 25;
@@ -161,8 +177,39 @@ impl Store {
         }
     }
 
-    /// An audit entry of the organization alone (no other write): the import's `org.imported`
-    /// with its counts, a portal link's `org.portal_link_created` with its intent.
+    /// Whether an import finished for the organization (its `org.imported` entry was written).
+    pub async fn import_recorded(&self, org_id: &str) -> Result<bool, StoreError> {
+        let record: Option<ImportRecordItem> =
+            self.get(keys::org_pk(org_id), keys::IMPORT_RECORD_SK.to_owned()).await?;
+        Ok(record.is_some())
+    }
+
+    /// The `org.imported` entry with its counts, and the record that it was written: a run that
+    /// changed nothing still writes the entry when an interrupted run before it never did.
+    pub async fn record_import(
+        &self,
+        org_id: &str,
+        changes: Changes,
+        origin: &Origin,
+    ) -> Result<OrgWrite<()>, StoreError> {
+        let record = ImportRecordItem {
+            pk: keys::org_pk(org_id),
+            sk: keys::IMPORT_RECORD_SK.to_owned(),
+            entity: ImportRecordItem::ENTITY.to_owned(),
+            imported_at: Timestamp::now(),
+        };
+        let mut tx = self.tx();
+        tx.put("record", to_item(&record)?, None)?;
+        let event = Event::new(Action::OrgImported, Target::new(TargetKind::Org, org_id), changes);
+        self.audit(&mut tx, org_id, origin, event)?;
+        match self.commit(tx).await? {
+            Commit::OrgGone => Ok(OrgWrite::OrgGone),
+            other => other.required().map(|()| OrgWrite::Written(())),
+        }
+    }
+
+    /// An audit entry of the organization alone (no other write): a portal link's
+    /// `org.portal_link_created` with its intent.
     pub async fn record_org_event(
         &self,
         org_id: &str,

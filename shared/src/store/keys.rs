@@ -147,6 +147,9 @@ pub fn imported_customer_sk(convex_id: &str) -> String {
 
 const IMPORTED_CUSTOMER_PREFIX: &str = "IMPORTED#customers#";
 
+/// Sort key of the record that an import from Convex finished for the organization.
+pub const IMPORT_RECORD_SK: &str = "IMPORTED#org";
+
 /// GSI1 partition of an organization's customers, sorted by [`name_sort_key`].
 pub fn customers_gsi1pk(org_id: &str) -> String {
     format!("ORG#{org_id}#CUSTOMERS")
