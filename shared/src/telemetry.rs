@@ -6,15 +6,10 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the JSON subscriber. `RUST_LOG` (or Lambda's `AWS_LAMBDA_LOG_LEVEL`) sets the level.
 pub fn init() {
+    // Lambda stamps every line already.
+    let layer = json_layer(std::io::stdout).without_time();
     let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
-                .with_span_list(false)
-                .with_target(false)
-                .without_time(), // Lambda stamps every line already
-        )
+        .with(layer)
         .with(filter(std::env::var("RUST_LOG").ok(), std::env::var("AWS_LAMBDA_LOG_LEVEL").ok()))
         .try_init();
 }
@@ -23,16 +18,30 @@ pub fn init() {
 /// (`convex-import` prints its report there).
 pub fn init_on_stderr() {
     let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
-                .with_span_list(false)
-                .with_target(false)
-                .with_writer(std::io::stderr),
-        )
+        .with(json_layer(std::io::stderr))
         .with(filter(std::env::var("RUST_LOG").ok(), None))
         .try_init();
+}
+
+/// One JSON line per event, with the current span's fields (request id, org, user).
+fn json_layer<S, W>(
+    writer: W,
+) -> tracing_subscriber::fmt::Layer<
+    S,
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
+    W,
+>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .with_writer(writer)
 }
 
 /// The filter `RUST_LOG` names (`info`, or per target: `shared=debug,warn`; targets it does not

@@ -83,7 +83,7 @@ pub struct Tally {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
-    /// Not imported: each has its line in `problems` (or its organization was skipped).
+    /// Not imported: each has its line in `problems`.
     pub skipped: u64,
 }
 

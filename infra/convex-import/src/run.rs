@@ -57,6 +57,9 @@ impl From<shared::store::StoreError> for ImportError {
     }
 }
 
+/// One of `rows`' readers: a document, with the field map, as a typed row or why it is none.
+type RowReader<T> = fn(&serde_json::Map<String, serde_json::Value>, &FieldMap) -> Result<T, String>;
+
 /// A Convex org that WorkOS has.
 struct KnownOrg {
     /// Its index in the report.
@@ -85,7 +88,8 @@ struct Run<'a> {
     origin: Origin,
     report: Report,
     orgs: HashMap<String, KnownOrg>,
-    /// Convex org ids that were skipped (their rows are counted, not reported line by line).
+    /// Convex org ids that were skipped: their rows are neither imported nor reported line by line
+    /// (the organization's `reason` says why).
     skipped_orgs: HashSet<String>,
     users: HashMap<String, KnownUser>,
     customers: CustomerIds,
@@ -125,6 +129,19 @@ impl Run<'_> {
         self.report.problems.push(Problem { table: table.to_owned(), line, reason: reason.into() });
     }
 
+    /// The rows of a batch that read as `read` reads them; every other line is reported with its
+    /// table, line and reason.
+    fn parsed<T>(&mut self, table: &str, batch: Vec<Line>, read: RowReader<T>) -> Vec<(u64, T)> {
+        let mut rows = Vec::with_capacity(batch.len());
+        for Line { number, document } in batch {
+            match document.and_then(|d| read(&d, &self.options.fields)) {
+                Ok(row) => rows.push((number, row)),
+                Err(reason) => self.problem(table, number, reason),
+            }
+        }
+        rows
+    }
+
     /// The known org a row names, or why the row is not imported (`None`: its org was skipped,
     /// which its report says once).
     fn org_of(&mut self, table: &str, line: u64, org: &str) -> Option<Option<usize>> {
@@ -147,14 +164,7 @@ impl Run<'_> {
             if batch.is_empty() {
                 break;
             }
-            for Line { number, document } in batch {
-                let row = match document.and_then(|d| rows::org(&d, &self.options.fields)) {
-                    Ok(row) => row,
-                    Err(reason) => {
-                        self.problem(ORGS, number, reason);
-                        continue;
-                    }
-                };
+            for (number, row) in self.parsed(ORGS, batch, rows::org) {
                 if !seen_ids.insert(row.convex_id.clone()) || !seen_workos.insert(row.workos_org_id.clone()) {
                     self.problem(ORGS, number, format!("a second document for organization {}", row.workos_org_id));
                     continue;
@@ -239,14 +249,7 @@ impl Run<'_> {
             if batch.is_empty() {
                 return Ok(());
             }
-            for Line { number, document } in batch {
-                let row = match document.and_then(|d| rows::user(&d, &self.options.fields)) {
-                    Ok(row) => row,
-                    Err(reason) => {
-                        self.problem(USERS, number, reason);
-                        continue;
-                    }
-                };
+            for (number, row) in self.parsed(USERS, batch, rows::user) {
                 let Some(at) = self.org_of(USERS, number, &row.org) else { continue };
                 let Some(at) = at else { continue };
                 if !seen.insert(row.convex_id.clone()) {
@@ -301,14 +304,7 @@ impl Run<'_> {
             }
             read += batch.len();
             let mut work: Vec<(usize, u64, String, rows::CustomerRow)> = Vec::new();
-            for Line { number, document } in batch {
-                let row = match document.and_then(|d| rows::customer(&d, &self.options.fields)) {
-                    Ok(row) => row,
-                    Err(reason) => {
-                        self.problem(CUSTOMERS, number, reason);
-                        continue;
-                    }
-                };
+            for (number, row) in self.parsed(CUSTOMERS, batch, rows::customer) {
                 let Some(at) = self.org_of(CUSTOMERS, number, &row.org) else { continue };
                 let Some(at) = at else { continue };
                 if self.customers.contains_key(&row.convex_id) {
@@ -507,14 +503,7 @@ impl Run<'_> {
             }
             read += batch.len();
             let mut work = Vec::new();
-            for Line { number, document } in batch {
-                let row = match document.and_then(|d| rows::assignment(&d, &self.options.fields)) {
-                    Ok(row) => row,
-                    Err(reason) => {
-                        self.problem(ASSIGNMENTS, number, reason);
-                        continue;
-                    }
-                };
+            for (number, row) in self.parsed(ASSIGNMENTS, batch, rows::assignment) {
                 let Some(at) = self.org_of(ASSIGNMENTS, number, &row.org) else { continue };
                 let Some(at) = at else { continue };
                 let org_id = self.orgs[&row.org].org.id.clone();
