@@ -354,3 +354,42 @@ async fn members_the_plan_cannot_seat_are_reported_and_the_run_finishes() {
     assert!(app.deps.store.import_recorded(&org).await.unwrap(), "the org.imported entry is written");
     app.assert_counts_match(&org, "a member left unseated").await;
 }
+
+#[tokio::test]
+async fn a_subscription_lemon_squeezy_cannot_read_is_claimed_and_the_reconcile_completes_it() {
+    let stub = LemonSqueezyStub::start().await;
+    let app = app_with(&stub).await;
+    let (first, second) = (
+        app.emulator.create_org(&format!("Sub A {}", ulid::Ulid::new())).await,
+        app.emulator.create_org(&format!("Sub B {}", ulid::Ulid::new())).await,
+    );
+    let admin = app.new_member(&first, "admin").await;
+    let other_admin = app.new_member(&second, "admin").await;
+    let mut s = SnapshotBuilder::default();
+    // Both name the same subscription: the first line's org claims it, the second cannot.
+    s.document("orgs", json!({"_id": "o1", "workosOrgId": first, "name": "A", "subscriptionId": "600001"}));
+    s.document("orgs", json!({"_id": "o2", "workosOrgId": second, "name": "B", "subscriptionId": "600001"}));
+    s.document("users", json!({"_id": "u1", "workosUserId": admin.id(), "orgId": "o1", "role": "admin"}));
+    s.document("users", json!({"_id": "u2", "workosUserId": other_admin.id(), "orgId": "o2", "role": "admin"}));
+    let file = s.write();
+
+    stub.fail_next(1_000);
+    let report = run(&app, file.path(), true).await.unwrap();
+    let [a, b] = &report.organizations[..] else { panic!("{report:?}") };
+    let a = a.subscription.as_ref().unwrap();
+    assert!(a.claimed && a.outcome.contains("Lemon Squeezy could not be read"), "{a:?}");
+    assert_eq!(b.subscription.as_ref().unwrap().outcome, "owned by another organization: not claimed");
+    assert_eq!(app.deps.store.subscription_owner("600001").await.unwrap().as_deref(), Some(first.as_str()));
+    let billing = app.call(GET, "/billing", Some(&admin.token), None).await;
+    assert_eq!(billing.body["status"], json!(null), "not read yet: {:?}", billing.body);
+
+    // Lemon Squeezy back: the next reconcile reads it for its owner.
+    stub.fail_next(0);
+    stub.serve_subscription(fixture_json("subscription_created", &first)["data"].clone());
+    let reconciled = app.run_job("billing-reconcile", json!({})).await.unwrap();
+    assert_eq!(reconciled["updated"], 1, "{reconciled}");
+    let billing = app.call(GET, "/billing", Some(&admin.token), None).await;
+    assert_eq!((billing.body["status"].as_str(), billing.body["subscriptionId"].as_str()), (Some("active"), Some("600001")));
+    let theirs = app.call(GET, "/billing", Some(&other_admin.token), None).await;
+    assert_eq!(theirs.body["subscriptionId"], json!(null), "B never had it");
+}
