@@ -26,6 +26,24 @@ use crate::snapshot::{Line, Snapshot, SnapshotError};
 const BATCH: usize = 200;
 /// How long one Lemon Squeezy read may take.
 const LEMONSQUEEZY_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
+/// Members before and after (or, dry, as WorkOS has them): new ones created, those whose role
+/// differs or who are gone updated, the rest unchanged.
+fn member_tally(before: &HashMap<String, Role>, after: &HashMap<String, Role>) -> Tally {
+    let created = after.keys().filter(|u| !before.contains_key(*u)).count() as u64;
+    let kept = after.iter().filter(|(u, role)| before.get(*u) == Some(role)).count() as u64;
+    let gone = before.keys().filter(|u| !after.contains_key(*u)).count() as u64;
+    Tally { created, updated: after.len() as u64 - created - kept + gone, unchanged: kept, skipped: 0 }
+}
+
+/// A staff member and customer pair, held as 8 bytes: the duplicate check of 20,000 assignments
+/// need not keep their ids (a collision would only report a pair as a duplicate: 1 in 2^64).
+fn pair_hash(staff: &str, customer: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (staff, customer).hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Why a member's client link or assignment is not written.
 const NOT_SEATED: &str = "WorkOS has this member, but the table does not (the plan had no free seat when \
                           the sync stored the organization's members): not written; run the import again \
@@ -195,7 +213,10 @@ impl Run<'_> {
                 .filter(|m| m.is_active())
                 .filter_map(|m| Some((m.user_id.clone(), Role::from_slug(&m.role.slug)?)))
                 .collect();
-            let members = &mut self.report.organizations[at].members;
+            // Members as stored before, user → role: the tally compares them with what WorkOS has
+            // (dry) or with what the sync stored (applied), the same way.
+            let before: HashMap<String, Role> =
+                self.deps.store.all_members(&org.id).await?.into_iter().map(|m| (m.user_id, m.role)).collect();
             if self.options.apply {
                 let (mut changes, mut reads) = (sync::Changes::default(), sync::Reads::default());
                 if sync::reconcile_org(self.deps, &self.origin, &org, &mut changes, &mut reads).await?
@@ -204,20 +225,16 @@ impl Run<'_> {
                     self.skip(at, &row.convex_id, "the organization is being deleted".into());
                     continue;
                 }
-                members.created = u64::from(changes.created);
-                members.updated = u64::from(changes.updated + changes.removed);
-                let stored = self.deps.store.all_members(&org.id).await?.len() as u64;
-                members.unchanged = stored.saturating_sub(members.created + members.updated);
+                let after: HashMap<String, Role> =
+                    self.deps.store.all_members(&org.id).await?.into_iter().map(|m| (m.user_id, m.role)).collect();
+                self.report.organizations[at].members = member_tally(&before, &after);
                 if self.deps.store.get_org(&org.id).await?.is_none() {
                     let why = "no member of it in WorkOS could be stored, so the organization is not in the table";
                     self.skip(at, &row.convex_id, why.into());
                     continue;
                 }
             } else {
-                let stored: HashSet<String> =
-                    self.deps.store.all_members(&org.id).await?.into_iter().map(|m| m.user_id).collect();
-                members.created = roles.keys().filter(|u| !stored.contains(*u)).count() as u64;
-                members.unchanged = roles.len() as u64 - members.created;
+                self.report.organizations[at].members = member_tally(&before, &roles);
                 if roles.is_empty() && self.deps.store.get_org(&org.id).await?.is_none() {
                     self.skip(at, &row.convex_id, "WorkOS has no active member of it yet".into());
                     continue;
@@ -530,7 +547,7 @@ impl Run<'_> {
                     self.report.organizations[at].assignments.skipped += 1;
                     continue;
                 }
-                if !seen.insert((row.staff.clone(), row.customer.clone())) {
+                if !seen.insert(pair_hash(&row.staff, &row.customer)) {
                     self.problem(ASSIGNMENTS, number, "a second assignment of this staff member to this customer");
                     self.report.organizations[at].assignments.skipped += 1;
                     continue;
@@ -702,4 +719,25 @@ async fn claim(
         Refresh::OrgGone => "the organization is being deleted".into(),
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_tallied_the_same_way_dry_and_applied() {
+        let map = |pairs: &[(&str, Role)]| pairs.iter().map(|(u, r)| (u.to_string(), *r)).collect::<HashMap<_, _>>();
+        let before = map(&[("a", Role::Admin), ("s", Role::Staff), ("gone", Role::Client)]);
+        let after = map(&[("a", Role::Admin), ("s", Role::Client), ("new", Role::Staff)]);
+        let tally = member_tally(&before, &after);
+        assert_eq!((tally.created, tally.updated, tally.unchanged), (1, 2, 1), "new; s's role and gone; a");
+        assert_eq!(member_tally(&after, &after), Tally { unchanged: 3, ..Tally::default() });
+    }
+
+    #[test]
+    fn pairs_hash_by_both_ids() {
+        assert_ne!(pair_hash("a", "bc"), pair_hash("ab", "c"));
+        assert_eq!(pair_hash("s", "c"), pair_hash("s", "c"));
+    }
 }

@@ -389,7 +389,10 @@ async fn a_subscription_lemon_squeezy_cannot_read_is_claimed_and_the_reconcile_c
     let reconciled = app.run_job("billing-reconcile", json!({})).await.unwrap();
     assert_eq!(reconciled["updated"], 1, "{reconciled}");
     let billing = app.call(GET, "/billing", Some(&admin.token), None).await;
-    assert_eq!((billing.body["status"].as_str(), billing.body["subscriptionId"].as_str()), (Some("active"), Some("600001")));
+    assert_eq!(
+        (billing.body["status"].as_str(), billing.body["subscriptionId"].as_str()),
+        (Some("active"), Some("600001"))
+    );
     let theirs = app.call(GET, "/billing", Some(&other_admin.token), None).await;
     assert_eq!(theirs.body["subscriptionId"], json!(null), "B never had it");
 }
