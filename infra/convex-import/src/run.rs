@@ -57,7 +57,7 @@ pub struct Options {
     /// Write; without it nothing is written and the report says what would be.
     pub apply: bool,
     pub fields: FieldMap,
-    /// Writes in flight at once.
+    /// Assignment lines checked against the table at once (writes go one after another).
     pub concurrency: usize,
 }
 
@@ -85,6 +85,8 @@ struct KnownOrg {
     org: Organization,
     /// Active WorkOS memberships: user id → role.
     roles: HashMap<String, Role>,
+    /// Members stored in the table once the sync ran (dry: as they stand): user id → role.
+    stored: HashMap<String, Role>,
 }
 
 /// A Convex user of a known org, as WorkOS has them.
@@ -160,16 +162,15 @@ impl Run<'_> {
         rows
     }
 
-    /// The known org a row names, or why the row is not imported (`None`: its org was skipped,
-    /// which its report says once).
-    fn org_of(&mut self, table: &str, line: u64, org: &str) -> Option<Option<usize>> {
+    /// The index of the known org a row names; `None` when it names an org that was skipped
+    /// (its report says why, once) or none at all (a problem of that line).
+    fn org_of(&mut self, table: &str, line: u64, org: &str) -> Option<usize> {
         if let Some(known) = self.orgs.get(org) {
-            return Some(Some(known.at));
+            return Some(known.at);
         }
-        if self.skipped_orgs.contains(org) {
-            return Some(None);
+        if !self.skipped_orgs.contains(org) {
+            self.problem(table, line, format!("orgId {org} references no organization of the snapshot"));
         }
-        self.problem(table, line, format!("orgId {org} references no organization of the snapshot"));
         None
     }
 
@@ -217,7 +218,7 @@ impl Run<'_> {
             // (dry) or with what the sync stored (applied), the same way.
             let before: HashMap<String, Role> =
                 self.deps.store.all_members(&org.id).await?.into_iter().map(|m| (m.user_id, m.role)).collect();
-            if self.options.apply {
+            let stored = if self.options.apply {
                 let (mut changes, mut reads) = (sync::Changes::default(), sync::Reads::default());
                 if sync::reconcile_org(self.deps, &self.origin, &org, &mut changes, &mut reads).await?
                     == OrgWrite::OrgGone
@@ -233,18 +234,20 @@ impl Run<'_> {
                     self.skip(at, &row.convex_id, why.into());
                     continue;
                 }
+                after
             } else {
                 self.report.organizations[at].members = member_tally(&before, &roles);
                 if roles.is_empty() && self.deps.store.get_org(&org.id).await?.is_none() {
                     self.skip(at, &row.convex_id, "WorkOS has no active member of it yet".into());
                     continue;
                 }
-            }
+                before
+            };
             if let Some(id) = row.subscription_id {
                 self.report.organizations[at].subscription =
                     Some(SubscriptionReport { id, claimed: false, outcome: String::new() });
             }
-            self.orgs.insert(row.convex_id, KnownOrg { at, org, roles });
+            self.orgs.insert(row.convex_id, KnownOrg { at, org, roles, stored });
         }
         Ok(())
     }
@@ -268,7 +271,6 @@ impl Run<'_> {
             }
             for (number, row) in self.parsed(USERS, batch, rows::user) {
                 let Some(at) = self.org_of(USERS, number, &row.org) else { continue };
-                let Some(at) = at else { continue };
                 if !seen.insert(row.convex_id.clone()) {
                     self.problem(USERS, number, format!("a second document with _id {}", row.convex_id));
                     continue;
@@ -323,7 +325,6 @@ impl Run<'_> {
             let mut work: Vec<(usize, u64, String, rows::CustomerRow)> = Vec::new();
             for (number, row) in self.parsed(CUSTOMERS, batch, rows::customer) {
                 let Some(at) = self.org_of(CUSTOMERS, number, &row.org) else { continue };
-                let Some(at) = at else { continue };
                 if self.customers.contains_key(&row.convex_id) {
                     self.problem(CUSTOMERS, number, format!("a second document with _id {}", row.convex_id));
                     self.report.organizations[at].customers.skipped += 1;
@@ -522,7 +523,6 @@ impl Run<'_> {
             let mut work = Vec::new();
             for (number, row) in self.parsed(ASSIGNMENTS, batch, rows::assignment) {
                 let Some(at) = self.org_of(ASSIGNMENTS, number, &row.org) else { continue };
-                let Some(at) = at else { continue };
                 let org_id = self.orgs[&row.org].org.id.clone();
                 let refused = match (self.users.get(&row.staff), self.customers.get(&row.customer)) {
                     (None, _) => {
@@ -554,13 +554,15 @@ impl Run<'_> {
                 }
                 let user_id = self.users[&row.staff].workos_user_id.clone();
                 let customer_id = self.customers[&row.customer].1.clone();
-                work.push((at, number, org_id, customer_id, user_id));
+                let staff_stored = self.orgs[&row.org].stored.get(&user_id) == Some(&Role::Staff);
+                work.push((at, number, org_id, customer_id, user_id, staff_stored));
             }
             // Reads at once; writes one after another (see `Store::import_customers`).
             let (deps, apply) = (self.deps, self.options.apply);
             let decided: Vec<_> = futures::stream::iter(work)
-                .map(|(at, number, org_id, customer_id, user_id)| async move {
-                    let decision = decide_assignment(deps, apply, &org_id, customer_id.as_deref(), &user_id).await;
+                .map(|(at, number, org_id, customer_id, user_id, staff_stored)| async move {
+                    let customer_id = customer_id.as_deref();
+                    let decision = decide_assignment(deps, apply, &org_id, customer_id, &user_id, staff_stored).await;
                     (at, number, user_id, decision)
                 })
                 .buffered(self.options.concurrency.max(1))
@@ -569,18 +571,13 @@ impl Run<'_> {
             for (at, number, user_id, decision) in decided {
                 let tally = &mut self.report.organizations[at].assignments;
                 match decision? {
-                    Decision::Unchanged => tally.unchanged += 1,
-                    Decision::Skip(reason) => {
+                    AssignmentDecision::Unchanged => tally.unchanged += 1,
+                    AssignmentDecision::WouldAssign => tally.created += 1,
+                    AssignmentDecision::Skip(reason) => {
                         tally.skipped += 1;
                         self.problem(ASSIGNMENTS, number, reason);
                     }
-                    Decision::Create | Decision::Update(_) if !self.options.apply => tally.created += 1,
-                    // Applied, a customer still to be made can only be one that was not made.
-                    Decision::Create => {
-                        tally.skipped += 1;
-                        self.problem(ASSIGNMENTS, number, "its customer was not imported");
-                    }
-                    Decision::Update(customer) => {
+                    AssignmentDecision::Assign(customer) => {
                         match self.deps.store.assign(&customer, &user_id, Timestamp::now(), &self.origin).await? {
                             true => tally.created += 1,
                             false => tally.unchanged += 1,
@@ -600,13 +597,11 @@ impl Run<'_> {
         known.sort_by_key(|k| k.at);
         for k in known {
             let report = &mut self.report.organizations[k.at];
-            let stored = self.deps.store.get_org(&k.org.id).await?;
-            if let (Some(subscription), true) = (report.subscription.as_mut(), self.options.apply) {
-                if let Some(org) = &stored {
-                    claim(self.deps, &self.origin, org, subscription).await?;
+            if let Some(subscription) = report.subscription.as_mut() {
+                match self.options.apply {
+                    true => claim(self.deps, &self.origin, &k.org.id, subscription).await?,
+                    false => subscription.outcome = "would be claimed and read from Lemon Squeezy".into(),
                 }
-            } else if let Some(subscription) = report.subscription.as_mut() {
-                subscription.outcome = "would be claimed and read from Lemon Squeezy".into();
             }
             if let Some(org) = self.deps.store.get_org(&k.org.id).await? {
                 let limits = org.entitlement(&self.deps.config.plans, Timestamp::now()).limits;
@@ -640,37 +635,39 @@ impl Run<'_> {
     }
 }
 
-/// What an assignment comes to, decided from what is stored.
-enum Decision {
-    /// In a dry run, an assignment of a customer still to be made.
-    Create,
-    /// To be assigned to this (stored) customer.
-    Update(CustomerItem),
+/// What an assignment line comes to, decided from what is stored.
+enum AssignmentDecision {
     Unchanged,
+    /// To be written: the staff member to this stored customer.
+    Assign(CustomerItem),
+    /// Dry run: to be written, or its customer or member is still to be made (and so is it).
+    WouldAssign,
     Skip(String),
 }
 
-/// `Update(customer)`: to be assigned to that customer.
+/// `staff_stored`: the table has the user as a staff member (the sync may not have seated them).
 async fn decide_assignment(
     deps: &Deps,
     apply: bool,
     org_id: &str,
     customer_id: Option<&str>,
     user_id: &str,
-) -> Result<Decision, ImportError> {
-    // Dry, for a customer still to be made: so is the assignment.
-    let Some(customer_id) = customer_id else { return Ok(Decision::Create) };
-    if deps.store.get_assignment(org_id, customer_id, user_id).await?.is_some() {
-        return Ok(Decision::Unchanged);
+    staff_stored: bool,
+) -> Result<AssignmentDecision, ImportError> {
+    let to_be_made =
+        |why: &str| if apply { AssignmentDecision::Skip(why.into()) } else { AssignmentDecision::WouldAssign };
+    // Applied, a customer without an id is one that was not made.
+    let Some(customer_id) = customer_id else { return Ok(to_be_made("its customer was not imported")) };
+    if !staff_stored {
+        return Ok(to_be_made(NOT_SEATED));
     }
-    let staff = deps.store.get_member(org_id, user_id).await?.is_some_and(|m| m.role == Role::Staff);
-    if !staff {
-        // Dry, the member may be still to be made.
-        return Ok(if apply { Decision::Skip(NOT_SEATED.into()) } else { Decision::Create });
+    if deps.store.get_assignment(org_id, customer_id, user_id).await?.is_some() {
+        return Ok(AssignmentDecision::Unchanged);
     }
     Ok(match deps.store.get_customer(org_id, customer_id).await? {
-        Some(customer) => Decision::Update(customer),
-        None => Decision::Skip("the customer was deleted meanwhile".into()),
+        Some(_) if !apply => AssignmentDecision::WouldAssign,
+        Some(customer) => AssignmentDecision::Assign(customer),
+        None => AssignmentDecision::Skip("the customer was deleted meanwhile".into()),
     })
 }
 
@@ -685,18 +682,20 @@ fn imported_customer(org_id: &str, row: &rows::CustomerRow) -> CustomerItem {
 async fn claim(
     deps: &Deps,
     origin: &Origin,
-    org: &shared::store::OrgItem,
+    org_id: &str,
     subscription: &mut SubscriptionReport,
 ) -> Result<(), ImportError> {
-    let known =
-        org.billing.subscriptions.contains_key(&subscription.id) || org.billing.unread.contains(&subscription.id);
     let claimed = billing::retried_on_billing_change(|| async {
-        let org = deps.store.get_org(&org.id).await?.unwrap_or_else(|| org.clone());
-        deps.store.claim_subscription(&org, &subscription.id, origin).await
+        match deps.store.get_org(org_id).await? {
+            Some(org) => deps.store.claim_subscription(&org, &subscription.id, origin).await,
+            None => Ok(OrgWrite::OrgGone),
+        }
     })
     .await?;
-    match claimed {
-        OrgWrite::Written(SubscriptionClaim::Owned) => {}
+    subscription.claimed = claimed == OrgWrite::Written(SubscriptionClaim::Claimed);
+    let owned = match claimed {
+        OrgWrite::Written(SubscriptionClaim::Claimed) => "claimed",
+        OrgWrite::Written(SubscriptionClaim::OwnedAlready) => "owned already",
         OrgWrite::Written(SubscriptionClaim::OwnedByAnother) => {
             subscription.outcome = "owned by another organization: not claimed".into();
             return Ok(());
@@ -705,13 +704,11 @@ async fn claim(
             subscription.outcome = "the organization is being deleted".into();
             return Ok(());
         }
-    }
-    subscription.claimed = !known;
-    let stored = deps.store.subscription(&org.id, &subscription.id).await?.and_then(|s| s.state);
+    };
+    let stored = deps.store.subscription(org_id, &subscription.id).await?.and_then(|s| s.state);
     let refreshed =
-        billing::refresh_subscription(deps, &org.id, &subscription.id, stored.as_ref(), origin, LEMONSQUEEZY_LIMIT)
+        billing::refresh_subscription(deps, org_id, &subscription.id, stored.as_ref(), origin, LEMONSQUEEZY_LIMIT)
             .await?;
-    let owned = if known { "owned already" } else { "claimed" };
     subscription.outcome = match refreshed {
         Refresh::Updated => format!("{owned}; its state read from Lemon Squeezy"),
         Refresh::Unchanged => format!("{owned}; its state as Lemon Squeezy has it"),

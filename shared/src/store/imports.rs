@@ -67,8 +67,10 @@ pub const IMPORT_CHUNK: usize = 25;
 /// The answer to [`Store::claim_subscription`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriptionClaim {
-    /// The organization owns it now (or did already).
-    Owned,
+    /// The organization owns it now.
+    Claimed,
+    /// Its billing summary has it already: nothing was written.
+    OwnedAlready,
     /// Another organization owns it: nothing was written.
     OwnedByAnother,
 }
@@ -147,6 +149,10 @@ impl Store {
         subscription_id: &str,
         origin: &Origin,
     ) -> Result<OrgWrite<SubscriptionClaim>, StoreError> {
+        // An event or an earlier import made it this organization's (with its owner item).
+        if org.billing.subscriptions.contains_key(subscription_id) || org.billing.unread.contains(subscription_id) {
+            return Ok(OrgWrite::Written(SubscriptionClaim::OwnedAlready));
+        }
         let owner = SubscriptionOwnerItem::new(subscription_id, &org.id);
         let ours = Condition::new("attribute_not_exists(PK) OR orgId = :org").value(":org", s(&org.id));
         let mut tx = self.tx();
@@ -158,22 +164,18 @@ impl Store {
             .expression_attribute_values(":entity", s(super::SubscriptionItem::ENTITY))
             .expression_attribute_values(":id", s(subscription_id));
         tx.update("subscription", subscription)?;
-        let known =
-            org.billing.subscriptions.contains_key(subscription_id) || org.billing.unread.contains(subscription_id);
-        if !known {
-            set_summary_if_changed(&mut tx, org, org.billing.with_unread(subscription_id))?;
-            let changes = Changes::default().field("subscription", &None::<&str>, &Some(subscription_id));
-            let target = Target::new(TargetKind::Subscription, subscription_id);
-            self.audit(&mut tx, &org.id, origin, Event::new(Action::BillingChanged, target, changes))?;
-        }
+        set_summary_if_changed(&mut tx, org, org.billing.with_unread(subscription_id))?;
+        let changes = Changes::default().field("subscription", &None::<&str>, &Some(subscription_id));
+        let target = Target::new(TargetKind::Subscription, subscription_id);
+        self.audit(&mut tx, &org.id, origin, Event::new(Action::BillingChanged, target, changes))?;
         match self.commit(tx).await? {
-            Commit::Committed => Ok(OrgWrite::Written(SubscriptionClaim::Owned)),
+            Commit::Committed => Ok(OrgWrite::Written(SubscriptionClaim::Claimed)),
             Commit::Cancelled(failure) if failure.is("owner") => {
                 Ok(OrgWrite::Written(SubscriptionClaim::OwnedByAnother))
             }
             Commit::Cancelled(failure) if failure.is("org") => Err(StoreError::BillingChanged),
             Commit::OrgGone => Ok(OrgWrite::OrgGone),
-            other => other.required().map(|()| OrgWrite::Written(SubscriptionClaim::Owned)),
+            other => other.required().map(|()| OrgWrite::Written(SubscriptionClaim::Claimed)),
         }
     }
 
@@ -200,12 +202,7 @@ impl Store {
         };
         let mut tx = self.tx();
         tx.put("record", to_item(&record)?, None)?;
-        let event = Event::new(Action::OrgImported, Target::new(TargetKind::Org, org_id), changes);
-        self.audit(&mut tx, org_id, origin, event)?;
-        match self.commit(tx).await? {
-            Commit::OrgGone => Ok(OrgWrite::OrgGone),
-            other => other.required().map(|()| OrgWrite::Written(())),
-        }
+        self.commit_org_event(tx, org_id, Action::OrgImported, changes, origin).await
     }
 
     /// An audit entry of the organization alone (no other write): a portal link's
@@ -217,7 +214,18 @@ impl Store {
         changes: Changes,
         origin: &Origin,
     ) -> Result<OrgWrite<()>, StoreError> {
-        let mut tx = self.tx();
+        self.commit_org_event(self.tx(), org_id, action, changes, origin).await
+    }
+
+    /// Commits `tx` with an audit entry about the organization itself.
+    async fn commit_org_event(
+        &self,
+        mut tx: super::tx::Tx,
+        org_id: &str,
+        action: Action,
+        changes: Changes,
+        origin: &Origin,
+    ) -> Result<OrgWrite<()>, StoreError> {
         self.audit(&mut tx, org_id, origin, Event::new(action, Target::new(TargetKind::Org, org_id), changes))?;
         match self.commit(tx).await? {
             Commit::OrgGone => Ok(OrgWrite::OrgGone),
