@@ -109,13 +109,14 @@ impl LemonSqueezyStub {
     }
 
     /// Configuration that points the app at this stand-in with the test secrets.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
+    /// In the form the `TestApp` builders take, so a test adds its own variables with `push`.
+    pub fn env(&self) -> Vec<(&'static str, &str)> {
         vec![
-            ("LEMONSQUEEZY_API_URL", self.url.clone()),
-            ("LEMONSQUEEZY_API_KEY", API_KEY.to_owned()),
-            ("LEMONSQUEEZY_STORE_ID", STORE_ID.to_owned()),
-            ("LEMONSQUEEZY_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
-            ("CHECKOUT_TAG_SECRET", CHECKOUT_TAG_SECRET.to_owned()),
+            ("LEMONSQUEEZY_API_URL", self.url.as_str()),
+            ("LEMONSQUEEZY_API_KEY", API_KEY),
+            ("LEMONSQUEEZY_STORE_ID", STORE_ID),
+            ("LEMONSQUEEZY_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("CHECKOUT_TAG_SECRET", CHECKOUT_TAG_SECRET),
         ]
     }
 }

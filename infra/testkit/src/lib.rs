@@ -107,8 +107,7 @@ impl TestApp {
         stub: &lemonsqueezy::LemonSqueezyStub,
         extra: &[(&str, &str)],
     ) -> Self {
-        let stub_env = stub.env();
-        let mut vars: Vec<(&str, &str)> = stub_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut vars = stub.env();
         vars.extend_from_slice(extra);
         Self::with_workos_url(workos_url, &vars).await
     }

@@ -275,8 +275,7 @@ async fn a_run_stopped_by_a_fault_and_run_again_ends_as_an_uninterrupted_one() {
     // transaction after the first 12: the 8 members, A's customers (one transaction), and three
     // transactions of 25 of B's customers, in the first batch of 200 lines.
     let dynamodb = FaultProxy::start(&env("AWS_ENDPOINT_URL_DYNAMODB")).await;
-    let stub_env = stub.env();
-    let vars: Vec<(&str, &str)> = stub_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let vars = stub.env();
     let faulty = TestApp::with_dynamodb(testkit::dynamodb_client_at(&dynamodb.url), &vars).await;
     dynamodb.fail_action("TransactWriteItems", 12, Fault::Status(500), usize::MAX);
     let stopped = run(&faulty, file.path(), true).await;

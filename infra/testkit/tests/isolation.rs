@@ -77,8 +77,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
     ];
     let listen = shard == 0;
     let app = if listen {
-        let stub_env = stub.env();
-        let mut vars: Vec<(&str, &str)> = stub_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut vars = stub.env();
         vars.extend_from_slice(&extra);
         TestApp::for_live_with(&vars).await
     } else {

@@ -364,8 +364,7 @@ async fn broadcast_fails_a_poison_record_alone_and_forgets_gone_connections() {
 #[tokio::test]
 async fn a_client_hears_its_customer_and_only_admins_hear_billing() {
     let stub = testkit::lemonsqueezy::LemonSqueezyStub::start().await;
-    let stub_env = stub.env();
-    let mut extra: Vec<(&str, &str)> = stub_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut extra = stub.env();
     extra.push(("LEMONSQUEEZY_ALLOW_TEST_MODE", "true"));
     let app = TestApp::for_live_with(&extra).await;
     let org = app.org_fixture().await;

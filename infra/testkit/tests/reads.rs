@@ -30,8 +30,7 @@ async fn reads<F: std::future::Future<Output = testkit::TestResponse>>(
 async fn each_route_makes_the_reads_the_note_lists() {
     let dynamodb = FaultProxy::start(&env("AWS_ENDPOINT_URL_DYNAMODB")).await;
     let stub = LemonSqueezyStub::start().await;
-    let stub_env = stub.env();
-    let mut extra: Vec<(&str, &str)> = stub_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut extra = stub.env();
     extra.push(("LEMONSQUEEZY_ALLOW_TEST_MODE", "true"));
     let app = TestApp::with_dynamodb(testkit::dynamodb_client_at(&dynamodb.url), &extra).await;
     let org = app.org_fixture().await;
