@@ -59,6 +59,12 @@ impl LiveGateway {
         Arc::new(Self { deps, sockets: Mutex::new(HashMap::new()), around, idle_passes })
     }
 
+    /// The dependencies the gateway's functions run with: the HTTP routes beside it use the
+    /// same (one token verifier, one JWKS cache).
+    pub fn deps(&self) -> &Deps {
+        &self.deps
+    }
+
     /// Waits until the stream reader has handed over every record written before this call
     /// (two passes that found nothing, the second begun after the call).
     pub async fn caught_up(&self) {

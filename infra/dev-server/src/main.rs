@@ -14,7 +14,8 @@ use shared::{ApiError, Deps};
 const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
 
 struct App {
-    deps: Deps,
+    /// Plays API Gateway's WebSocket API; its `deps` serve the HTTP routes too.
+    gateway: Arc<dev_server::live::LiveGateway>,
     cors: Cors,
 }
 
@@ -34,12 +35,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     let table = config.table_name.clone();
     let live = shared::clients::live::LiveConnections::at(&sdk, &local);
-    let deps = Deps::new(config.clone(), dynamodb.clone()).with_live(live.clone());
     let gateway = dev_server::live::LiveGateway::new(Deps::new(config, dynamodb.clone()).with_live(live), None);
     // DynamoDB Local serves the stream API at its own endpoint.
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
     tokio::spawn(dev_server::live::poll_stream(gateway.clone(), dynamodb, endpoint, table));
-    let app = Arc::new(App { deps, cors: Cors::from_list(&origins) });
+    let app = Arc::new(App { gateway: gateway.clone(), cors: Cors::from_list(&origins) });
     let router = gateway.router().merge(axum::Router::new().fallback(serve).with_state(app));
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     tracing::info!(port, "local gateway listening");
@@ -60,10 +60,10 @@ async fn serve(State(app): State<Arc<App>>, request: Request) -> Response {
     let mut response = match axum::body::to_bytes(body, MAX_GATEWAY_BODY).await {
         Err(_) => shared::api::http::problem(&ApiError::PayloadTooLarge(shared::api::http::MAX_BODY_BYTES)),
         Ok(bytes) => match parts.uri.path().strip_prefix("/_local/invoke/") {
-            Some(function) if parts.method == http::Method::POST => invoke(&app.deps, function, &bytes).await,
+            Some(function) if parts.method == http::Method::POST => invoke(app.gateway.deps(), function, &bytes).await,
             _ => match (parts.method == http::Method::GET).then(|| dev_server::example::serve(parts.uri.path())) {
                 Some(Some(page)) => page,
-                _ => dispatch(&app.deps, http::Request::from_parts(parts, bytes)).await,
+                _ => dispatch(app.gateway.deps(), http::Request::from_parts(parts, bytes)).await,
             },
         },
     };

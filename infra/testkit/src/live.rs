@@ -19,7 +19,6 @@ pub struct LiveStack {
     /// `http://127.0.0.1:<port>`: the gateway's `@connections` (`LIVE_MANAGEMENT_URL`).
     pub http_url: String,
     pub gateway: Arc<dev_server::live::LiveGateway>,
-    deps: Deps,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -52,7 +51,6 @@ impl TestApp {
         vars.insert("LIVE_URL".into(), format!("ws://127.0.0.1:{port}/live"));
         let config = shared::config::Config::from_lookup(|name| vars.get(name).cloned()).expect("config");
         let live = management_client(&format!("http://127.0.0.1:{port}"));
-        let deps = Deps::new(config.clone(), self.dynamodb.clone()).with_live(live.clone());
         let around: dev_server::live::Around = Arc::new(|name, call| Box::pin(calls::FUNCTION.scope(name, call)));
         let gateway =
             dev_server::live::LiveGateway::new(Deps::new(config, self.dynamodb.clone()).with_live(live), Some(around));
@@ -72,7 +70,6 @@ impl TestApp {
             ws_url: format!("ws://127.0.0.1:{port}/live"),
             http_url: format!("http://127.0.0.1:{port}"),
             gateway,
-            deps,
             tasks: vec![serve, poll],
         }
     }
@@ -81,7 +78,7 @@ impl TestApp {
 impl LiveStack {
     /// The dependencies the gateway's functions run with (posting through its `@connections`).
     pub fn deps(&self) -> &Deps {
-        &self.deps
+        self.gateway.deps()
     }
 
     /// `POST /live/tickets` with `token`.
@@ -92,7 +89,8 @@ impl LiveStack {
             .header("authorization", format!("Bearer {token}"))
             .body(bytes::Bytes::new())
             .expect("request");
-        let response = calls::FUNCTION.scope("create-live-ticket", dev_server::dispatch(&self.deps, request)).await;
+        let response =
+            calls::FUNCTION.scope("create-live-ticket", dev_server::dispatch(self.gateway.deps(), request)).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = dev_server::body_bytes(response.into_body());
