@@ -275,6 +275,19 @@ mod tests {
     }
 
     #[test]
+    fn the_portal_return_url_is_optional_and_must_be_http() {
+        assert_eq!(Config::from_lookup(env(BASE)).unwrap().portal_return_url, None);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("PORTAL_RETURN_URL", "https://app.example.com/settings/"));
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(config.portal_return_url.as_deref(), Some("https://app.example.com/settings"));
+        let mut bad = BASE.to_vec();
+        bad.push(("PORTAL_RETURN_URL", "javascript:alert(1)"));
+        let error = Config::from_lookup(env(&bad)).unwrap_err();
+        assert!(error.to_string().contains("PORTAL_RETURN_URL"), "{error}");
+    }
+
+    #[test]
     fn defaults_and_lists() {
         let mut pairs = BASE.to_vec();
         pairs.push(("WORKOS_ISSUERS", " https://auth.example.com , ,https://b.example.com/"));
