@@ -1,5 +1,7 @@
 //! Configuration from the environment (API.md "Configuration"). Read once per cold start; a
 //! missing or malformed required variable stops the cold start with an error naming it.
+//!
+//! Over 300 lines: one parser per variable, with its tests.
 
 use crate::domain::plans::Plans;
 use crate::error::ApiError;
@@ -81,7 +83,12 @@ pub struct Config {
     /// Where the WorkOS Admin Portal sends the IT admin back (`PORTAL_RETURN_URL`, http(s)); none:
     /// WorkOS's default for the environment.
     pub portal_return_url: Option<String>,
+    /// Each API key's budget of requests a minute (`API_KEY_REQUESTS_PER_MINUTE`, default 600).
+    pub api_key_requests_per_minute: u32,
 }
+
+/// An API key's budget of requests a minute when `API_KEY_REQUESTS_PER_MINUTE` is not set.
+pub const DEFAULT_API_KEY_REQUESTS_PER_MINUTE: u32 = 600;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -114,8 +121,16 @@ impl Config {
         };
         let portal_return_url =
             get("PORTAL_RETURN_URL").map(|url| parse_base_url("PORTAL_RETURN_URL", &url)).transpose()?;
+        let api_key_requests_per_minute = match get("API_KEY_REQUESTS_PER_MINUTE") {
+            None => DEFAULT_API_KEY_REQUESTS_PER_MINUTE,
+            Some(text) => text.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| ConfigError::Malformed {
+                name: "API_KEY_REQUESTS_PER_MINUTE",
+                reason: format!("must be a whole number of at least 1, not {text}"),
+            })?,
+        };
         Ok(Self {
             portal_return_url,
+            api_key_requests_per_minute,
             live_url: get("LIVE_URL"),
             live_management_url: get("LIVE_MANAGEMENT_URL"),
             table_name: required("TABLE_NAME")?,
@@ -285,6 +300,21 @@ mod tests {
         bad.push(("PORTAL_RETURN_URL", "javascript:alert(1)"));
         let error = Config::from_lookup(env(&bad)).unwrap_err();
         assert!(error.to_string().contains("PORTAL_RETURN_URL"), "{error}");
+    }
+
+    #[test]
+    fn the_api_key_budget_defaults_to_600_and_must_be_positive() {
+        let config = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(config.api_key_requests_per_minute, DEFAULT_API_KEY_REQUESTS_PER_MINUTE);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("API_KEY_REQUESTS_PER_MINUTE", "20"));
+        assert_eq!(Config::from_lookup(env(&pairs)).unwrap().api_key_requests_per_minute, 20);
+        for bad in ["0", "-1", "many"] {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("API_KEY_REQUESTS_PER_MINUTE", bad));
+            let error = Config::from_lookup(env(&pairs)).unwrap_err();
+            assert!(error.to_string().contains("API_KEY_REQUESTS_PER_MINUTE"), "{error}");
+        }
     }
 
     #[test]

@@ -2,6 +2,12 @@
 
 use aws_lc_rs::{digest, hmac};
 
+/// `N` bytes from the operating system's secure random source; `None` if it failed.
+pub fn random_bytes<const N: usize>() -> Option<[u8; N]> {
+    let mut bytes = [0_u8; N];
+    aws_lc_rs::rand::fill(&mut bytes).ok().map(|()| bytes)
+}
+
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(digest::digest(&digest::SHA256, bytes).as_ref())
@@ -15,6 +21,12 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
 /// Checks an HMAC-SHA256 tag in constant time.
 pub fn hmac_sha256_verify(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
     hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, key), message, tag).is_ok()
+}
+
+/// Whether `a` and `b` are equal, in time that depends only on their lengths (a secret's digest
+/// against a stored one).
+pub fn equal_in_constant_time(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0_u8, |diff, (x, y)| diff | (x ^ y))) == 0
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -52,6 +64,14 @@ mod tests {
         assert_eq!(unhex("000fFF"), Some(vec![0, 15, 255]));
         assert_eq!(unhex("abc"), None);
         assert_eq!(unhex("zz"), None);
+    }
+
+    #[test]
+    fn constant_time_equality() {
+        assert!(equal_in_constant_time(b"abc", b"abc"));
+        assert!(!equal_in_constant_time(b"abc", b"abd"));
+        assert!(!equal_in_constant_time(b"abc", b"ab"));
+        assert!(equal_in_constant_time(b"", b""));
     }
 
     #[test]

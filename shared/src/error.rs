@@ -59,6 +59,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("the organization must keep at least one admin")]
     LastAdmin,
+    /// An API key's budget of requests for this minute is spent; the next window opens in
+    /// `retry_after` seconds (`Retry-After`).
+    #[error("this API key's budget of {limit} requests a minute is spent; retry in {retry_after} s")]
+    RateLimited { limit: u32, retry_after: u64 },
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     /// DynamoDB, WorkOS or Lemon Squeezy failed after retries. The cause is logged, not sent.
@@ -89,6 +93,7 @@ impl ApiError {
             Self::NotFound => 404,
             Self::Conflict(_) | Self::LastAdmin => 409,
             Self::PayloadTooLarge(_) => 413,
+            Self::RateLimited { .. } => 429,
             Self::Misconfigured(_) => 500,
             Self::Upstream(_) => 503,
         }
@@ -108,6 +113,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::LastAdmin => "last_admin",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Misconfigured(_) => "internal_error",
             Self::Upstream(_) => "upstream_unavailable",
         }
@@ -127,6 +133,7 @@ impl ApiError {
             Self::Conflict(_) => "Conflict",
             Self::LastAdmin => "Last admin",
             Self::PayloadTooLarge(_) => "Payload too large",
+            Self::RateLimited { .. } => "Rate limited",
             Self::Misconfigured(_) => "Internal error",
             Self::Upstream(_) => "Upstream unavailable",
         }

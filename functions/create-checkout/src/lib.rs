@@ -24,6 +24,6 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     }
     let tags = CheckoutTag::new(deps.config.require(Setting::CheckoutTagSecret)?);
     let custom = tags.custom_data(caller.org_id(), Timestamp::now());
-    let url = deps.lemonsqueezy.create_checkout(variant_id, &custom, &caller.member.email).await?;
+    let url = deps.lemonsqueezy.create_checkout(variant_id, &custom, &caller.member()?.email).await?;
     Ok(http::json(201, &serde_json::json!({ "url": url })))
 }

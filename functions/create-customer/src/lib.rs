@@ -15,7 +15,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let org = &caller.org;
     let now = Timestamp::now();
     let limits = org.entitlement(&deps.config.plans, now).limits;
-    let customer = CustomerItem::new(caller.org_id(), fields, caller.user_id(), now);
+    let customer = CustomerItem::new(caller.org_id(), fields, caller.actor_id(), now);
     deps.store.create_customer(&customer, &limits, &caller.origin()).await?;
     let location = HeaderValue::from_str(&format!("/customers/{}", customer.id)).ok();
     let mut response = http::json(201, &CustomerView::from(customer));

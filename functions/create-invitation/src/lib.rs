@@ -32,10 +32,10 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let now = Timestamp::now();
     let limits = org.entitlement(&deps.config.plans, now).limits;
     let mut invitation =
-        InvitationItem::new(caller.org_id(), &email, body.role, body.customer_id, caller.user_id(), now);
+        InvitationItem::new(caller.org_id(), &email, body.role, body.customer_id, &caller.member()?.user_id, now);
     let entry = deps.store.create_invitation(&invitation, &limits, &caller.origin()).await?;
 
-    let sent = deps.workos.send_invitation(&email, caller.org_id(), body.role.slug(), caller.user_id()).await;
+    let sent = deps.workos.send_invitation(&email, caller.org_id(), body.role.slug(), &caller.member()?.user_id).await;
     let sent = match sent {
         Ok(sent) => sent,
         Err(error) => {

@@ -28,7 +28,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     // One authentication and one read decide: a live organization's admin starts the deletion;
     // a deletion under way is continued from what that read found.
     match deps.resolve_caller(&caller::call(req)?, &[]).await? {
-        Resolution::Member(caller, _) => {
+        Resolution::Admitted(caller, _) => {
             caller.require(&[Role::Admin])?;
             start(deps, req, &caller).await
         }
@@ -62,7 +62,7 @@ async fn start(deps: &Deps, req: &Request, caller: &Caller) -> Result<Response<B
     }
     let deletion = Deletion {
         requested_at: now,
-        requested_by: caller.user_id().to_owned(),
+        requested_by: caller.member()?.user_id.clone(),
         request_id: caller.request_id.clone(),
         workos_deleted_at: None,
     };

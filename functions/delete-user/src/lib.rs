@@ -27,7 +27,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         return Ok(http::no_content());
     };
     let removal = RemovedMemberItem::of(&member, RemovalOrigin::Api, member.workos_updated_at, Timestamp::now());
-    let entry = deps.store.remove_member(&member, &removal, caller.user_id(), &caller.origin()).await?;
+    let entry = deps.store.remove_member(&member, &removal, &caller.member()?.user_id, &caller.origin()).await?;
     if let Err(error) = deps.workos.delete_membership(&member.membership_id).await {
         match deps.store.undo_member_removal(&member, &removal, &entry).await {
             Ok(true) => {}

@@ -1,9 +1,11 @@
-//! `GET /me`: the caller, and the organization and role their token selects (any valid token).
+//! `GET /me`: the caller, and the organization and role their token selects (any valid token);
+//! for an API key, the key and its organization.
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+use shared::api::caller;
 use shared::api::http::{self, request_id};
-use shared::flows::access::Resolution;
+use shared::flows::access::{Credential, Principal, Resolution};
 use shared::{ApiError, Deps};
 
 #[derive(Serialize)]
@@ -30,7 +32,25 @@ struct OrgRef {
     name: String,
 }
 
+/// `/me` of an API key: `{apiKey: {id, name, scope}, organization: {id, name}}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyMe {
+    api_key: KeyRef,
+    organization: OrgRef,
+}
+
+#[derive(Serialize)]
+struct KeyRef {
+    id: String,
+    name: String,
+    scope: &'static str,
+}
+
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    if let Credential::ApiKey(_) = caller::call(req)?.credential {
+        return key_me(deps, req).await;
+    }
     let auth = deps.authenticate(req).await?;
     let user_id = auth.user_id.clone();
     // No organization selected, or not an active member of it: the user alone, with nulls.
@@ -38,7 +58,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let membership = async {
         match auth.org_id {
             Some(_) => match deps.resolve(auth, request_id(req).as_deref(), &[]).await? {
-                Resolution::Member(caller, _) => Ok(Some((caller.member, caller.org))),
+                Resolution::Admitted(caller, _) => Ok(Some((caller.member()?.clone(), caller.org))),
                 Resolution::NotMember(_) | Resolution::OrgDeletion { .. } => Ok(None),
             },
             None => Ok::<_, ApiError>(None),
@@ -57,6 +77,18 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         role: member.as_ref().map(|m| m.role.slug()),
         customer_id: member.and_then(|m| m.customer_id),
         organization,
+    };
+    Ok(http::json(200, &me))
+}
+
+async fn key_me(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = deps.caller(req).await?;
+    let Principal::ApiKey(key) = caller.principal else {
+        return Err(ApiError::upstream("an API key resolved to a member"));
+    };
+    let me = KeyMe {
+        api_key: KeyRef { id: key.id, name: key.name, scope: key.scope.slug() },
+        organization: OrgRef { id: caller.org.id, name: caller.org.name },
     };
     Ok(http::json(200, &me))
 }

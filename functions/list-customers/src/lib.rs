@@ -16,7 +16,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let page = match customer_list(&caller.viewer()) {
         CustomerList::All => deps.store.list_customers(org_id, limit, cursor.as_deref()).await?,
         CustomerList::Assigned => {
-            deps.store.list_staff_customers(org_id, caller.user_id(), limit, cursor.as_deref()).await?
+            deps.store.list_staff_customers(org_id, caller.actor_id(), limit, cursor.as_deref()).await?
         }
         CustomerList::Only(own) => {
             if cursor.is_some() {

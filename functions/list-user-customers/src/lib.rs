@@ -12,7 +12,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let user_id = http::path_param(req, "userId")?;
     match caller.role() {
         Role::Admin => {}
-        Role::Staff if user_id == caller.user_id() => {}
+        Role::Staff if user_id == caller.actor_id() => {}
         role => return Err(ApiError::Forbidden(format!("the {} role may list only its own customers", role.slug()))),
     }
     let member = deps.store.get_member(caller.org_id(), &user_id).await?.ok_or(ApiError::NotFound)?;

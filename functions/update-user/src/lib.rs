@@ -53,7 +53,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         UsageChange::role_change(old.role, role).within(&limits)
     };
     let new = MemberItem { role, customer_id, ..old.revised(now) };
-    let entry = deps.store.change_member(&old, &new, &change, caller.user_id(), &caller.origin()).await?;
+    let entry = deps.store.change_member(&old, &new, &change, &caller.member()?.user_id, &caller.origin()).await?;
 
     if role != old.role {
         if let Err(error) = deps.workos.set_membership_role(&old.membership_id, role.slug()).await {

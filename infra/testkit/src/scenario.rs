@@ -27,6 +27,8 @@ pub enum Target {
     AssignedCustomer,
     /// An organization of its own with its admin, for `delete-org`.
     Org,
+    /// An API key, for `delete-api-key`.
+    ApiKey,
 }
 
 impl Target {
@@ -39,6 +41,7 @@ impl Target {
             "assign-staff" => Self::UnassignedCustomer,
             "unassign-staff" => Self::AssignedCustomer,
             "delete-org" => Self::Org,
+            "delete-api-key" => Self::ApiKey,
             _ => return None,
         })
     }
@@ -71,6 +74,7 @@ impl Scenario {
             Target::DeletedCustomer,
             Target::UnassignedCustomer,
             Target::AssignedCustomer,
+            Target::ApiKey,
         ] {
             let mut made = Vec::new();
             for round in 0..rounds(target) {
@@ -191,6 +195,15 @@ impl Scenario {
             "get-audit-log" => member_request("GET", "/audit-log", "/audit-log", Some(admin), None),
             "get-org-export" => member_request("GET", "/org/export", "/org/export", Some(admin), None),
             "create-live-ticket" => member_request("POST", "/live/tickets", "/live/tickets", Some(admin), None),
+            "list-api-keys" => member_request("GET", "/api-keys", "/api-keys", Some(admin), None),
+            "create-api-key" => {
+                let body = json!({"name": format!("Key {round}"), "scope": "read"});
+                member_request("POST", "/api-keys", "/api-keys", Some(admin), Some(body))
+            }
+            "delete-api-key" => {
+                let path = format!("/api-keys/{}", self.target(Target::ApiKey, round));
+                member_request("DELETE", "/api-keys/{keyId}", &path, Some(admin), None)
+            }
             "delete-org" => {
                 let (doomed_admin, name) = &self.doomed[round];
                 member_request("DELETE", "/org", "/org", Some(doomed_admin), Some(json!({"confirmName": name})))
@@ -261,6 +274,12 @@ async fn make_target(app: &TestApp, org: &OrgFixture, customer_id: &str, target:
             let id = new_customer(app, admin, &format!("Unassign {round}")).await;
             assign(app, admin, &id, org.staff.id()).await;
             id
+        }
+        Target::ApiKey => {
+            let body = json!({"name": format!("Revoke {round}"), "scope": "read"});
+            let created = app.call(POST, "/api-keys", Some(&admin.token), Some(body)).await;
+            assert_eq!(created.status, 201, "{:?}", created.body);
+            created.body["id"].as_str().unwrap_or_default().to_owned()
         }
         Target::Org => unreachable!("organizations to delete are made by `Scenario::prepare`"),
     }

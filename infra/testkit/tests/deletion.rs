@@ -103,9 +103,10 @@ async fn deliver(app: &TestApp, (body, signature): (Vec<u8>, String)) -> Value {
     answer.body["status"].clone()
 }
 
-/// Customers (one with an assigned staff member), a pending invitation, and a subscription that
-/// came and expired: items in every partition of the organization, and an owner outside it.
-async fn populate(app: &TestApp, org: &OrgFixture, customers: usize) {
+/// Customers (one with an assigned staff member), a pending invitation, a subscription that came
+/// and expired, and an API key that was used: items in every partition of the organization, and
+/// an owner outside it. Answers the key's secret.
+async fn populate(app: &TestApp, org: &OrgFixture, customers: usize) -> String {
     let admin = Some(org.admin.token.as_str());
     let mut first = None;
     for i in 0..customers {
@@ -123,6 +124,11 @@ async fn populate(app: &TestApp, org: &OrgFixture, customers: usize) {
     for event in ["subscription_created", "subscription_expired"] {
         assert_eq!(deliver(app, billing_event(event, org, None, None)).await, "applied", "{event}");
     }
+    let key = app.call(POST, "/api-keys", admin, Some(json!({"name": "Doomed", "scope": "write"}))).await;
+    assert_eq!(key.status, 201, "{:?}", key.body);
+    let secret = key.body["secret"].as_str().unwrap().to_owned();
+    assert_eq!(app.call(GET, "/customers", Some(&secret), None).await.status, 200);
+    secret
 }
 
 /// Asserts the deletion of `org` is complete: its members are out, WorkOS has no organization,
@@ -143,8 +149,8 @@ async fn deleting_an_org_leaves_only_its_tombstone_and_shuts_its_members_out_at_
     let app = app_with(&env("WORKOS_API_URL"), &stub).await;
     let org = app.org_fixture().await;
     let other = app.org_fixture().await;
-    populate(&app, &org, 3).await;
-    populate(&app, &other, 1).await;
+    let key = populate(&app, &org, 3).await;
+    let other_key = populate(&app, &other, 1).await;
     let name = org_name(&app, &org).await;
 
     // Refusals: a subscription that grants access, a name not confirmed, a role not admin.
@@ -198,6 +204,9 @@ async fn deleting_an_org_leaves_only_its_tombstone_and_shuts_its_members_out_at_
         assert_eq!((me.status, &me.body["organization"], &me.body["role"]), (200, &Value::Null, &Value::Null));
     }
     assert_deleted(&app, &org, "after DELETE /org").await;
+    // Its API key went with it (`assert_deleted` found no key item and no counter either).
+    let answer = app.call(GET, "/customers", Some(&key), None).await;
+    assert_eq!((answer.status, answer.code()), (401, "unauthenticated"), "{:?}", answer.body);
 
     // The admin who asked is told it is done; nobody else learns anything.
     let again = delete_org(&app, &org.admin.token, "").await;
@@ -208,6 +217,7 @@ async fn deleting_an_org_leaves_only_its_tombstone_and_shuts_its_members_out_at_
     // The other organization is untouched.
     assert_eq!(app.org_items(&other.org_id).await.len(), other_before);
     assert_eq!(app.call(GET, "/customers", Some(&other.staff.token), None).await.status, 200);
+    assert_eq!(app.call(GET, "/customers", Some(&other_key), None).await.status, 200);
 }
 
 #[tokio::test]

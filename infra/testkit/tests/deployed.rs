@@ -103,9 +103,27 @@ async fn every_route_answers_as_deployed_as_in_process() {
     }
     // Every deployed HTTP function was exercised, each on its success path (and one 401).
     let deployed: std::collections::BTreeSet<&str> = cases.iter().map(|(f, _, _)| *f).collect();
-    assert_eq!(deployed.len(), 29, "{deployed:?}");
+    assert_eq!(deployed.len(), 32, "{deployed:?}");
     assert!(statuses.iter().filter(|(_, s)| *s == 401).count() == 1, "{statuses:?}");
     assert!(statuses.iter().all(|(_, s)| *s < 300 || *s == 401), "{statuses:?}");
+
+    // An API key through the Runtime API: the route key in API Gateway's event decides its scope.
+    let body = serde_json::json!({"name": "Deployed", "scope": "read"});
+    let key = app.call(http::Method::POST, "/api-keys", Some(&scenario.org.admin.token), Some(body)).await;
+    let secret = key.body["secret"].as_str().unwrap().to_owned();
+    let with_key = |method: &str, route: &str, body: Option<&str>| {
+        let mut event = HttpEvent::new(method, route, route);
+        event.headers.push(("Authorization".into(), format!("Bearer {secret}")));
+        event.body = body.map(|b| b.as_bytes().to_vec());
+        event
+    };
+    let (status, body) =
+        decode(functions["list-customers"].invoke(with_key("GET", "/customers", None).to_json()).await);
+    assert_eq!(status, 200, "{body}");
+    assert!(!body["items"].as_array().unwrap().is_empty(), "{body}");
+    let write = with_key("POST", "/customers", Some(r#"{"name":"Not with a read key"}"#));
+    let (status, body) = decode(functions["create-customer"].invoke(write.to_json()).await);
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{body}");
 }
 
 #[tokio::test]

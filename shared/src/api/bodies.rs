@@ -33,6 +33,47 @@ impl PortalLinkBody {
     }
 }
 
+/// `{name, scope, expiresAt?}` of `POST /api-keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewApiKey {
+    name: String,
+    scope: String,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+/// A new key's fields, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyFields {
+    pub name: String,
+    pub scope: crate::domain::api_keys::Scope,
+    pub expires_at: Option<crate::Timestamp>,
+}
+
+impl NewApiKey {
+    /// The fields, each checked; every field error at once.
+    pub fn into_fields(self, now: crate::Timestamp) -> Result<ApiKeyFields, ApiError> {
+        use crate::domain::api_keys::{Scope, parse_expiry, parse_name};
+        let (name, scope, expires_at) =
+            (parse_name(&self.name), Scope::parse(&self.scope), parse_expiry(self.expires_at.as_deref(), now));
+        match (name, scope, expires_at) {
+            (Ok(name), Ok(scope), Ok(expires_at)) => Ok(ApiKeyFields { name, scope, expires_at }),
+            (name, scope, expires_at) => {
+                let errors = [name.err(), scope.err(), expires_at.err()]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|e| match e {
+                        ApiError::Validation(errors) => errors,
+                        _ => vec![],
+                    })
+                    .collect();
+                Err(ApiError::Validation(errors))
+            }
+        }
+    }
+}
+
 /// `{confirmName}` of `DELETE /org`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

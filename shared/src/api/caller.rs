@@ -22,13 +22,26 @@ pub fn call(req: &Request) -> Result<Call, ApiError> {
         ),
         None => None,
     };
-    Ok(Call { credential: Credential::from_authorization(header)?, request_id: http::request_id(req) })
+    Ok(Call {
+        credential: Credential::from_authorization(header)?,
+        route: http::route_key(req),
+        request_id: http::request_id(req),
+    })
 }
 
 impl Deps {
-    /// Verifies the request's credential (for routes that need no membership).
+    /// Verifies the request's WorkOS token (for routes that need no membership). An API key is
+    /// resolved like on any route, so a bad one is 401, and a good one is 403: these routes are
+    /// a person's.
     pub async fn authenticate(&self, req: &Request) -> Result<AuthContext, ApiError> {
-        self.verify_credential(&call(req)?.credential).await
+        let call = call(req)?;
+        match &call.credential {
+            Credential::WorkosToken(token) => self.verify_token(token).await,
+            Credential::ApiKey(_) => {
+                self.resolve_caller(&call, &[]).await?;
+                Err(ApiError::Forbidden("an API key may not call this route".into()))
+            }
+        }
     }
 
     /// The caller: their membership and organization, in one BatchGetItem.
@@ -40,7 +53,7 @@ impl Deps {
     /// member, or an organization whose deletion began: 403 `no_organization`.
     pub async fn caller_with(&self, req: &Request, along: &[Along<'_>]) -> Result<(Caller, Found), ApiError> {
         match self.resolve_caller(&call(req)?, along).await? {
-            Resolution::Member(caller, found) => Ok((caller, found)),
+            Resolution::Admitted(caller, found) => Ok((caller, found)),
             Resolution::NotMember(reason) => Err(reason.refusal()),
             Resolution::OrgDeletion { .. } => Err(ApiError::OrganizationDeleted),
         }

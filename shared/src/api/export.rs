@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::views::{AuditEntryView, BillingView, CustomerView, InvitationView, MemberView, OrganizationView};
+use super::views::{
+    ApiKeyView, AuditEntryView, BillingView, CustomerView, InvitationView, MemberView, OrganizationView,
+};
 use crate::Timestamp;
 use crate::domain::plans::Plans;
 use crate::store::{AssignmentItem, ExportItem, ExportRecord};
@@ -42,5 +44,7 @@ pub fn export_records(item: ExportItem, plans: &Plans, now: Timestamp) -> Vec<Ex
         ExportItem::Customer(customer) => vec![record("customer", CustomerView::from(customer))],
         ExportItem::Assignment(assignment) => vec![record("assignment", AssignmentView::from(assignment))],
         ExportItem::Audit(entry) => vec![record("audit", AuditEntryView::from(entry))],
+        // Never its secret or digest: the key list's shape.
+        ExportItem::ApiKey(key) => vec![record("api_key", ApiKeyView::from(key))],
     }
 }

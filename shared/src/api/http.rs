@@ -32,6 +32,7 @@ pub async fn run(deps: &Deps, req: &Request, handler: Handler) -> Response<Body>
         path = %req.uri().path(),
         org_id = tracing::field::Empty,
         user_id = tracing::field::Empty,
+        api_key_id = tracing::field::Empty,
     );
     async move {
         match handler(deps, req).await {
@@ -68,13 +69,28 @@ pub fn request_id(req: &Request) -> Option<String> {
     }
 }
 
+/// The route API Gateway matched (`GET /customers/{customerId}`); set by the gateway, locally
+/// too, never by the client.
+pub fn route_key(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(ctx) => ctx.route_key.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// The problem+json response of an error.
 pub fn problem(error: &ApiError) -> Response<Body> {
     let mut response = raw_json(error.status(), PROBLEM_JSON, &error.problem());
-    if matches!(error, ApiError::Unauthenticated(_)) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="invalid_token""#));
+    let headers = response.headers_mut();
+    match error {
+        ApiError::Unauthenticated(_) => {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="invalid_token""#));
+        }
+        ApiError::RateLimited { retry_after, .. } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        _ => {}
     }
     response
 }

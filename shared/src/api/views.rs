@@ -1,13 +1,17 @@
 //! Response bodies: what the API shows of each stored item (API.md's shapes).
+//!
+//! Over 300 lines: one small view per entity the API shows; split, the shapes a client reads
+//! would be scattered.
 
 use serde::Serialize;
 
 use crate::Timestamp;
 use crate::domain::Role;
+use crate::domain::api_keys::Scope;
 use crate::domain::audit::{Action, Actor, Changes, Target};
 use crate::domain::billing::PortalLink;
 use crate::domain::plans::{Entitlement, PlanView, Plans};
-use crate::store::{AuditItem, CustomerItem, InvitationItem, InvitationState, MemberItem, OrgItem};
+use crate::store::{ApiKeyItem, AuditItem, CustomerItem, InvitationItem, InvitationState, MemberItem, OrgItem};
 
 /// The organization's entitlement at `now`, with a warning for an operator when the plan of its
 /// subscription is missing from `PLANS`.
@@ -180,8 +184,8 @@ pub struct CustomerView {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub notes: Option<String>,
-    pub created_at: crate::Timestamp,
-    pub updated_at: crate::Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     pub created_by: String,
 }
 
@@ -200,13 +204,72 @@ impl From<CustomerItem> for CustomerView {
     }
 }
 
+/// An API key as `GET /api-keys` (and the export) shows it: never its secret or digest.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub scope: Scope,
+    pub prefix: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub created_by: String,
+}
+
+impl From<ApiKeyItem> for ApiKeyView {
+    fn from(key: ApiKeyItem) -> Self {
+        Self {
+            id: key.id,
+            name: key.name,
+            scope: key.scope,
+            prefix: key.prefix,
+            created_at: key.created_at,
+            expires_at: key.valid_until,
+            last_used_at: key.last_used_at,
+            created_by: key.created_by,
+        }
+    }
+}
+
+/// A key just made, as `POST /api-keys` answers it: the one place its secret appears (API.md:
+/// `{id, name, scope, prefix, secret, createdAt, expiresAt, lastUsedAt}`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub scope: Scope,
+    pub prefix: String,
+    pub secret: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl CreatedApiKeyView {
+    pub fn new(key: ApiKeyItem, secret: &crate::domain::api_keys::KeySecret) -> Self {
+        Self {
+            id: key.id,
+            name: key.name,
+            scope: key.scope,
+            prefix: key.prefix,
+            secret: secret.reveal().to_owned(),
+            created_at: key.created_at,
+            expires_at: key.valid_until,
+            last_used_at: key.last_used_at,
+        }
+    }
+}
+
 /// An audit entry as `GET /audit-log` shows it: `actor` is `{type, id}` for every kind, the
 /// services with a null id.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntryView {
     pub id: String,
-    pub at: crate::Timestamp,
+    pub at: Timestamp,
     pub actor: ActorView,
     pub action: Action,
     pub target: Target,
@@ -225,6 +288,7 @@ impl From<AuditItem> for AuditEntryView {
     fn from(e: AuditItem) -> Self {
         let actor = match e.actor {
             Actor::User { id } => ActorView { kind: "user", id: Some(id) },
+            Actor::ApiKey { id } => ActorView { kind: "api_key", id: Some(id) },
             Actor::Lemonsqueezy => ActorView { kind: "lemonsqueezy", id: None },
             Actor::Workos => ActorView { kind: "workos", id: None },
             Actor::System => ActorView { kind: "system", id: None },

@@ -11,7 +11,14 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Actor {
-    User { id: String },
+    User {
+        id: String,
+    },
+    /// An organization's API key (`Authorization: Bearer sak_…`).
+    #[serde(rename = "api_key")]
+    ApiKey {
+        id: String,
+    },
     Lemonsqueezy,
     Workos,
     System,
@@ -22,10 +29,10 @@ impl Actor {
         Self::User { id: id.to_owned() }
     }
 
-    /// The user's id, for the `actorId` filter; the services have none.
-    pub fn user_id(&self) -> Option<&str> {
+    /// The user's or the key's id, for the `actorId` filter; the services have none.
+    pub fn id(&self) -> Option<&str> {
         match self {
-            Self::User { id } => Some(id),
+            Self::User { id } | Self::ApiKey { id } => Some(id),
             _ => None,
         }
     }
@@ -81,10 +88,14 @@ pub enum Action {
     AssignmentRemoved,
     #[serde(rename = "billing.changed")]
     BillingChanged,
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated,
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked,
 }
 
 impl Action {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::OrgCreated,
         Self::OrgRenamed,
         Self::OrgDeletionRequested,
@@ -101,6 +112,8 @@ impl Action {
         Self::AssignmentAdded,
         Self::AssignmentRemoved,
         Self::BillingChanged,
+        Self::ApiKeyCreated,
+        Self::ApiKeyRevoked,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -121,6 +134,8 @@ impl Action {
             Self::AssignmentAdded => "assignment.added",
             Self::AssignmentRemoved => "assignment.removed",
             Self::BillingChanged => "billing.changed",
+            Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
         }
     }
 
@@ -146,6 +161,8 @@ pub enum TargetKind {
     Customer,
     Assignment,
     Subscription,
+    #[serde(rename = "api_key")]
+    ApiKey,
 }
 
 impl Target {
@@ -219,9 +236,13 @@ mod tests {
     }
 
     #[test]
-    fn actors_show_their_type_and_only_users_an_id() {
+    fn actors_show_their_type_and_only_users_and_keys_an_id() {
         assert_eq!(serde_json::to_value(Actor::user("user_1")).unwrap(), json!({"type": "user", "id": "user_1"}));
+        let key = Actor::ApiKey { id: "key_1".into() };
+        assert_eq!(serde_json::to_value(&key).unwrap(), json!({"type": "api_key", "id": "key_1"}));
+        assert_eq!(key.id(), Some("key_1"));
         assert_eq!(serde_json::to_value(Actor::Lemonsqueezy).unwrap(), json!({"type": "lemonsqueezy"}));
-        assert_eq!(Actor::System.user_id(), None);
+        assert_eq!(Actor::System.id(), None);
+        assert_eq!(serde_json::to_value(TargetKind::ApiKey).unwrap(), json!("api_key"));
     }
 }

@@ -11,6 +11,8 @@ pub enum IdKind {
     Customer,
     /// Invitation ids this backend makes: `inv_` and a lowercase ULID.
     Invitation,
+    /// API key ids this backend makes: `key_` and a lowercase ULID.
+    ApiKey,
 }
 
 /// Longest id body after the prefix: room for other id schemes than today's 26 characters.
@@ -23,6 +25,7 @@ impl IdKind {
             "userId" => Some(Self::User),
             "customerId" => Some(Self::Customer),
             "invitationId" => Some(Self::Invitation),
+            "keyId" => Some(Self::ApiKey),
             _ => None,
         }
     }
@@ -32,6 +35,7 @@ impl IdKind {
             Self::User => "user_",
             Self::Customer => "cus_",
             Self::Invitation => "inv_",
+            Self::ApiKey => "key_",
         }
     }
 
@@ -60,6 +64,8 @@ mod tests {
         }
         assert!(!IdKind::Customer.admits("user_01"), "another kind's prefix");
         assert_eq!(IdKind::of_param("userId"), Some(IdKind::User));
+        assert_eq!(IdKind::of_param("keyId"), Some(IdKind::ApiKey));
+        assert!(IdKind::ApiKey.admits("key_01jexample0000000000000000") && !IdKind::ApiKey.admits("key_a.b"));
         assert_eq!(IdKind::of_param("orgId"), None);
     }
 }

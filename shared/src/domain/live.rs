@@ -52,9 +52,12 @@ impl Change {
             Action::OrgCreated => (Entity::Org, ChangeKind::Created),
             // An import's summary entry (its customers and assignments have entries of their own)
             // and a portal link change no data shown, but the org's admins may show them.
-            Action::OrgRenamed | Action::OrgImported | Action::OrgPortalLinkCreated => {
-                (Entity::Org, ChangeKind::Updated)
-            }
+            // So do an API key's creation and revocation (the key list is the org's admins').
+            Action::OrgRenamed
+            | Action::OrgImported
+            | Action::OrgPortalLinkCreated
+            | Action::ApiKeyCreated
+            | Action::ApiKeyRevoked => (Entity::Org, ChangeKind::Updated),
             Action::OrgDeletionRequested => (Entity::Org, ChangeKind::Deleted),
             Action::MemberJoined => (Entity::Member, ChangeKind::Created),
             Action::MemberRoleChanged => (Entity::Member, ChangeKind::Updated),

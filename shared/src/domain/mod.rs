@@ -3,6 +3,7 @@
 //! ids, and access decisions. Each rule has its unit tests beside it.
 
 pub mod access;
+pub mod api_keys;
 pub mod audit;
 pub mod billing;
 pub mod billing_summary;

@@ -1,33 +1,38 @@
-//! Who the caller is inside the organization their token selects. The role comes from the
-//! stored membership, never from the token, so a removal or demotion counts on the next request.
-//! A valid token whose membership is not stored yet is checked once against WorkOS and stored
-//! (just-in-time provisioning): it takes a seat within the plan unless a pending invitation held
-//! one, and a removed member's old membership does not bring them back.
+//! Who the caller is inside the organization their credential selects. A WorkOS token's role
+//! comes from the stored membership, never from the token, so a removal or demotion counts on
+//! the next request. A valid token whose membership is not stored yet is checked once against
+//! WorkOS and stored (just-in-time provisioning): it takes a seat within the plan unless a
+//! pending invitation held one, and a removed member's old membership does not bring them back.
+//! An API key is read with the org item on every request (a revocation counts at once), acts
+//! with an admin's reach within its scope, and is counted against its budget a minute.
 
 use crate::clients::tokens::AuthContext;
 use crate::clients::workos::{Membership, User};
 use crate::domain::Role;
 use crate::domain::access::NotMember;
 use crate::domain::audit::{Actor, Origin};
-use crate::domain::visibility::Viewer;
 use crate::error::ApiError;
-use crate::store::{Along, Arrival, Found, MemberItem, NewMember, OrgItem, OrgRecord, Profile, UserProfileItem};
+use crate::store::{
+    Along, Arrival, Found, MemberItem, NewMember, OrgItem, OrgRecord, Profile, Reader, UserProfileItem,
+};
 use crate::{Deps, Timestamp};
 
 pub use super::not_members::{NOT_MEMBER_TTL, NotMemberCache};
 
-pub use super::credential::{Call, Credential};
+pub use super::caller::{Caller, Principal};
+pub use super::credential::{Call, Credential, unknown_key};
 
-/// What a call resolves to: a member of a live organization, why the caller is none, or the
-/// state of an organization whose deletion began, as read. The organization's lifecycle is a
-/// value to match (`delete-org` continues a deletion from it), not an error to catch; `api`
-/// turns the last two into the 403 `no_organization` a member route answers.
+/// What a call resolves to: a caller admitted into a live organization, why a token's user is
+/// no member, or the state of an organization whose deletion began, as read. The organization's
+/// lifecycle is a value to match (`delete-org` continues a deletion from it), not an error to
+/// catch; `api` turns the last two into the 403 `no_organization` a member route answers.
 #[derive(Debug)]
 pub enum Resolution {
-    Member(Caller, Found),
+    Admitted(Caller, Found),
     NotMember(NotMember),
     /// The organization's deletion began ([`OrgRecord::Deleting`]) or ended
-    /// ([`OrgRecord::Deleted`]); `member`: the caller's membership, while still stored.
+    /// ([`OrgRecord::Deleted`]); `member`: the caller's membership, while still stored. (A key
+    /// of such an organization is refused outright: it never continues a deletion.)
     OrgDeletion {
         auth: AuthContext,
         member: Option<MemberItem>,
@@ -35,59 +40,11 @@ pub enum Resolution {
     },
 }
 
-impl Resolution {
-    fn member(auth: AuthContext, member: MemberItem, org: OrgItem, found: Found, request_id: Option<&str>) -> Self {
-        Self::Member(Caller { auth, member, org, request_id: request_id.map(str::to_owned) }, found)
-    }
-}
-
-/// An authenticated, active member of the organization the token selects.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub auth: AuthContext,
-    pub member: MemberItem,
-    /// The organization, read with the membership (so every request sees a deletion at once).
-    pub org: OrgItem,
-    /// API Gateway's id of the request, recorded with every audit entry it causes.
-    pub request_id: Option<String>,
-}
-
-impl Caller {
-    pub fn org_id(&self) -> &str {
-        &self.member.org_id
-    }
-
-    pub fn user_id(&self) -> &str {
-        &self.member.user_id
-    }
-
-    pub fn role(&self) -> Role {
-        self.member.role
-    }
-
-    /// Who the audit log says made the changes of this request.
-    pub fn origin(&self) -> Origin {
-        Origin::new(Actor::user(self.user_id()), self.request_id.as_deref())
-    }
-
-    /// The caller as the visibility rule sees them (`domain::visibility`).
-    pub fn viewer(&self) -> Viewer<'_> {
-        Viewer { user_id: self.user_id(), role: self.role(), customer_id: self.member.customer_id.as_deref() }
-    }
-
-    /// Refuses with 403 `forbidden` unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        self.member.role.require(roles)
-    }
-}
-
 impl Deps {
-    /// Verifies a credential: who presents it, and the organization it selects (recorded on the
-    /// request's span).
-    pub async fn verify_credential(&self, credential: &Credential) -> Result<AuthContext, ApiError> {
-        let context = match credential {
-            Credential::WorkosToken(token) => self.tokens.verify(token).await?,
-        };
+    /// Verifies a WorkOS token: who presents it, and the organization it selects (recorded on
+    /// the request's span).
+    pub async fn verify_token(&self, token: &str) -> Result<AuthContext, ApiError> {
+        let context = self.tokens.verify(token).await?;
         let span = tracing::Span::current();
         span.record("user_id", context.user_id.as_str());
         if let Some(org_id) = &context.org_id {
@@ -97,13 +54,22 @@ impl Deps {
     }
 
     /// The one place a call becomes a caller: the credential verified, then the caller's
-    /// membership and organization, with `along` (items of the caller's organization read in the
-    /// same round trip as the membership and the org item: a read route's one DynamoDB request).
-    /// An organization whose deletion began answers 403 `no_organization` before anything else.
-    /// A member not stored yet is provisioned first, and the items are then read again.
+    /// membership (or key) and organization, with `along` (items of the caller's organization
+    /// read in the same round trip as the membership and the org item: a read route's one
+    /// DynamoDB request). An organization whose deletion began answers 403 `no_organization`
+    /// before anything else. A member not stored yet is provisioned first, and the items are
+    /// then read again.
     pub async fn resolve_caller(&self, call: &Call, along: &[Along<'_>]) -> Result<Resolution, ApiError> {
-        let auth = self.verify_credential(&call.credential).await?;
-        self.resolve(auth, call.request_id.as_deref(), along).await
+        match &call.credential {
+            Credential::WorkosToken(token) => {
+                let auth = self.verify_token(token).await?;
+                self.resolve(auth, call.request_id.as_deref(), along).await
+            }
+            Credential::ApiKey(secret) => {
+                let (caller, found) = self.resolve_key(secret, call, along).await?;
+                Ok(Resolution::Admitted(caller, found))
+            }
+        }
     }
 
     /// What a verified credential's organization holds for its user, and `along` read in the same
@@ -116,11 +82,11 @@ impl Deps {
         along: &[Along<'_>],
     ) -> Result<Resolution, ApiError> {
         let org_id = selected_org(&auth)?.to_owned();
-        let found = self.store.read_along(&org_id, &auth.user_id, along).await?;
+        let found = self.store.read_along(&org_id, Reader::Member(&auth.user_id), along).await?;
         let member = found.member(&auth.user_id)?;
         match (member, found.org_record()?) {
             (Some(member), Some(OrgRecord::Live(org))) => {
-                return Ok(Resolution::member(auth, member, org, found, request_id));
+                return Ok(admitted(member, org, found, request_id));
             }
             (member, Some(record @ (OrgRecord::Deleting(_) | OrgRecord::Deleted(_)))) => {
                 return Ok(Resolution::OrgDeletion { auth, member, record });
@@ -132,9 +98,9 @@ impl Deps {
         if let Err(reason) = self.arrival(&org_id, &auth.user_id, request_id).await? {
             return Ok(Resolution::NotMember(reason));
         }
-        let found = self.store.read_along(&org_id, &auth.user_id, along).await?;
+        let found = self.store.read_along(&org_id, Reader::Member(&auth.user_id), along).await?;
         match (found.member(&auth.user_id)?, found.org_record()?) {
-            (Some(member), Some(OrgRecord::Live(org))) => Ok(Resolution::member(auth, member, org, found, request_id)),
+            (Some(member), Some(OrgRecord::Live(org))) => Ok(admitted(member, org, found, request_id)),
             (member, Some(record @ (OrgRecord::Deleting(_) | OrgRecord::Deleted(_)))) => {
                 Ok(Resolution::OrgDeletion { auth, member, record })
             }
@@ -259,6 +225,12 @@ impl Deps {
         self.store.put_profile(&profile).await?;
         Ok(profile)
     }
+}
+
+/// A member's admitted call.
+fn admitted(member: MemberItem, org: OrgItem, found: Found, request_id: Option<&str>) -> Resolution {
+    let caller = Caller { principal: Principal::Member(member), org, request_id: request_id.map(str::to_owned) };
+    Resolution::Admitted(caller, found)
 }
 
 /// The organization the token selects: the only source of a request's organization.

@@ -69,12 +69,12 @@ impl Deps {
     pub async fn issue_ticket(&self, caller: &Caller) -> Result<Ticket, ApiError> {
         let base =
             self.config.live_url.as_deref().ok_or_else(|| ApiError::Misconfigured("LIVE_URL is not set".into()))?;
-        let mut secret = [0_u8; 32];
-        aws_lc_rs::rand::fill(&mut secret).map_err(|_| ApiError::upstream("no randomness for a ticket"))?;
+        let secret: [u8; 32] =
+            crypto::random_bytes().ok_or_else(|| ApiError::upstream("no randomness for a ticket"))?;
         let ticket = crypto::hex(&secret);
         let expires_at = Timestamp::now().plus(time::Duration::seconds(TICKET_SECONDS));
         let digest = crypto::sha256_hex(ticket.as_bytes());
-        self.store.put_ticket(&digest, caller.org_id(), caller.user_id(), expires_at.unix_seconds()).await?;
+        self.store.put_ticket(&digest, caller.org_id(), &caller.member()?.user_id, expires_at.unix_seconds()).await?;
         let separator = if base.contains('?') { '&' } else { '?' };
         Ok(Ticket { url: format!("{base}{separator}ticket={ticket}"), ticket, expires_at })
     }

@@ -3,7 +3,9 @@
 //! mirror. They run on [`Deps`], built once per cold start.
 
 pub mod access;
+mod api_keys;
 pub mod billing;
+mod caller;
 pub mod credential;
 pub mod customers;
 pub mod deletion;

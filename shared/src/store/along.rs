@@ -1,24 +1,34 @@
-//! The caller's membership and what a route reads with it, in one BatchGetItem: a read route
-//! costs one DynamoDB round trip, not one per item in sequence. The membership and the org item
-//! are read on every request (a removal, and an organization's deletion, count at once); the
-//! items read along with them are decided on only after the membership says the caller may see
-//! them.
+//! The caller's membership (or API key) and what a route reads with it, in one BatchGetItem: a
+//! read route costs one DynamoDB round trip, not one per item in sequence. The membership or key
+//! and the org item are read on every request (a removal, a revoked key and an organization's
+//! deletion count at once); the items read along with them are decided on only after the
+//! membership or key says the caller may see them.
 
 use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 
 use super::{
-    AssignmentItem, CustomerItem, Item, MemberItem, OrgItem, OrgRecord, Store, StoreError, from_item, key, keys,
+    ApiKeyItem, AssignmentItem, CustomerItem, Item, MemberItem, OrgRecord, Store, StoreError, from_item, key, keys,
 };
 
-/// An item of the caller's organization to read along with the membership and the org item
-/// (both always read).
+/// Whose request reads: the item that says what they may do is read with the org item.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// A member, by user id.
+    Member(&'a str),
+    /// An API key, by key id.
+    ApiKey(&'a str),
+}
+
+/// An item of the caller's organization to read along with the membership (or key) and the org
+/// item (both always read).
 #[derive(Debug, Clone, Copy)]
 pub enum Along<'a> {
     /// A customer.
     Customer(&'a str),
-    /// The caller's own assignment to a customer (staff see only their assigned customers).
+    /// The caller's own assignment to a customer (staff see only their assigned customers; a key
+    /// has none).
     CallersAssignment(&'a str),
     /// Another member.
     Member(&'a str),
@@ -28,32 +38,39 @@ pub enum Along<'a> {
 #[derive(Debug)]
 pub struct Found {
     org_id: String,
-    user_id: String,
+    /// The reading member's user id (none for a key).
+    user_id: Option<String>,
     items: HashMap<(String, String), Item>,
 }
 
 impl Along<'_> {
-    fn sort_key(&self, user_id: &str) -> String {
+    /// The item's sort key; none for what the reader cannot have.
+    fn sort_key(&self, user_id: Option<&str>) -> Option<String> {
         match self {
-            Self::Customer(id) => keys::customer_sk(id),
-            Self::CallersAssignment(customer_id) => keys::assignment_sk(customer_id, user_id),
-            Self::Member(id) => keys::member_sk(id),
+            Self::Customer(id) => Some(keys::customer_sk(id)),
+            Self::CallersAssignment(customer_id) => user_id.map(|user| keys::assignment_sk(customer_id, user)),
+            Self::Member(id) => Some(keys::member_sk(id)),
+        }
+    }
+}
+
+impl Reader<'_> {
+    fn sort_key(&self) -> String {
+        match self {
+            Self::Member(user_id) => keys::member_sk(user_id),
+            Self::ApiKey(key_id) => keys::api_key_sk(key_id),
         }
     }
 }
 
 impl Found {
     fn take<T: DeserializeOwned>(&self, along: Along<'_>) -> Result<Option<T>, StoreError> {
-        let id = (keys::org_pk(&self.org_id), along.sort_key(&self.user_id));
-        self.items.get(&id).cloned().map(from_item).transpose()
+        let Some(sk) = along.sort_key(self.user_id.as_deref()) else { return Ok(None) };
+        self.take_key(sk)
     }
 
-    /// The caller's membership and organization; [`StoreError::OrgDeleted`] once its deletion
-    /// began (whether the membership is still stored or not).
-    pub fn caller(&self) -> Result<Option<(MemberItem, OrgItem)>, StoreError> {
-        let org = self.org_record()?.map(OrgRecord::live).transpose()?;
-        let member = self.take(Along::Member(&self.user_id))?;
-        Ok(member.zip(org))
+    fn take_key<T: DeserializeOwned>(&self, sk: String) -> Result<Option<T>, StoreError> {
+        self.items.get(&(keys::org_pk(&self.org_id), sk)).cloned().map(from_item).transpose()
     }
 
     /// Whatever the org item's key holds.
@@ -74,17 +91,26 @@ impl Found {
     pub fn member(&self, user_id: &str) -> Result<Option<MemberItem>, StoreError> {
         self.take(Along::Member(user_id))
     }
+
+    pub fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyItem>, StoreError> {
+        self.take_key(keys::api_key_sk(key_id))
+    }
 }
 
 impl Store {
-    /// `user_id`'s membership of `org_id` and the `along` items of the same organization, in
-    /// one round trip (strongly consistent, like every read that decides access).
-    pub async fn read_along(&self, org_id: &str, user_id: &str, along: &[Along<'_>]) -> Result<Found, StoreError> {
+    /// The `reader`'s membership or key of `org_id`, its org item and the `along` items of the
+    /// same organization, in one round trip (strongly consistent, like every read that decides
+    /// access).
+    pub async fn read_along(&self, org_id: &str, reader: Reader<'_>, along: &[Along<'_>]) -> Result<Found, StoreError> {
         let pk = keys::org_pk(org_id);
-        let wanted = std::iter::once(Along::Member(user_id)).chain(along.iter().copied());
-        let org = key(pk.clone(), keys::ORG_SK.to_owned());
-        let keys: Vec<Item> =
-            std::iter::once(org).chain(wanted.map(|a| key(pk.clone(), a.sort_key(user_id)))).collect();
+        let user_id = match reader {
+            Reader::Member(user_id) => Some(user_id),
+            Reader::ApiKey(_) => None,
+        };
+        let sort_keys = [keys::ORG_SK.to_owned(), reader.sort_key()]
+            .into_iter()
+            .chain(along.iter().filter_map(|a| a.sort_key(user_id)));
+        let keys: Vec<Item> = sort_keys.map(|sk| key(pk.clone(), sk)).collect();
         let items = self
             .batch_get(keys)
             .await?
@@ -94,6 +120,6 @@ impl Store {
                 Some((id, item))
             })
             .collect();
-        Ok(Found { org_id: org_id.to_owned(), user_id: user_id.to_owned(), items })
+        Ok(Found { org_id: org_id.to_owned(), user_id: user_id.map(str::to_owned), items })
     }
 }

@@ -110,7 +110,7 @@ impl Store {
             id: format!("aud_{}", id.to_lowercase()),
             org_id: org_id.to_owned(),
             at,
-            actor_id: origin.actor.user_id().map(str::to_owned),
+            actor_id: origin.actor.id().map(str::to_owned),
             actor: origin.actor.clone(),
             action: event.action,
             target_id: event.target.id.clone(),

@@ -94,8 +94,8 @@ impl Store {
     }
 
     /// The partitions a deleting organization's items are in, in the order they are emptied: its
-    /// own (the org item stays to the end), its billing events, and its audit months since it was
-    /// created.
+    /// own (the org item stays to the end, its API keys go with the rest), its billing events,
+    /// its changes, its keys' counters, and its audit months since it was created.
     pub fn deletion_partitions(&self, org: &OrgItem, now: Timestamp) -> Vec<String> {
         let mut partitions = vec![
             keys::org_pk(&org.id),
@@ -103,6 +103,8 @@ impl Store {
             // Not the live connections (`ORG#o#LIVE`): live-broadcast closes them when it reads
             // the deletion, and needs them to find the sockets; their TTL takes what it misses.
             keys::changes_pk(&org.id),
+            // API keys' request counters (TTL takes them within minutes; this is sooner).
+            keys::key_use_pk(&org.id),
         ];
         partitions.extend(keys::audit_months_since(&org.id, org.created_at, now));
         partitions

@@ -1,5 +1,6 @@
 //! `GET /org/export`: everything an organization owns, page by page. The organization's own
-//! partition is read in key order (the org item, assignments, customers, invitations, members),
+//! partition is read in key order (the org item, API keys, assignments, customers, invitations,
+//! members),
 //! then its audit partitions, newest month first. Internal items (the invitee guards, the staff
 //! side of assignments, removal records, subscription items that the billing record sums up) make
 //! no record: they repeat what the records hold or are bookkeeping, not the customer's data.
@@ -13,8 +14,8 @@ use serde_json::Value;
 
 use super::audit::resume_at;
 use super::{
-    AssignmentItem, AuditItem, CustomerItem, InvitationItem, Item, MemberItem, OrgItem, Store, StoreError, from_item,
-    keys, n, sdk_error,
+    ApiKeyItem, AssignmentItem, AuditItem, CustomerItem, InvitationItem, Item, MemberItem, OrgItem, Store, StoreError,
+    from_item, keys, n, sdk_error,
 };
 use crate::Timestamp;
 
@@ -55,6 +56,7 @@ pub enum ExportItem {
     Customer(CustomerItem),
     Assignment(AssignmentItem),
     Audit(AuditItem),
+    ApiKey(ApiKeyItem),
 }
 
 impl ExportItem {
@@ -68,6 +70,7 @@ impl ExportItem {
             CustomerItem::ENTITY => Self::Customer(from_item(item)?),
             AssignmentItem::ENTITY => Self::Assignment(from_item(item)?),
             AuditItem::ENTITY => Self::Audit(from_item(item)?),
+            ApiKeyItem::ENTITY => Self::ApiKey(from_item(item)?),
             _ => return Ok(None),
         }))
     }

@@ -5,6 +5,7 @@
 //! See docs/data-model.md.
 
 mod along;
+mod api_keys;
 mod assignments;
 mod audit;
 mod batch;
@@ -41,7 +42,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use along::{Along, Found};
+pub use along::{Along, Found, Reader};
+pub use api_keys::{ApiKeyItem, KeyUse};
 pub use assignments::{AssignmentItem, StaffAssignmentItem};
 pub use audit::{AuditFilter, AuditItem, EntryKey, Event};
 pub use billing::{Applied, Delivery};

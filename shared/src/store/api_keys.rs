@@ -1,0 +1,185 @@
+//! API keys: `ORG#o` / `APIKEY#k`, read with the org item when a key's request is resolved, and
+//! their request counters, `ORG#o#KEYUSE` / `KEY#k#MINUTE#m` (one a key and minute, gone by TTL).
+
+use aws_sdk_dynamodb::types::ReturnValue;
+use serde::{Deserialize, Serialize};
+
+use super::audit::{EntryKey, Event};
+use super::tx::{Commit, Condition};
+use super::{ListQuery, Page, Store, StoreError, key, keys, n, s, sdk_error, to_item};
+use crate::Timestamp;
+use crate::domain::api_keys::{KeySecret, Scope, Window};
+use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
+
+/// An organization's API key. The secret is not stored, only its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: String,
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub scope: Scope,
+    /// The start of the secret that the list shows.
+    pub prefix: String,
+    /// SHA-256 of the secret, lowercase hex.
+    pub digest: String,
+    /// When the key stops working; not the table's TTL attribute (an expired key stays listed,
+    /// so its admins see why it stopped).
+    pub valid_until: Option<Timestamp>,
+    /// The start of the last minute in which the key was used.
+    pub last_used_at: Option<Timestamp>,
+    /// The admin who made it.
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+impl ApiKeyItem {
+    pub const ENTITY: &'static str = "apiKey";
+
+    /// The item of a new key of `secret`'s organization (the secret names the key's id).
+    pub fn new(
+        secret: &KeySecret,
+        name: String,
+        scope: Scope,
+        valid_until: Option<Timestamp>,
+        created_by: &str,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            pk: keys::org_pk(secret.org_id()),
+            sk: keys::api_key_sk(secret.key_id()),
+            entity: Self::ENTITY.to_owned(),
+            id: secret.key_id().to_owned(),
+            org_id: secret.org_id().to_owned(),
+            name,
+            scope,
+            prefix: secret.shown_prefix(),
+            digest: secret.digest(),
+            valid_until,
+            last_used_at: None,
+            created_by: created_by.to_owned(),
+            created_at: now,
+        }
+    }
+
+    /// A new key id: `key_` and a lowercase ULID.
+    pub fn new_id() -> String {
+        format!("{}{}", crate::domain::api_keys::KEY_ID_PREFIX, ulid::Ulid::new().to_string().to_lowercase())
+    }
+}
+
+/// What counting one request of a key found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// Counted: the `n`th request of its minute.
+    Counted(u32),
+    /// The minute's budget was spent already: not counted.
+    Exhausted,
+}
+
+impl Store {
+    /// Stores a new key, with its audit entry.
+    pub async fn create_api_key(&self, item: &ApiKeyItem, origin: &Origin) -> Result<EntryKey, StoreError> {
+        let mut tx = self.tx();
+        let entry = self.audit(&mut tx, &item.org_id, origin, key_event(Action::ApiKeyCreated, item))?;
+        tx.put("api_key", to_item(item)?, Some(Condition::absent()))?;
+        self.commit(tx).await?.required().map(|()| entry)
+    }
+
+    /// Deletes a key, with its audit entry; `false` if it was not there (deleted meanwhile).
+    pub async fn revoke_api_key(&self, item: &ApiKeyItem, origin: &Origin) -> Result<bool, StoreError> {
+        let mut tx = self.tx();
+        self.audit(&mut tx, &item.org_id, origin, key_event(Action::ApiKeyRevoked, item))?;
+        tx.delete("api_key", key(item.pk.clone(), item.sk.clone()), Some(Condition::present()))?;
+        match self.commit(tx).await? {
+            Commit::Cancelled(failure) if failure.is("api_key") => Ok(false),
+            other => other.required().map(|()| true),
+        }
+    }
+
+    pub async fn get_api_key(&self, org_id: &str, key_id: &str) -> Result<Option<ApiKeyItem>, StoreError> {
+        self.get(keys::org_pk(org_id), keys::api_key_sk(key_id)).await
+    }
+
+    /// An organization's keys, oldest first (ids are time-ordered).
+    pub async fn list_api_keys(
+        &self,
+        org_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<ApiKeyItem>, StoreError> {
+        let query = ListQuery::prefixed(org_id, "api-keys", keys::API_KEY_PREFIX.to_owned());
+        self.list(query, limit, cursor).await
+    }
+
+    /// Counts one request of `key` in `window`, unless the window's `budget` is spent: one
+    /// conditional UpdateItem, atomic across every Lambda that serves the key.
+    pub async fn count_key_use(&self, key: &ApiKeyItem, window: Window, budget: u32) -> Result<KeyUse, StoreError> {
+        // Kept a minute past its window: a clock a little behind still finds it.
+        let gone_at = (window.minute + 2) * 60;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(super::key(keys::key_use_pk(&key.org_id), keys::key_use_sk(&key.id, window.minute))))
+            .update_expression("ADD #used :one SET expiresAt = :gone")
+            .condition_expression("attribute_not_exists(#used) OR #used < :budget")
+            .expression_attribute_names("#used", "used")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":gone", n(gone_at))
+            .expression_attribute_values(":budget", n(budget))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk_error);
+        match result {
+            Ok(output) => {
+                let used = output.attributes.as_ref().and_then(|a| a.get("used")).and_then(|v| v.as_n().ok());
+                Ok(KeyUse::Counted(used.and_then(|n| n.parse().ok()).unwrap_or(budget)))
+            }
+            Err(StoreError::ConditionFailed) => Ok(KeyUse::Exhausted),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Sets `key`'s `lastUsedAt` to `minute_start`, unless it is there already or later (another
+    /// Lambda's request of the same minute) or the key is gone: at most one write a key and
+    /// minute, however many requests.
+    pub async fn note_key_use(&self, key: &ApiKeyItem, minute_start: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(super::key(key.pk.clone(), key.sk.clone())))
+            .update_expression("SET lastUsedAt = :minute")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt = :null \
+                 OR lastUsedAt < :minute)",
+            )
+            .expression_attribute_values(":minute", s(minute_start.to_string()))
+            .expression_attribute_values(":null", aws_sdk_dynamodb::types::AttributeValue::Null(true))
+            .send()
+            .await
+            .map_err(sdk_error);
+        super::condition_held(result).map(drop)
+    }
+}
+
+/// The audit entry of a key made or revoked: its name, scope and expiry (never its secret).
+fn key_event(action: Action, item: &ApiKeyItem) -> Event {
+    let fields = [
+        ("name", Some(item.name.clone())),
+        ("scope", Some(item.scope.slug().to_owned())),
+        ("expiresAt", item.valid_until.map(|at| at.to_string())),
+    ];
+    let changes = fields.into_iter().fold(Changes::default(), |changes, (field, value)| match action {
+        Action::ApiKeyCreated => changes.field(field, &None, &value),
+        _ => changes.field(field, &value, &None),
+    });
+    Event::new(action, Target::new(TargetKind::ApiKey, &item.id), changes)
+}
