@@ -18,7 +18,10 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let fields = http::json_body::<NewApiKey>(req)?.into_fields(now)?;
     let random: [u8; SECRET_RANDOM_BYTES] =
         crypto::random_bytes().ok_or_else(|| ApiError::upstream("no randomness for an API key"))?;
-    let secret = KeySecret::new(caller.org_id(), &ApiKeyItem::new_id(), &random);
+    // WorkOS organization ids fit the secret's format; one that did not would make a key that
+    // could never be presented.
+    let secret = KeySecret::new(caller.org_id(), &ApiKeyItem::new_id(), &random)
+        .ok_or_else(|| ApiError::Conflict("this organization's id cannot be carried by an API key".into()))?;
     let member = caller.member()?;
     let item = ApiKeyItem::new(&secret, fields.name, fields.scope, fields.expires_at, &member.user_id, now);
     deps.store.create_api_key(&item, &caller.origin()).await?;

@@ -1,6 +1,7 @@
 //! The parsers that take bytes from outside, each behind one function of `&[u8]` that must never
 //! panic, whatever the bytes: the Lemon Squeezy signature check and event parser, the WorkOS
-//! signature header and event parser, token header and claims parsing, request bodies with their
+//! signature header and event parser, token header and claims parsing, API keys as presented
+//! (forged and malformed), request bodies with their
 //! field errors, and cursor decoding. `fuzz/` (cargo fuzz, `make fuzz`) drives them with
 //! libFuzzer; `tests/corpus.rs` replays the kept corpora on stable Rust in `make test`.
 
@@ -71,10 +72,16 @@ pub fn workos(data: &[u8]) {
     }
 }
 
-/// A bearer token: its header (size, JSON, algorithm, key id), and claims as verified tokens
-/// carry them (issuer, audience, user, `iat`).
+/// A bearer credential: a WorkOS token's header (size, JSON, algorithm, key id) and claims as
+/// verified tokens carry them (issuer, audience, user, `iat`); or (first byte 3 mod 4) an
+/// `Authorization` value that may be an API key, forged or malformed: it parses or is refused,
+/// and only the very secret of a key matches that key's digest.
 pub fn token(data: &[u8]) {
     let (case, rest) = split(data);
+    if case % 4 == 3 {
+        api_key(&String::from_utf8_lossy(rest));
+        return;
+    }
     if case % 2 == 0 {
         let _ = shared::clients::tokens::signing_key_id(&String::from_utf8_lossy(rest));
         return;
@@ -89,6 +96,22 @@ pub fn token(data: &[u8]) {
     };
     let verifier = shared::clients::tokens::TokenVerifier::new(Default::default(), &config);
     let _ = verifier.check_claims(claims);
+}
+
+fn api_key(text: &str) {
+    use shared::domain::api_keys::{KeySecret, scope_needed};
+    use shared::flows::access::Credential;
+    let real = KeySecret::new("org_fuzz", "key_01jfuzz", &[0x5a; 32]).unwrap();
+    let digest = real.digest();
+    if let Ok(Credential::ApiKey(presented)) = Credential::from_authorization(Some(&format!("Bearer {text}"))) {
+        assert!(KeySecret::parse(presented.reveal()).as_ref() == Some(&presented), "a parsed key parses again");
+        assert!(
+            !presented.matches(&digest) || presented.reveal() == real.reveal(),
+            "only the secret itself matches its digest"
+        );
+        let _ = presented.shown_prefix();
+    }
+    let _ = scope_needed(text);
 }
 
 /// A request body of each kind the API takes, parsed and validated as the handlers do.

@@ -145,10 +145,10 @@ impl KeySecret {
         well_formed.then(|| Self { org_id: org_id.to_owned(), key_id: key_id.to_owned(), text: text.to_owned() })
     }
 
-    /// A new secret for key `key_id` of `org_id`, of `random` (from a secure random source).
-    pub fn new(org_id: &str, key_id: &str, random: &[u8; SECRET_RANDOM_BYTES]) -> Self {
-        let text = format!("{SECRET_PREFIX}{org_id}.{key_id}.{}", crypto::hex(random));
-        Self { org_id: org_id.to_owned(), key_id: key_id.to_owned(), text }
+    /// A new secret for key `key_id` of `org_id`, of `random` (from a secure random source);
+    /// `None` when an id does not fit the format (a key that could never be presented).
+    pub fn new(org_id: &str, key_id: &str, random: &[u8; SECRET_RANDOM_BYTES]) -> Option<Self> {
+        Self::parse(&format!("{SECRET_PREFIX}{org_id}.{key_id}.{}", crypto::hex(random)))
     }
 
     pub fn org_id(&self) -> &str {
@@ -234,27 +234,34 @@ mod tests {
 
     #[test]
     fn a_new_secret_parses_back_and_matches_only_its_digest() {
-        let secret = KeySecret::new("org_01ABC", "key_01xyz", &[7; 32]);
+        let secret = KeySecret::new("org_01ABC", "key_01xyz", &[7; 32]).unwrap();
         assert!(secret.reveal().starts_with("sak_org_01ABC.key_01xyz."));
         let parsed = KeySecret::parse(secret.reveal()).unwrap();
         assert_eq!((parsed.org_id(), parsed.key_id()), ("org_01ABC", "key_01xyz"));
         assert!(parsed.matches(&secret.digest()));
-        let other = KeySecret::new("org_01ABC", "key_01xyz", &[8; 32]);
+        let other = KeySecret::new("org_01ABC", "key_01xyz", &[8; 32]).unwrap();
         assert!(!other.matches(&secret.digest()));
         assert!(!format!("{secret:?}").contains(&crypto::hex(&[7; 32])));
     }
 
     #[test]
     fn the_shown_prefix_tells_keys_apart_and_keeps_240_bits_back() {
-        let secret = KeySecret::new("org_1", "key_1", &[0xab; 32]);
+        let secret = KeySecret::new("org_1", "key_1", &[0xab; 32]).unwrap();
         assert_eq!(secret.shown_prefix(), "sak_org_1.key_1.abab");
         assert!(secret.reveal().starts_with(&secret.shown_prefix()));
         assert_eq!(secret.reveal().len() - secret.shown_prefix().len(), 60);
     }
 
     #[test]
+    fn ids_that_do_not_fit_make_no_secret() {
+        assert!(KeySecret::new("org_a.b", "key_1", &[0; 32]).is_none());
+        assert!(KeySecret::new("org_1", "cus_1", &[0; 32]).is_none());
+        assert!(KeySecret::new("", "key_1", &[0; 32]).is_none());
+    }
+
+    #[test]
     fn malformed_secrets_do_not_parse() {
-        let good = KeySecret::new("org_1", "key_1", &[1; 32]).reveal().to_owned();
+        let good = KeySecret::new("org_1", "key_1", &[1; 32]).unwrap().reveal().to_owned();
         let long_id = format!("sak_org_1.key_{}.{}", "a".repeat(65), "0".repeat(64));
         let bad = [
             "",

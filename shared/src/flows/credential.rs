@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn a_bearer_value_with_the_key_prefix_is_a_key_or_refused() {
-        let secret = KeySecret::new("org_1", "key_1", &[9; 32]);
+        let secret = KeySecret::new("org_1", "key_1", &[9; 32]).unwrap();
         let header = format!("Bearer {}", secret.reveal());
         assert_eq!(Credential::from_authorization(Some(&header)).unwrap(), Credential::ApiKey(secret.clone()));
         let shown = format!("{:?}", Credential::ApiKey(secret.clone()));
