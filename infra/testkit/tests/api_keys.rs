@@ -270,6 +270,9 @@ async fn revoked_expired_edited_forged_and_unknown_keys_are_401_at_once() {
     assert_eq!(revoked.status, 204);
     unauthenticated(&app.call(GET, "/customers", Some(&secret), None).await, "revoked");
     unauthenticated(&app.call(GET, "/me", Some(&secret), None).await, "revoked, on /me");
+    // Also where no key may go: who it is comes before what it may do.
+    let orgs = app.call(POST, "/orgs", Some(&secret), Some(json!({"name": "Revoked Co"}))).await;
+    unauthenticated(&orgs, "revoked, on POST /orgs");
 
     // Expired: good until its time, refused from then on (and still listed, with its expiry).
     let soon = shared::Timestamp::now().plus(time::Duration::seconds(3));
@@ -367,4 +370,21 @@ async fn the_export_lists_keys_without_their_secret() {
     let text = export.body.to_string();
     assert!(!text.contains(&secret[secret.len() - 60..]));
     assert!(!text.contains(&shared::crypto::sha256_hex(secret.as_bytes())));
+}
+
+#[tokio::test]
+async fn an_admin_whose_first_request_is_a_key_route_is_provisioned_on_it() {
+    let app = TestApp::new().await;
+    let org = app.org_fixture().await;
+    let (_, id) = new_key(&app, &org, "read").await;
+    for (method, path, body, status) in [
+        (GET, "/api-keys".to_owned(), None, 200),
+        (POST, "/api-keys".to_owned(), Some(json!({"name": "first", "scope": "read"})), 201),
+        (DELETE, format!("/api-keys/{id}"), None, 204),
+    ] {
+        let late = app.new_member(&org.org_id, "admin").await;
+        let r = app.call(method.clone(), &path, Some(&late.token), body).await;
+        assert_eq!(r.status, status, "{method} {path}: {:?}", r.body);
+    }
+    app.assert_counts_match(&org.org_id, "admins provisioned by the key routes").await;
 }

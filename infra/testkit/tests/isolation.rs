@@ -10,6 +10,10 @@
 //!   client's is their own), checked against the table;
 //! - no answer is a 5xx;
 //!
+//! Each organization also has a `read` and a `write` API key among its callers (issue 25): a key
+//! is refused (403) on every route outside its scope, a `read` key never changes anything, and a
+//! key's answers obey the same rules as a member's.
+//!
 //! and after each change, the organization's counters equal the real counts, it has an admin,
 //! and no assignment points at a missing customer or a non-staff member. Cursors of another
 //! organization or another list, or edited by one byte, answer 400. In shard 0 a live listener
@@ -20,6 +24,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
+use shared::domain::api_keys::{Scope, scope_needed};
 use testkit::{DELETE, GET, HttpMethod, Member, OrgFixture, PATCH, POST, PUT, Seeded, TestApp};
 
 /// One organization as the generator knows it.
@@ -31,6 +36,15 @@ struct Tenant {
     invitations: Vec<String>,
     /// Cursors this tenant's callers were given, with the list path they came from.
     cursors: Vec<(String, String)>,
+    /// Secrets of a `read` and a `write` API key.
+    keys: [String; 2],
+}
+
+/// Who makes a request: one of the fixture's members, or one of the tenant's keys.
+#[derive(Clone)]
+enum Caller {
+    Member(Member),
+    Key { scope: Scope, secret: String },
 }
 
 impl Tenant {
@@ -74,6 +88,8 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
         ("WORKOS_API_KEY", key.as_str()),
         ("WORKOS_WEBHOOK_SECRET", "isolation-secret"),
         ("PLANS", testkit::lemonsqueezy::ROOMY_PLANS),
+        // The keys' budget is the subject of its own test (`api_keys.rs`), not of this one.
+        ("API_KEY_REQUESTS_PER_MINUTE", "1000000"),
     ];
     let listen = shard == 0;
     let app = if listen {
@@ -118,7 +134,16 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
         {
             owner.insert(id, t);
         }
-        tenants.push(Tenant { fixture, targets, customers, invitations: Vec::new(), cursors: Vec::new() });
+        let mut keys = Vec::new();
+        for scope in ["read", "write"] {
+            let body = json!({"name": format!("T{t} {scope}"), "scope": scope});
+            let made = app.call(POST, "/api-keys", Some(&fixture.admin.token), Some(body)).await;
+            assert_eq!(made.status, 201, "{:?}", made.body);
+            owner.insert(made.body["id"].as_str().unwrap().to_owned(), t);
+            keys.push(made.body["secret"].as_str().unwrap().to_owned());
+        }
+        let keys = [keys[0].clone(), keys[1].clone()];
+        tenants.push(Tenant { fixture, targets, customers, invitations: Vec::new(), cursors: Vec::new(), keys });
     }
 
     // A live listener per caller: told changes all along, checked at the end.
@@ -135,10 +160,24 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
     let mut stats: HashMap<String, usize> = HashMap::new();
     for step in 0..requests {
         let t = rng.below(3);
-        let caller_index = rng.below(3);
-        let caller = tenants[t].callers()[caller_index].clone();
-        let role = app.deps.store.get_member(&caller.org_id, caller.id()).await.unwrap().map(|m| m.role.slug());
-        let role = role.expect("the fixture's callers are never removed");
+        // The three members, and the two keys (a key in two of five requests).
+        let caller = match rng.below(5) {
+            i @ 0..=2 => Caller::Member(tenants[t].callers()[i].clone()),
+            i => {
+                let scope = if i == 3 { Scope::Read } else { Scope::Write };
+                Caller::Key { scope, secret: tenants[t].keys[i - 3].clone() }
+            }
+        };
+        let (token, role) = match &caller {
+            Caller::Member(member) => {
+                let role = app.deps.store.get_member(&member.org_id, member.id()).await.unwrap().map(|m| m.role.slug());
+                (member.token.clone(), role.expect("the fixture's callers are never removed"))
+            }
+            Caller::Key { scope, secret } => {
+                (secret.clone(), if *scope == Scope::Read { "read key" } else { "write key" })
+            }
+        };
+        let org_id = tenants[t].fixture.org_id.clone();
         // The target: one of this tenant's (70 %) or another tenant's (30 %).
         let foreign = rng.below(10) < 3;
         let target_tenant = if foreign { (t + 1 + rng.below(2)) % 3 } else { t };
@@ -187,7 +226,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
                 }
                 let other_list = if list == "/invitations" { "/users" } else { "/invitations" };
                 let path = if kind == 1 { other_list.to_owned() } else { list.clone() };
-                let response = app.call(GET, &format!("{path}?cursor={cursor}"), Some(&caller.token), None).await;
+                let response = app.call(GET, &format!("{path}?cursor={cursor}"), Some(&token), None).await;
                 if kind != 2 || from != t {
                     assert!(
                         [400, 403].contains(&response.status),
@@ -232,10 +271,22 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
             format!("{path}{query}")
         };
         let path = fill(&user, &customer, &invitation);
-        let response = app.call(method.clone(), &path, Some(&caller.token), body.clone()).await;
+        let response = app.call(method.clone(), &path, Some(&token), body.clone()).await;
         *stats.entry(format!("{}", response.status)).or_default() += 1;
         let context = format!("seed {seed} step {step}: {role} of tenant {t}, {method} {path}");
         assert!(response.status < 500, "{context}: {} {:?}", response.status, response.body);
+        // A key outside its scope is 403, whatever the ids; a `read` key never changes anything.
+        // (The webhooks take no credential: their signature decides.)
+        if let Caller::Key { scope, .. } = &caller {
+            *stats.entry("key requests".into()).or_default() += 1;
+            let allowed = scope_needed(&format!("{method} {route}")).is_some_and(|needed| scope.covers(needed));
+            if !allowed && !route.starts_with("/webhooks/") {
+                assert_eq!((response.status, response.code()), (403, "forbidden"), "{context}: {:?}", response.body);
+            }
+            if *scope == Scope::Read && method != GET {
+                assert!(response.status >= 400, "{context}: a read key changed something: {:?}", response.body);
+            }
+        }
 
         if method == DELETE && route == "/org" {
             let expected = if role == "admin" { (400, "validation_failed") } else { (403, "forbidden") };
@@ -257,7 +308,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
                 let own = &tenants[t];
                 let (own_user, own_customer) = (rng.pick(&own.targets).clone(), rng.pick(&own.customers).clone());
                 let mirror = fill(&own_user, &own_customer, "inv_01jnone0000000000000000000");
-                let same = app.call(method.clone(), &mirror, Some(&caller.token), body).await;
+                let same = app.call(method.clone(), &mirror, Some(&token), body).await;
                 assert_eq!(
                     (same.status, same.code()),
                     (403, response.code()),
@@ -274,7 +325,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
                     let list = path.split('?').next().unwrap().to_owned();
                     tenants[t].cursors.push((list, cursor.to_owned()));
                 }
-                if route == "/customers" && role != "admin" {
+                if let (Caller::Member(caller), "/customers", "staff" | "client") = (&caller, route, role) {
                     let own = app.deps.store.get_member(&caller.org_id, caller.id()).await.unwrap().unwrap();
                     for item in items {
                         let id = item["id"].as_str().unwrap();
@@ -301,7 +352,7 @@ async fn random_requests_never_cross_an_organization(shard: u64) {
                 owner.insert(id.clone(), t);
                 tenants[t].invitations.push(id);
             }
-            if let Err(what) = app.counts_match(&caller.org_id).await {
+            if let Err(what) = app.counts_match(&org_id).await {
                 panic!("{context}: {what}");
             }
         }

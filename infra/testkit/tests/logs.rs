@@ -78,3 +78,31 @@ async fn a_503_logs_the_chain_of_its_cause_and_sends_none_of_it() {
     assert!(line.contains("an upstream service is unavailable: DynamoDB failed: "), "the chain: {line}");
     assert!(line.contains("injected"), "down to DynamoDB's own answer: {line}");
 }
+
+/// Issue 25: an API key's secret and its digest reach no log line, whether the key is made,
+/// listed, used, refused for its scope or its budget, or edited; its id is on the span.
+#[tokio::test]
+async fn an_api_keys_secret_is_never_logged() {
+    let app = TestApp::with_workos_url(&env("WORKOS_API_URL"), &[("API_KEY_REQUESTS_PER_MINUTE", "3")]).await;
+    let org = app.org_fixture().await;
+    let logs = testkit::LogCapture::start();
+    let body = json!({"name": "Logged?", "scope": "read"});
+    let made = app.call(POST, "/api-keys", Some(&org.admin.token), Some(body)).await;
+    assert_eq!(made.status, 201);
+    let (secret, id) = (made.body["secret"].as_str().unwrap(), made.body["id"].as_str().unwrap());
+    assert_eq!(app.call(testkit::GET, "/api-keys", Some(&org.admin.token), None).await.status, 200);
+    let edited = format!("{}0", &secret[..secret.len() - 1]);
+    for _ in 0..4 {
+        app.call(testkit::GET, "/customers", Some(secret), None).await;
+    }
+    assert_eq!(app.call(POST, "/customers", Some(secret), Some(json!({"name": "x"}))).await.status, 403);
+    assert_eq!(app.call(testkit::GET, "/customers", Some(&edited), None).await.status, 401);
+
+    let text = logs.text();
+    assert!(text.contains(&format!("\"api_key_id\":\"{id}\"")), "the key's id is on the span: {text}");
+    let random = secret.rsplit('.').next().unwrap();
+    let digest = shared::crypto::sha256_hex(secret.as_bytes());
+    for needle in [random, &edited.rsplit('.').next().unwrap()[..20], digest.as_str()] {
+        assert!(!text.contains(needle), "the logs hold {needle:?}: {text}");
+    }
+}
