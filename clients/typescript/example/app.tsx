@@ -86,7 +86,11 @@ function Customers({ token, onSignOut }: { token: string; onSignOut: () => void 
         </span>
       </h1>
       <p className="muted" id="who">
-        {me.data ? `${me.data.user.email} (${me.data.role ?? "no role"})` : "…"}{" "}
+        {me.data
+          ? "user" in me.data
+            ? `${me.data.user.email} (${me.data.role ?? "no role"})`
+            : `API key ${me.data.apiKey.name}`
+          : "…"}{" "}
         <button onClick={onSignOut}>Sign out</button>
       </p>
       {error ? <p className="error">{error instanceof ApiError ? `${error.status} ${error.code}: ${error.detail ?? ""}` : String(error)}</p> : null}

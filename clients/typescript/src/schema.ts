@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * The caller, their current organization and role
-         * @description Any valid token. `organization`, `role` and `customerId` are null when the token selects no organization or the caller is not an active member of it (this route never answers 403). A membership not stored yet is checked once against WorkOS and stored (just-in-time provisioning).
+         * @description Any valid token, or an API key of either scope. For a WorkOS token the answer is `Me`: `organization`, `role` and `customerId` are null when the token selects no organization or the caller is not an active member of it (for a token this route never answers 403). A membership not stored yet is checked once against WorkOS and stored (just-in-time provisioning). For an API key the answer is `ApiKeyMe`: the key and its organization; a key of an organization whose deletion began gets 403 `no_organization`, and the request counts against the key's budget (429).
          */
         get: operations["get-me"];
         put?: never;
@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Create an organization
-         * @description Any valid token. Creates the organization in WorkOS and makes the caller its `admin`; answers 201 with the new organization. The new organization is not selected by the current token: obtain a new token for it (WorkOS organization switch) before calling `/org`.
+         * @description Any valid token (an API key gets 403 `forbidden`). Creates the organization in WorkOS and makes the caller its `admin`; answers 201 with the new organization. The new organization is not selected by the current token: obtain a new token for it (WorkOS organization switch) before calling `/org`.
          *
          *     **Idempotency.** With an `Idempotency-Key` (scoped to the calling user, remembered for 24 hours) the request is safe to retry after any failure. A request with the same key and the same body (compared after trimming `name`) as one that succeeded answers **200** with the organization it created and the header `Idempotent-Replayed: true`; nothing is created twice. The same key with a different body answers 409 `conflict`, as does a request whose key is held by another request still in progress (each attempt holds the key for a 30-second lease; a request that died half way leaves the key to be claimed again by a retry with the same body once the lease has run out; a failed attempt gives its key back at once).
          */
@@ -55,14 +55,14 @@ export interface paths {
         };
         /**
          * The current organization
-         * @description Any active member (`admin`, `staff`, `client`) of the organization selected by the token's `org_id`.
+         * @description Any active member (`admin`, `staff`, `client`) of the organization selected by the token's `org_id`, or an API key of the organization.
          */
         get: operations["get-org"];
         put?: never;
         post?: never;
         /**
          * Delete the current organization and everything it owns
-         * @description `admin` only, confirmed by the organization's current name (exactly, case included; another name is 400 `validation_failed`, field `confirmName`, a rule of stored state that no schema can state, listed in `x-refusals-beyond-schema`). Refused with 409 `conflict` while a Lemon Squeezy subscription still grants access (`on_trial`, `active`, `past_due`, or `cancelled` until its `endsAt`): cancel it first; a cancelled subscription blocks the deletion until it ends, since the organization keeps what it paid for until then. A payment of a subscription whose state is not stored yet (Lemon Squeezy sent them out of order) is a 409 too, until `billing-reconcile` reads it (within 15 minutes). Otherwise the organization is marked deleted at once and the request answers 202 `{"status": "deleting"}`: from then on every member's request (any route, any still-valid token) answers 403 `no_organization`, and `GET /me` shows no organization. The WorkOS organization is deleted (with its memberships), then every item of the organization (members, invitations, customers, assignments, billing state and events, the audit log) in bounded steps, leaving a tombstone that records who asked and when, so that late WorkOS and Lemon Squeezy events are answered and change nothing. The request works on it for a few seconds; a retry of this request by the admin who asked (or an admin whose membership is still stored) continues it, and so does the next `workos-sync` run. Such a retry needs no confirmation again (the body must still be a valid `{confirmName}`) and answers 202 `deleting` while items are left, 200 `deleted` once only the tombstone is. Anyone else gets 403 `no_organization`. Lemon Squeezy's subscription and WorkOS's users are not deleted; user profiles stay (users may belong to other organizations). The `org.deletion_requested` audit entry is deleted with the log.
+         * @description `admin` only, confirmed by the organization's current name (exactly, case included; another name is 400 `validation_failed`, field `confirmName`, a rule of stored state that no schema can state, listed in `x-refusals-beyond-schema`). Refused with 409 `conflict` while a Lemon Squeezy subscription still grants access (`on_trial`, `active`, `past_due`, or `cancelled` until its `endsAt`): cancel it first; a cancelled subscription blocks the deletion until it ends, since the organization keeps what it paid for until then. A payment of a subscription whose state is not stored yet (Lemon Squeezy sent them out of order) is a 409 too, until `billing-reconcile` reads it (within 15 minutes). Otherwise the organization is marked deleted at once and the request answers 202 `{"status": "deleting"}`: from then on every member's request (any route, any still-valid token) answers 403 `no_organization`, and `GET /me` shows no organization; so does every request with one of its API keys, until the key is deleted (then 401). The WorkOS organization is deleted (with its memberships), then every item of the organization (members, invitations, customers, assignments, API keys and their request counts, billing state and events, the audit log) in bounded steps, leaving a tombstone that records who asked and when, so that late WorkOS and Lemon Squeezy events are answered and change nothing. The request works on it for a few seconds; a retry of this request by the admin who asked (or an admin whose membership is still stored) continues it, and so does the next `workos-sync` run. Such a retry needs no confirmation again (the body must still be a valid `{confirmName}`) and answers 202 `deleting` while items are left, 200 `deleted` once only the tombstone is. Anyone else gets 403 `no_organization`. Lemon Squeezy's subscription and WorkOS's users are not deleted; user profiles stay (users may belong to other organizations). The `org.deletion_requested` audit entry is deleted with the log.
          */
         delete: operations["delete-org"];
         options?: never;
@@ -83,7 +83,7 @@ export interface paths {
         };
         /**
          * List the organization's members
-         * @description `admin` and `staff` (a `client` gets 403 `forbidden`). The members of the current organization, ordered by user id, optionally only those of one role. A cursor is tied to the role filter it was issued with: a `nextCursor` from an unfiltered list is `invalid_cursor` for `?role=staff`, and the other way round.
+         * @description `admin`, `staff` and API keys (a `client` gets 403 `forbidden`). The members of the current organization, ordered by user id, optionally only those of one role. A cursor is tied to the role filter it was issued with: a `nextCursor` from an unfiltered list is `invalid_cursor` for `?role=staff`, and the other way round.
          */
         get: operations["list-users"];
         put?: never;
@@ -106,7 +106,7 @@ export interface paths {
         };
         /**
          * One member
-         * @description `admin` and `staff` see any member of the organization. A `client` sees only themselves; any other id answers 404, exactly as for a user who is not a member of this organization (this route never answers 403 `forbidden`).
+         * @description `admin`, `staff` and API keys see any member of the organization. A `client` sees only themselves; any other id answers 404, exactly as for a user who is not a member of this organization (this route never answers 403 `forbidden`).
          */
         get: operations["get-user"];
         put?: never;
@@ -155,7 +155,7 @@ export interface paths {
         };
         /**
          * The customers assigned to a staff member
-         * @description `admin` for any member; `staff` only for themselves (any other `userId`, member or not, is 403 `forbidden`); a `client` always gets 403 `forbidden`. 404 when the user is not a member of this organization. The live customers the member is assigned to, ordered like `GET /customers` (by name case-insensitively, ties by id); empty for a member who is not `staff`. A page may hold fewer than `limit` items while `nextCursor` is not null (customers deleted meanwhile are left out); follow `nextCursor` until it is null.
+         * @description `admin` (and API keys) for any member; `staff` only for themselves (any other `userId`, member or not, is 403 `forbidden`); a `client` always gets 403 `forbidden`. 404 when the user is not a member of this organization. The live customers the member is assigned to, ordered like `GET /customers` (by name case-insensitively, ties by id); empty for a member who is not `staff`. A page may hold fewer than `limit` items while `nextCursor` is not null (customers deleted meanwhile are left out); follow `nextCursor` until it is null.
          */
         get: operations["list-user-customers"];
         put?: never;
@@ -195,7 +195,7 @@ export interface paths {
         };
         /**
          * Everything the organization owns, as typed records
-         * @description `admin` only. The organization (`org`), its billing (`billing`), members, pending invitations, customers, staff assignments and audit entries, each as `{"type", "data"}` where `data` has the shape the entity's route shows an admin (`ExportRecord`: an `org` as `GET /org`, `billing` as `GET /billing` without its portal URL, a `member` as `GET /users/{userId}`, an `invitation` as `GET /invitations`, a `customer` as `GET /customers/{customerId}`, an `audit` entry as `GET /audit-log`; an `assignment` is `{customerId, userId, createdAt}`), so what reads the API reads the export. Pages stay under 1 MiB (a page ends after the record that passes 512 KiB), and each request reads a bounded amount of the table, so a page may be short, even empty, and still carry a `nextCursor`: follow it until it is null to hold all of it; a record never splits. Nothing of another organization, no key, no secret and no storage bookkeeping. See `docs/export.md` for a `curl` loop that writes it to one JSON Lines file.
+         * @description `admin` only. The organization (`org`), its billing (`billing`), members, pending invitations, customers, staff assignments, API keys and audit entries, each as `{"type", "data"}` where `data` has the shape the entity's route shows an admin (`ExportRecord`: an `org` as `GET /org`, `billing` as `GET /billing` without its portal URL, a `member` as `GET /users/{userId}`, an `invitation` as `GET /invitations`, a `customer` as `GET /customers/{customerId}`, an `api_key` as `GET /api-keys`, an `audit` entry as `GET /audit-log`; an `assignment` is `{customerId, userId, createdAt}`), so what reads the API reads the export. Pages stay under 1 MiB (a page ends after the record that passes 512 KiB), and each request reads a bounded amount of the table, so a page may be short, even empty, and still carry a `nextCursor`: follow it until it is null to hold all of it; a record never splits. Nothing of another organization, no storage key, no secret (an `api_key` record has neither the key's secret nor its digest) and no storage bookkeeping. See `docs/export.md` for a `curl` loop that writes it to one JSON Lines file.
          */
         get: operations["get-org-export"];
         put?: never;
@@ -235,7 +235,7 @@ export interface paths {
         };
         /**
          * The organization's audit log, newest first
-         * @description `admin` only. One entry per change to the organization's data, written in the same DynamoDB transaction as the change (no change without its entry, no entry without its change), by the API (`actor.type` `user`), the Lemon Squeezy webhook (`lemonsqueezy`), the WorkOS webhook, sync and just-in-time arrivals (`workos`) and the billing reconcile job (`system`). A request that changes nothing writes no entry. Entries are kept `AUDIT_RETENTION_DAYS` days (default 365). `action`, `targetId` and `actorId` filter; a page can hold fewer than `limit` entries when filters leave few, with `nextCursor` set while older entries remain.
+         * @description `admin` only. One entry per change to the organization's data, written in the same DynamoDB transaction as the change (no change without its entry, no entry without its change), by the API (`actor.type` `user`, or `api_key` for a request made with an API key), the Lemon Squeezy webhook (`lemonsqueezy`), the WorkOS webhook, sync and just-in-time arrivals (`workos`) and the billing reconcile job (`system`). A request that changes nothing writes no entry. Entries are kept `AUDIT_RETENTION_DAYS` days (default 365). `action`, `targetId` and `actorId` filter; a page can hold fewer than `limit` entries when filters leave few, with `nextCursor` set while older entries remain.
          */
         get: operations["get-audit-log"];
         put?: never;
@@ -255,7 +255,7 @@ export interface paths {
         };
         /**
          * List the organization's invitations
-         * @description `admin` only. Every stored invitation of the organization (`pending`, `sending` and `expired`; accepted and revoked ones are gone), oldest first.
+         * @description `admin` only, or an API key. Every stored invitation of the organization (`pending`, `sending` and `expired`; accepted and revoked ones are gone), oldest first.
          */
         get: operations["list-invitations"];
         put?: never;
@@ -293,6 +293,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organization's API keys
+         * @description `admin` only (`staff`, `client` and every API key get 403 `forbidden`). Every key of the organization, oldest first, expired ones included (with their `expiresAt`, until an admin revokes them); revoked keys are gone. Never a secret or its digest: `prefix` tells the keys apart.
+         */
+        get: operations["list-api-keys"];
+        put?: never;
+        /**
+         * Make an API key
+         * @description `admin` only (`staff`, `client` and every API key get 403 `forbidden`; access is checked before the body). Makes a key of `scope` for the caller's organization, named `name` (trimmed), that works until `expiresAt` (or until it is revoked, without one). The answer is the only place the secret ever appears (see "API keys" in the API description): keep it now, as nothing can show it again. The key counts against no seat and no plan limit. The key and its `api_key.created` audit entry (its `name`, `scope` and `expiresAt`) are one write: a failure (503) leaves neither. Not idempotent: a retry after a lost answer makes a second key; revoke the one whose secret nobody holds (the list tells them apart by `id` and `prefix`).
+         *
+         *     `expiresAt` must be in the future when the request arrives (else 400 `validation_failed`, field `expiresAt`, `must be in the future`): a rule of the clock, which no schema can state, listed in `x-refusals-beyond-schema`. Every broken rule of the body is reported at once in `errors`.
+         */
+        post: operations["create-api-key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Server-generated API key id (`key_` and a lowercase ULID). Like the other path ids, one that cannot be a key id (`key_`, then 1 to 64 ASCII letters or digits) answers 404 `not_found` at once. */
+                keyId: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description `admin` only (`staff`, `client` and every API key get 403 `forbidden`). Deletes the key, with its `api_key.revoked` audit entry, in one write. Revocation is immediate: every request reads its key afresh (nothing caches one), so the key's next request answers 401 `unauthenticated`. An expired key is revoked the same way. A key that does not exist, belongs to another organization, or was revoked already (also by a concurrent request) answers 404.
+         */
+        delete: operations["delete-api-key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers": {
         parameters: {
             query?: never;
@@ -302,13 +351,13 @@ export interface paths {
         };
         /**
          * List the customers the caller may see
-         * @description Any active member: an `admin` gets every customer of the organization, `staff` the customers assigned to them, a `client` their own customer only (at most one item, never a `nextCursor`; a `cursor` from a client is 400 `invalid_cursor`). Ordered by name case-insensitively, ties by id; the order is stable across pages. A page may hold fewer than `limit` items while `nextCursor` is not null (customers being deleted are left out); follow `nextCursor` until it is null.
+         * @description Any active member, or an API key: an `admin` (and a key) gets every customer of the organization, `staff` the customers assigned to them, a `client` their own customer only (at most one item, never a `nextCursor`; a `cursor` from a client is 400 `invalid_cursor`). Ordered by name case-insensitively, ties by id; the order is stable across pages. A page may hold fewer than `limit` items while `nextCursor` is not null (customers being deleted are left out); follow `nextCursor` until it is null.
          */
         get: operations["list-customers"];
         put?: never;
         /**
          * Create a customer
-         * @description `admin` only. Every string is trimmed; an empty (or all-whitespace) optional field is stored as null. Every broken rule (`name` length, `email` form, `phone` and `notes` length) is reported at once in `errors`; a body of the wrong shape (missing `name`, a wrong type, an unknown field) is reported on its own. The customer counts against the plan's `maxCustomers` (402 `plan_limit_reached` with `resource: customers`); the check and the insert are one atomic write.
+         * @description `admin` only, or a `write` API key (then `createdBy` is the key's id). Every string is trimmed; an empty (or all-whitespace) optional field is stored as null. Every broken rule (`name` length, `email` form, `phone` and `notes` length) is reported at once in `errors`; a body of the wrong shape (missing `name`, a wrong type, an unknown field) is reported on its own. The customer counts against the plan's `maxCustomers` (402 `plan_limit_reached` with `resource: customers`); the check and the insert are one atomic write.
          */
         post: operations["create-customer"];
         delete?: never;
@@ -329,21 +378,21 @@ export interface paths {
         };
         /**
          * One customer
-         * @description An `admin`; `staff` assigned to the customer; a `client` of the customer. For anyone else the answer is 404, exactly as for a customer that does not exist, belongs to another organization or is being deleted (this route never answers 403 `forbidden`).
+         * @description An `admin` or an API key; `staff` assigned to the customer; a `client` of the customer. For anyone else the answer is 404, exactly as for a customer that does not exist, belongs to another organization or is being deleted (this route never answers 403 `forbidden`).
          */
         get: operations["get-customer"];
         put?: never;
         post?: never;
         /**
          * Delete a customer
-         * @description `admin` only. Refused with 409 `conflict` while `client` members or pending `client` invitations belong to the customer (move or remove those members and revoke those invitations first). The customer's staff assignments are removed with it, and its place in the plan's `maxCustomers` is given back. The first step hides the customer from every reader (its routes answer 404, every list leaves it out, and no staff, client or invitation can be given to it any more); a delete interrupted half way (503) is completed by repeating the request, which answers 204.
+         * @description `admin` only, or a `write` API key. Refused with 409 `conflict` while `client` members or pending `client` invitations belong to the customer (move or remove those members and revoke those invitations first). The customer's staff assignments are removed with it, and its place in the plan's `maxCustomers` is given back. The first step hides the customer from every reader (its routes answer 404, every list leaves it out, and no staff, client or invitation can be given to it any more); a delete interrupted half way (503) is completed by repeating the request, which answers 204.
          */
         delete: operations["delete-customer"];
         options?: never;
         head?: never;
         /**
          * Change a customer
-         * @description An `admin`, or `staff` assigned to the customer. A `client` of the customer gets 403 `forbidden` (their customer is read-only to them); anyone else gets 404, as for a customer that does not exist. Access is checked before the body. Fields left out keep their value; `null` clears `email`, `phone` or `notes`; `name` must not be null. The result follows the rules of `POST /customers` (trimmed, empty optional strings become null, every broken rule reported at once). A request that changes nothing answers 200 with the customer unchanged (`updatedAt` included). Otherwise `updatedAt` is set; a change that lands after a concurrent change to the same customer is 409 `conflict` (read it again and retry).
+         * @description An `admin`, `staff` assigned to the customer, or a `write` API key (a `read` key gets 403 `forbidden`). A `client` of the customer gets 403 `forbidden` (their customer is read-only to them); anyone else gets 404, as for a customer that does not exist. Access is checked before the body. Fields left out keep their value; `null` clears `email`, `phone` or `notes`; `name` must not be null. The result follows the rules of `POST /customers` (trimmed, empty optional strings become null, every broken rule reported at once). A request that changes nothing answers 200 with the customer unchanged (`updatedAt` included). Otherwise `updatedAt` is set; a change that lands after a concurrent change to the same customer is 409 `conflict` (read it again and retry).
          */
         patch: operations["update-customer"];
         trace?: never;
@@ -360,7 +409,7 @@ export interface paths {
         };
         /**
          * The staff members assigned to a customer
-         * @description An `admin`, or `staff` assigned to the customer. A `client` of the customer gets 403 `forbidden`; anyone else gets 404, as for a customer that does not exist. The assigned members who are `staff`, ordered by user id. A page may hold fewer than `limit` items while `nextCursor` is not null (members no longer staff are left out); follow `nextCursor` until it is null.
+         * @description An `admin` or an API key, or `staff` assigned to the customer. A `client` of the customer gets 403 `forbidden`; anyone else gets 404, as for a customer that does not exist. The assigned members who are `staff`, ordered by user id. A page may hold fewer than `limit` items while `nextCursor` is not null (members no longer staff are left out); follow `nextCursor` until it is null.
          */
         get: operations["list-customer-staff"];
         put?: never;
@@ -386,13 +435,13 @@ export interface paths {
         get?: never;
         /**
          * Assign a staff member to a customer
-         * @description `admin` only; no request body. Idempotent: 201 when the assignment is new, 200 when the member was assigned already; both answer the member. 404 when the customer (live, of this organization) or the member does not exist. Only a `staff` member can be assigned: an `admin` or `client` is 409 `conflict`, as is a member who stops being staff, or a customer that starts being deleted, while the assignment is written.
+         * @description `admin` only, or a `write` API key; no request body. Idempotent: 201 when the assignment is new, 200 when the member was assigned already; both answer the member. 404 when the customer (live, of this organization) or the member does not exist. Only a `staff` member can be assigned: an `admin` or `client` is 409 `conflict`, as is a member who stops being staff, or a customer that starts being deleted, while the assignment is written.
          */
         put: operations["assign-staff"];
         post?: never;
         /**
          * End a staff member's assignment to a customer
-         * @description `admin` only. 404 when the customer (live, of this organization) or the assignment does not exist.
+         * @description `admin` only, or a `write` API key. 404 when the customer (live, of this organization) or the assignment does not exist.
          */
         delete: operations["unassign-staff"];
         options?: never;
@@ -409,7 +458,7 @@ export interface paths {
         };
         /**
          * The organization's subscription and effective plan
-         * @description `admin` only (`staff` and `client` get 403 `forbidden`). The subscription as last stored from Lemon Squeezy (webhook or `billing-reconcile`) and the name of the plan it gives under the effective-plan rules ("Plans and billing" in the API description). `status: null` means the organization has no subscription (the free plan). A subscription whose status gives no paid plan (`paused`, `unpaid`, `expired`, `cancelled` past `endsAt`) or whose variant is not in `PLANS.variants` still shows its `status` and `variantId`, with the free plan's `planName`. With several subscriptions, `subscriptionId` names the one the plan comes from (the rule in "Plans and billing").
+         * @description `admin` only, or an API key (`staff` and `client` get 403 `forbidden`). The subscription as last stored from Lemon Squeezy (webhook or `billing-reconcile`) and the name of the plan it gives under the effective-plan rules ("Plans and billing" in the API description). `status: null` means the organization has no subscription (the free plan). A subscription whose status gives no paid plan (`paused`, `unpaid`, `expired`, `cancelled` past `endsAt`) or whose variant is not in `PLANS.variants` still shows its `status` and `variantId`, with the free plan's `planName`. With several subscriptions, `subscriptionId` names the one the plan comes from (the rule in "Plans and billing").
          */
         get: operations["get-billing"];
         put?: never;
@@ -505,7 +554,7 @@ export interface components {
             status: number;
             /** @description Human-readable explanation of this occurrence; not meant for branching. */
             detail: string;
-            /** @description Stable error code: `validation_failed`, `invalid_cursor`, `malformed_json`, `unauthenticated`, `invalid_signature`, `plan_limit_reached`, `forbidden`, `no_organization`, `not_found`, `conflict`, `last_admin`, `payload_too_large`, `upstream_unavailable`. New codes may be added. */
+            /** @description Stable error code: `validation_failed`, `invalid_cursor`, `malformed_json`, `unauthenticated`, `invalid_signature`, `plan_limit_reached`, `forbidden`, `no_organization`, `not_found`, `conflict`, `last_admin`, `payload_too_large`, `rate_limited`, `internal_error`, `upstream_unavailable`. New codes may be added. */
             code: string;
             /** @description Present on `validation_failed`. */
             errors?: {
@@ -621,6 +670,16 @@ export interface components {
             /** @description The customer a `client` belongs to; null for other roles. */
             customerId: string | null;
         };
+        /** @description `GET /me` of an API key: the key and the organization it belongs to. */
+        ApiKeyMe: {
+            apiKey: {
+                /** @example key_01jd6m3f7g8h9j0k1m2n3p4q5r */
+                id: string;
+                name: string;
+                scope: components["schemas"]["ApiKeyScope"];
+            };
+            organization: components["schemas"]["OrganizationSummary"];
+        };
         /**
          * @description A member of the organization.
          * @example {
@@ -696,25 +755,28 @@ export interface components {
             expiresAt: string | null;
         };
         /**
-         * @description What an entry records: `org.created`, `org.renamed`, `org.deletion_requested`, `org.imported` (an import from Convex, actor `system`, with the counts of what it wrote as `{customers: {from: null, to: 12}, …}`), `org.portal_link_created` (a WorkOS Admin Portal link, with its `intent`), `member.joined` (an arrival: just in time, sync, webhook), `member.role_changed` (role or a client's customer), `member.removed`, `invitation.created`, `invitation.revoked`, `customer.created`, `customer.updated`, `customer.deleted`, `assignment.added`, `assignment.removed` (one per assignment a customer's deletion or a member's demotion removes), `billing.changed` (a subscription's status, variant or dates, or its last payment).
+         * @description What an entry records: `org.created`, `org.renamed`, `org.deletion_requested`, `org.imported` (an import from Convex, actor `system`, with the counts of what it wrote as `{customers: {from: null, to: 12}, …}`), `org.portal_link_created` (a WorkOS Admin Portal link, with its `intent`), `member.joined` (an arrival: just in time, sync, webhook), `member.role_changed` (role or a client's customer), `member.removed`, `invitation.created`, `invitation.revoked`, `customer.created`, `customer.updated`, `customer.deleted`, `assignment.added`, `assignment.removed` (one per assignment a customer's deletion or a member's demotion removes), `billing.changed` (a subscription's status, variant or dates, or its last payment), `api_key.created` (its `name`, `scope` and, when it has one, `expiresAt`, each `{from: null, to: …}`), `api_key.revoked` (the same fields, each `{from: …, to: null}`). Never a key's secret or digest.
          * @enum {string}
          */
-        AuditAction: "org.created" | "org.renamed" | "org.deletion_requested" | "org.imported" | "org.portal_link_created" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "customer.created" | "customer.updated" | "customer.deleted" | "assignment.added" | "assignment.removed" | "billing.changed";
+        AuditAction: "org.created" | "org.renamed" | "org.deletion_requested" | "org.imported" | "org.portal_link_created" | "member.joined" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.revoked" | "customer.created" | "customer.updated" | "customer.deleted" | "assignment.added" | "assignment.removed" | "billing.changed" | "api_key.created" | "api_key.revoked";
         AuditEntry: {
             /** @example aud_01jd6m3f7g8h9j0k1l2m3n4p5q */
             id: string;
             /** Format: date-time */
             at: string;
             actor: {
-                /** @enum {string} */
-                type: "user" | "lemonsqueezy" | "workos" | "system";
-                /** @description The user's id for `user`; null for the services. */
+                /**
+                 * @description `user`: a member's request; `api_key`: a request made with an API key; the others: the services.
+                 * @enum {string}
+                 */
+                type: "user" | "api_key" | "lemonsqueezy" | "workos" | "system";
+                /** @description The user's id for `user`, the key's id (`key_…`) for `api_key`; null for the services. */
                 id: string | null;
             };
             action: components["schemas"]["AuditAction"];
             target: {
                 /** @enum {string} */
-                type: "org" | "member" | "invitation" | "customer" | "assignment" | "subscription";
+                type: "org" | "member" | "invitation" | "customer" | "assignment" | "subscription" | "api_key";
                 /** @description The target's id; an assignment's is `<customerId>:<userId>`. */
                 id: string;
             };
@@ -739,7 +801,7 @@ export interface components {
             nextCursor: string | null;
         };
         /** @description One record of `GET /org/export`: its `type`, and `data` in the shape of that entity's route. */
-        ExportRecord: components["schemas"]["OrgRecord"] | components["schemas"]["BillingRecord"] | components["schemas"]["MemberRecord"] | components["schemas"]["InvitationRecord"] | components["schemas"]["CustomerRecord"] | components["schemas"]["AssignmentRecord"] | components["schemas"]["AuditRecord"];
+        ExportRecord: components["schemas"]["OrgRecord"] | components["schemas"]["BillingRecord"] | components["schemas"]["MemberRecord"] | components["schemas"]["InvitationRecord"] | components["schemas"]["CustomerRecord"] | components["schemas"]["AssignmentRecord"] | components["schemas"]["ApiKeyRecord"] | components["schemas"]["AuditRecord"];
         OrgRecord: {
             /** @constant */
             type: "org";
@@ -769,6 +831,11 @@ export interface components {
             /** @constant */
             type: "assignment";
             data: components["schemas"]["Assignment"];
+        };
+        ApiKeyRecord: {
+            /** @constant */
+            type: "api_key";
+            data: components["schemas"]["ApiKey"];
         };
         AuditRecord: {
             /** @constant */
@@ -828,6 +895,93 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
         };
+        /**
+         * @description What an API key may call. `read`: every `GET` operation except `GET /audit-log`, `GET /org/export` and `GET /api-keys`. `write`: those, and `POST /customers`, `PATCH /customers/{customerId}`, `DELETE /customers/{customerId}`, `PUT /customers/{customerId}/staff/{userId}` and `DELETE /customers/{customerId}/staff/{userId}`. Each operation's `security` names the scope it needs (`apiKeyAuth: [read]` or `[write]`); no key may call the others (403 `forbidden`).
+         * @enum {string}
+         */
+        ApiKeyScope: "read" | "write";
+        /** @description An API key's name, for the admins who read the list. The rule of `OrgName`: leading and trailing whitespace (Unicode `White_Space`) is trimmed and the trimmed name is stored; it must be 1–100 characters (Unicode scalar values) and hold no control character (Unicode category `Cc`). The pattern states exactly that. Anything else is 400 `validation_failed` (field `name`, `must be 1 to 100 characters without control characters`). */
+        ApiKeyName: string;
+        /**
+         * Format: date-time
+         * @description When the key stops working: an RFC 3339 time with any offset, stored in UTC and cut to the millisecond (`expiresAt` answers it as `2030-06-30T00:00:00.000Z`). It must be in the future when the key is made (a rule of the clock: 400 `validation_failed`, field `expiresAt`, `must be in the future`, in the operation's `x-refusals-beyond-schema`). Converted to UTC it must still fall in the year 9999 or before, which only a time on 9999-12-31 with a negative offset can fail: the `not` refuses that day with any negative offset (the server refuses only the ones that cross into the year 10000, as it refuses text that is no RFC 3339 time: 400 `validation_failed`, field `expiresAt`, `must be an RFC 3339 timestamp`).
+         */
+        ApiKeyExpiry: string;
+        /** @description Body of `POST /api-keys`. Every broken rule is reported at once in `errors`; an unknown field (`secret` included: clients never choose one) is 400 `validation_failed`. */
+        ApiKeyRequest: {
+            /** @example CRM sync */
+            name: components["schemas"]["ApiKeyName"];
+            scope: components["schemas"]["ApiKeyScope"];
+            expiresAt?: components["schemas"]["ApiKeyExpiry"];
+        };
+        /** @description An API key as `GET /api-keys` (and the export) shows it: never its secret or the secret's digest. */
+        ApiKey: {
+            /**
+             * @description Server-generated id (`key_` and a lowercase ULID, time-ordered).
+             * @example key_01jd6m3f7g8h9j0k1m2n3p4q5r
+             */
+            id: string;
+            /**
+             * @description The name as sent, trimmed.
+             * @example CRM sync
+             */
+            name: string;
+            scope: components["schemas"]["ApiKeyScope"];
+            /**
+             * @description The start of the secret, up to and including the first 4 of its 64 hex digits (`sak_<org id>.<key id>.` and 16 of its 256 random bits): enough to tell which key a secret in hand is, and no help in guessing the rest.
+             * @example sak_org_01HXYZ.key_01jd6m3f7g8h9j0k1m2n3p4q5r.3f1c
+             */
+            prefix: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When the key stops working (from then on it answers 401, and it stays listed until it is revoked); null: it works until it is revoked.
+             */
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description The start (`…:00.000Z`) of the last minute in which a request made with the key was admitted; written at most once a minute, so kept to the minute. Null: never used.
+             */
+            lastUsedAt: string | null;
+            /**
+             * @description WorkOS user id of the admin who made the key.
+             * @example user_01HXYZ
+             */
+            createdBy: string;
+        };
+        /** @description The answer of `POST /api-keys`: the new key, with the one appearance of its secret. */
+        CreatedApiKey: {
+            /**
+             * @description Server-generated id (`key_` and a lowercase ULID, time-ordered).
+             * @example key_01jd6m3f7g8h9j0k1m2n3p4q5r
+             */
+            id: string;
+            /** @description The name as sent, trimmed. */
+            name: string;
+            scope: components["schemas"]["ApiKeyScope"];
+            /** @description The start of `secret` that `GET /api-keys` shows (see `ApiKey`). */
+            prefix: string;
+            /** @description `sak_<org id>.<key id>.<64 lowercase hex digits>` (256 random bits). Shown here only: the server keeps its SHA-256 digest, never the secret. Send it as `Authorization: Bearer <secret>`; keep it like a password. */
+            secret: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description As sent, in UTC with three fraction digits; null without one.
+             */
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description Always null here (a new key has not been used).
+             */
+            lastUsedAt: string | null;
+        };
+        ApiKeyPage: {
+            items: components["schemas"]["ApiKey"][];
+            /** @description Cursor of the next page; null on the last page. */
+            nextCursor: string | null;
+        };
         UpdateOrgRequest: {
             /** @example Acme Ltd */
             name: components["schemas"]["OrgName"];
@@ -863,7 +1017,7 @@ export interface components {
              */
             updatedAt: string;
             /**
-             * @description WorkOS user id of the admin who created the customer.
+             * @description WorkOS user id of the admin who created the customer, or the id of the API key (`key_…`) it was created with.
              * @example user_01HXYZ
              */
             createdBy: string;
@@ -1032,7 +1186,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description `unauthenticated`: no, malformed, expired or untrusted bearer token. */
+        /** @description `unauthenticated`: no, malformed, expired or untrusted bearer token; or an API key that is malformed, unknown, revoked or expired, or whose secret is not the key's (which of these is not told). */
         Unauthenticated: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -1051,7 +1205,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `forbidden`: the caller's role may not do this; or `no_organization`: the token selects no organization, or the caller is not an active member of it. */
+        /** @description `forbidden`: the caller's role may not do this, or an API key may not (an operation no key may call, or a `write` operation and a `read` key); or `no_organization`: the token selects no organization, the caller is not an active member of it, or the organization (of the token or the API key) is being deleted. */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1060,7 +1214,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `no_organization`: the token selects no organization, or the caller is not an active member of it. */
+        /** @description `no_organization`: the token selects no organization, or the caller is not an active member of it, or the organization (of the token or the API key) is being deleted. */
         NoOrganization: {
             headers: {
                 [name: string]: unknown;
@@ -1189,6 +1343,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `rate_limited`: the API key's budget of requests for this calendar minute (`API_KEY_REQUESTS_PER_MINUTE`, default 600, per key) is spent; nothing was done. `Retry-After` says in how many seconds the next minute, and a new budget, begins. Only requests made with an API key are counted (see "API keys" in the API description). */
+        RateLimited: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://errors.api.example/rate_limited",
+                 *       "title": "Rate limited",
+                 *       "status": 429,
+                 *       "detail": "this API key's budget of 600 requests a minute is spent; retry in 17 s",
+                 *       "code": "rate_limited"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `upstream_unavailable`: DynamoDB, WorkOS or Lemon Squeezy failed after retries; nothing was half-written. Safe to retry. */
         UpstreamUnavailable: {
             headers: {
@@ -1221,6 +1394,8 @@ export interface components {
         CustomerId: string;
         /** @description Server-generated invitation id. */
         InvitationId: string;
+        /** @description Server-generated API key id (`key_` and a lowercase ULID). Like the other path ids, one that cannot be a key id (`key_`, then 1 to 64 ASCII letters or digits) answers 404 `not_found` at once. */
+        KeyId: string;
         /** @description Hex HMAC-SHA256 of the raw request body, keyed with `LEMONSQUEEZY_WEBHOOK_SECRET` (Lemon Squeezy sends lowercase; hex of either case is accepted, surrounding whitespace is trimmed). Compared in constant time. Missing, not hex, not 32 bytes, or wrong: 401 `invalid_signature`. */
         XSignature: string;
         /** @description `t=<timestamp>, v1=<hex>`: WorkOS sends `t` in Unix milliseconds (`t=<ms>, v1=<hex>`), the local WorkOS emulator in Unix seconds (`t=<s>,v1=<hex>`); both are accepted (parts are separated by commas, whitespace around them is ignored; several `v1` may be given, one must match). `v1` is the hex HMAC-SHA256, keyed with `WORKOS_WEBHOOK_SECRET`, of `"<t>.<raw body>"` (`t` exactly as sent), compared in constant time. The timestamp must be within 180 seconds of the server's clock, either way. Otherwise: 401 `invalid_signature`. */
@@ -1232,6 +1407,8 @@ export interface components {
         "WWW-Authenticate": string;
         /** @description `true` when the response replays an earlier request with the same `Idempotency-Key`. */
         "Idempotent-Replayed": "true";
+        /** @description Whole seconds until the next calendar minute begins, and with it the API key's new budget (1 to 60). */
+        "Retry-After": number;
     };
     pathItems: never;
 }
@@ -1246,32 +1423,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The caller. */
+            /** @description The caller: for a WorkOS token, the user with the organization and role the token selects (`Me`); for an API key, the key and its organization (`ApiKeyMe`). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "user": {
-                     *         "id": "user_01HXYZ",
-                     *         "email": "ada@example.com",
-                     *         "firstName": "Ada",
-                     *         "lastName": "Lovelace"
-                     *       },
-                     *       "organization": {
-                     *         "id": "org_01HXYZ",
-                     *         "name": "Acme"
-                     *       },
-                     *       "role": "admin",
-                     *       "customerId": null
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Me"];
+                    "application/json": components["schemas"]["Me"] | components["schemas"]["ApiKeyMe"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["NoOrganization"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -1319,6 +1482,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description `conflict`: the `Idempotency-Key` was used with a different body, or a request with this key is still in progress (retry after its 30-second lease). */
             409: {
                 headers: {
@@ -1352,6 +1516,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["NoOrganization"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -1487,6 +1652,7 @@ export interface operations {
             400: components["responses"]["BadListRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -1514,6 +1680,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["NoOrganization"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -1624,6 +1791,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -1725,7 +1893,7 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 action?: components["schemas"]["AuditAction"];
                 targetId?: string;
-                /** @description A user id; the services have none. */
+                /** @description A user id, or an API key's id (`key_…`); the services have none. */
                 actorId?: string;
             };
             header?: never;
@@ -1775,6 +1943,7 @@ export interface operations {
             400: components["responses"]["BadListRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -1860,6 +2029,126 @@ export interface operations {
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
+    "list-api-keys": {
+        parameters: {
+            query?: {
+                /** @description Page size for list routes; anything but a whole number from 1 to 100 is 400 `validation_failed` (field `limit`). */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque cursor from a previous page's `nextCursor`; only valid for the same list and organization. The server signs it (and binds it to the organization and the list), so no schema can tell an issued cursor from an edited or made-up one: those are 400 `invalid_cursor` (in each list's `x-refusals-beyond-schema`). An empty `cursor=` is refused too; leave the parameter out for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of API keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "key_01jd6m3f7g8h9j0k1m2n3p4q5r",
+                     *           "name": "CRM sync",
+                     *           "scope": "read",
+                     *           "prefix": "sak_org_01HXYZ.key_01jd6m3f7g8h9j0k1m2n3p4q5r.3f1c",
+                     *           "createdAt": "2026-12-01T09:00:00.000Z",
+                     *           "expiresAt": null,
+                     *           "lastUsedAt": "2026-12-03T17:42:00.000Z",
+                     *           "createdBy": "user_01HXYZ"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            400: components["responses"]["BadListRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["UpstreamUnavailable"];
+        };
+    };
+    "create-api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The key, with its secret: shown this once. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "key_01jd6m3f7g8h9j0k1m2n3p4q5r",
+                     *       "name": "CRM sync",
+                     *       "scope": "read",
+                     *       "prefix": "sak_org_01HXYZ.key_01jd6m3f7g8h9j0k1m2n3p4q5r.3f1c",
+                     *       "secret": "sak_org_01HXYZ.key_01jd6m3f7g8h9j0k1m2n3p4q5r.3f1c9a7e0b2d4c6f8a1e3b5d7f9c0e2a4b6d8f0a1c3e5b7d9f1a3c5e7b9d0f2a",
+                     *       "createdAt": "2026-12-01T09:00:00.000Z",
+                     *       "expiresAt": null,
+                     *       "lastUsedAt": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description `validation_failed` (with `errors`, every broken rule at once) or `malformed_json`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["UpstreamUnavailable"];
+        };
+    };
+    "delete-api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Server-generated API key id (`key_` and a lowercase ULID). Like the other path ids, one that cannot be a key id (`key_`, then 1 to 64 ASCII letters or digits) answers 404 `not_found` at once. */
+                keyId: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["UpstreamUnavailable"];
+        };
+    };
     "list-customers": {
         parameters: {
             query?: {
@@ -1903,6 +2192,7 @@ export interface operations {
             400: components["responses"]["BadListRequest"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["NoOrganization"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -1950,6 +2240,7 @@ export interface operations {
             402: components["responses"]["PaymentRequired"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -1977,6 +2268,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["NoOrganization"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -2020,6 +2312,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -2071,6 +2364,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -2120,6 +2414,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -2176,6 +2471,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -2203,6 +2499,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };
@@ -2226,6 +2523,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["UpstreamUnavailable"];
         };
     };

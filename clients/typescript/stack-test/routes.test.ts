@@ -32,8 +32,15 @@ async function refusal(call: Promise<unknown>): Promise<ApiError> {
   assert.fail("the call succeeded");
 }
 
+/** `GET /me` of a signed-in member (a WorkOS token): the member's shape, not an API key's. */
+async function memberMe(api: ApiClient) {
+  const me = await unwrap(api.GET("/me"));
+  assert.ok("user" in me, `a token's /me shows its user: ${JSON.stringify(me)}`);
+  return me;
+}
+
 test("the member routes: me, org, users, customers, staff, invitations, audit, export, portal, tickets", async () => {
-  const me = await unwrap(admin.GET("/me"));
+  const me = await memberMe(admin);
   assert.equal(me.organization?.name, "Acme Demo");
   assert.equal(me.role, "admin");
 
@@ -110,6 +117,42 @@ test("the member routes: me, org, users, customers, staff, invitations, audit, e
   assert.ok(Date.parse(ticket.expiresAt) > Date.now());
 });
 
+test("API keys: made by the admin, shown once, used within their scope, revoked at once", async () => {
+  const made = await admin.POST("/api-keys", { body: { name: "Stack key", scope: "read" } });
+  assert.equal(made.response.status, 201);
+  const key = made.data ?? assert.fail("the new key");
+  assert.ok(key.secret.startsWith("sak_"), `the secret's format: ${key.prefix}`);
+  assert.ok(key.secret.startsWith(key.prefix), "the prefix is the secret's start");
+  assert.deepEqual([key.name, key.scope, key.expiresAt, key.lastUsedAt], ["Stack key", "read", null, null]);
+
+  // The list shows the key, never its secret.
+  const listed = await unwrap(admin.GET("/api-keys"));
+  const entry = listed.items.find((k) => k.id === key.id) ?? assert.fail("the new key is listed");
+  assert.deepEqual([entry.name, entry.scope, entry.prefix], ["Stack key", "read", key.prefix]);
+  assert.ok(!("secret" in entry), "no secret in the list");
+  assert.ok(!JSON.stringify(listed).includes(key.secret.slice(key.prefix.length)), "nor the rest of it");
+
+  // A machine client with the key: what a read key may do, and no more.
+  const machine = createClient({ baseUrl: apiUrl, apiKey: key.secret });
+  const me = await unwrap(machine.GET("/me"));
+  assert.ok("apiKey" in me, `a key's /me shows the key: ${JSON.stringify(me)}`);
+  assert.deepEqual([me.apiKey.id, me.apiKey.name, me.apiKey.scope], [key.id, "Stack key", "read"]);
+  assert.equal(me.organization.name, "Acme Demo");
+  const customers = await machine.GET("/customers");
+  assert.equal(customers.response.status, 200);
+  assert.ok((customers.data?.items.length ?? 0) >= 3, "a key sees every customer, as an admin does");
+  const write = await refusal(machine.POST("/customers", { body: { name: "Made by a read key" } }));
+  assert.deepEqual([write.status, write.code], [403, "forbidden"]);
+  const used = (await unwrap(admin.GET("/api-keys"))).items.find((k) => k.id === key.id);
+  assert.match(used?.lastUsedAt ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/, "lastUsedAt, to the minute");
+
+  // Revoked: refused from the very next request.
+  const revoked = await admin.DELETE("/api-keys/{keyId}", { params: { path: { keyId: key.id } } });
+  assert.equal(revoked.response.status, 204);
+  const after = await refusal(machine.GET("/customers"));
+  assert.deepEqual([after.status, after.code], [401, "unauthenticated"]);
+});
+
 test("billing: the webhook through the client upgrades Globex, GET /billing shows it; checkout needs Lemon Squeezy", async () => {
   const org = await unwrap(globex.GET("/org"));
   assert.deepEqual(await unwrap(globex.GET("/billing")).then((b) => [b.status, b.planName]), [null, "Free"]);
@@ -141,7 +184,7 @@ test("billing: the webhook through the client upgrades Globex, GET /billing show
 });
 
 test("the WorkOS webhook through the client: a signed membership event applies", async () => {
-  const me = await unwrap(staff.GET("/me"));
+  const me = await memberMe(staff);
   const memberships = await workos<{ data: Record<string, unknown>[] }>(
     "GET",
     `/user_management/organization_memberships?user_id=${me.user.id}&organization_id=${me.organization?.id}`,
@@ -160,7 +203,7 @@ test("the WorkOS webhook through the client: a signed membership event applies",
     }),
   );
   assert.ok(["applied", "unchanged"].includes(answer.status), JSON.stringify(answer));
-  assert.equal((await unwrap(staff.GET("/me"))).role, "staff", "nothing changed for the member");
+  assert.equal((await memberMe(staff)).role, "staff", "nothing changed for the member");
 });
 
 test("an organization's life: POST /orgs (idempotent), a member added and removed, DELETE /org", async () => {
@@ -177,10 +220,10 @@ test("an organization's life: POST /orgs (idempotent), a member added and remove
   const orgId = created.data?.id ?? assert.fail("an id");
 
   const owner = clientFor(token("admin@globex.test", name));
-  assert.equal((await unwrap(owner.GET("/me"))).role, "admin");
+  assert.equal((await memberMe(owner)).role, "admin");
   const { email, userId } = await newMember(orgId, "staff");
   const member = clientFor(token(email, name));
-  assert.equal((await unwrap(member.GET("/me"))).role, "staff", "the first request provisions the member");
+  assert.equal((await memberMe(member)).role, "staff", "the first request provisions the member");
   const promoted = await unwrap(owner.PATCH("/users/{userId}", { params: { path: { userId } }, body: { role: "admin" } }));
   assert.equal(promoted.role, "admin");
   assert.equal((await owner.DELETE("/users/{userId}", { params: { path: { userId } } })).response.status, 204);
