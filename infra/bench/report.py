@@ -689,6 +689,53 @@ def convex_import(results: dict) -> list[str]:
     return lines
 
 
+# What counting an API key's requests costs (issue 25): one conditional UpdateItem (ADD) on an item
+# under 1 KB per request: 1 WRU; and one more a key and minute for `lastUsedAt`.
+KEY_WRU_PER_REQUEST = 1
+
+
+def api_keys(bench: Bench) -> list[str]:
+    lines = ["", "## API keys: what counting each request costs", ""]
+    token, key = bench.by_label("get-customer"), bench.by_label("get-customer-key")
+    if not token or not key:
+        return lines + [NOT_MEASURED]
+    lines += [
+        "`get-customer` on the harness, once with a staff member's WorkOS token and once with a `read` API key "
+        "(`get-customer-key`). The token's request verifies an RS256 signature (the JWKS cached) and reads the "
+        "membership, the org item, the customer and the caller's assignment in one BatchGetItem. The key's "
+        "request hashes the secret (SHA-256) and reads the key, the org item and the customer in one "
+        "BatchGetItem, then counts itself: one conditional UpdateItem (`ADD used 1` if `used < budget`) on the "
+        "key's counter of the minute, and, when the key's `lastUsedAt` is behind the minute, one more UpdateItem "
+        "(once a minute per key).",
+        "",
+    ]
+    keys = [("first_invocation_ms", "median"), ("warm_invocation_ms", "median"), ("warm_invocation_ms", "p99")]
+    rows = [[f"`{run['label']}`"] + [num(fig(run, k, f)) for k, f in keys] for run in (token, key)]
+    rows.append(["*key − token*"] + [
+        num(fig(key, k, f) - fig(token, k, f)) if fig(key, k, f) is not None and fig(token, k, f) is not None else "?"
+        for k, f in keys
+    ])
+    lines += table(["run", "first response median (ms)", "warm p50 (ms)", "warm p99 (ms)"], rows)
+    per_million = KEY_WRU_PER_REQUEST * DDB_PRICE_PER_MILLION_WRU
+    lines += [
+        "",
+        f"**The choice: one write per request.** Counting costs one round trip to DynamoDB after the key is "
+        f"verified (the difference above; on AWS a single-digit-millisecond UpdateItem) and {KEY_WRU_PER_REQUEST} "
+        f"WRU: ${per_million:.3f} per million key requests at on-demand prices (${DDB_PRICE_PER_MILLION_WRU} per "
+        "million WRU), plus 1 WRU a key and minute for `lastUsedAt`. The counter items live in a partition of "
+        "their own per organization (`ORG#<org>#KEYUSE`), not the org's, and expire by TTL two minutes after "
+        "their minute. What else was weighed: a count in each Lambda's memory costs nothing, but every "
+        "concurrent instance would grant the whole budget again (N instances, N budgets), which the issue's "
+        "\"exact under 50 concurrent requests\" rules out; a cache service (ElastiCache, DAX) would add a VPC "
+        "and an always-on bill larger than the writes at this scale. A request refused for its budget costs "
+        "the same write attempt (a failed condition is still billed as a write) and no more. Members' requests "
+        "are not counted. Each counted request also makes a stream record that `live-broadcast` reads and "
+        "ignores (in batches of up to 50); an event filter on the mapping would keep those from invoking it "
+        "(docs/live-updates.md).",
+    ]
+    return lines
+
+
 def document(bench: Bench, svg_ref: str) -> str:
     sections = [
         intro(bench),
@@ -700,6 +747,7 @@ def document(bench: Bench, svg_ref: str) -> str:
         sync(bench.results),
         live(bench.results),
         convex_import(bench.results),
+        api_keys(bench),
         cost(bench),
         chart_section(svg_ref),
         reproduce(bench),

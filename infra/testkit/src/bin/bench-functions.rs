@@ -1,7 +1,7 @@
 //! `bench-functions`: every function's release binary on the Lambda Runtime API harness
 //! (`infra/bench/lambda_harness.py`), each fed its success path as API Gateway sends it, with a
 //! valid token from the emulator (the scenario of `tests/deployed.rs`), plus the 401 path of
-//! `get-org`, both scheduled functions, the floor (`bench-floor`) and the Node.js peer of
+//! `get-org`, `get-customer` called with an API key, both scheduled functions, the floor (`bench-floor`) and the Node.js peer of
 //! `get-customer`. Run by `infra/bench/run.sh` under `services.sh`; writes `OUT_DIR/runs.json`.
 //!
 //! Knobs: `COLD_STARTS` (5) × `WARM_INVOCATIONS` (200) per function; the functions that call
@@ -125,6 +125,38 @@ async fn main() {
         warm,
         vars: vec![],
     });
+    // API keys (issue 25): `get-customer` with a read key in place of a member's token. The same
+    // read, plus the conditional UpdateItem that counts the request against the key's budget (a
+    // budget no run reaches) and, once a minute, the one that moves `lastUsedAt`: what counting
+    // costs, measured.
+    if measured("get-customer-key") {
+        let body = json!({"name": "bench", "scope": "read"});
+        let made = app.call(testkit::POST, "/api-keys", Some(&scenario.org.admin.token), Some(body)).await;
+        let secret = made.body["secret"].as_str().expect("an API key").to_owned();
+        let events = (0..rounds("get-customer"))
+            .map(|r| {
+                let mut event = scenario.event("get-customer", r);
+                for (name, value) in &mut event.headers {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        *value = format!("Bearer {secret}");
+                    }
+                }
+                event.to_json()
+            })
+            .collect();
+        cases.push(Case {
+            label: "get-customer-key".into(),
+            kind: "rust",
+            function: Some("get-customer"),
+            route: Some("GET /customers/{customerId}".into()),
+            case: "success, read API key",
+            binary: bin_dir.join("get-customer"),
+            events,
+            cold,
+            warm,
+            vars: vec![("API_KEY_REQUESTS_PER_MINUTE".into(), "1000000000".into())],
+        });
+    }
     // billing-reconcile asks Lemon Squeezy about every subscription it knows, 200 ms apart (its
     // pace for Lemon Squeezy's rate limit): on a table of its own with one, not the thousand
     // that the webhook's run leaves behind, so that a run measures the work and not the pace.
