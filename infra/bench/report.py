@@ -694,12 +694,19 @@ def convex_import(results: dict) -> list[str]:
 KEY_WRU_PER_REQUEST = 1
 
 
-def api_keys(bench: Bench) -> list[str]:
+def api_keys(results: dict) -> list[str]:
     lines = ["", "## API keys: what counting each request costs", ""]
-    token, key = bench.by_label("get-customer"), bench.by_label("get-customer-key")
+    measured = results.get("api_keys") or {}
+    runs = {run.get("label"): run for run in measured.get("runs", [])}
+    token, key = runs.get("get-customer"), runs.get("get-customer-key")
     if not token or not key:
         return lines + [NOT_MEASURED]
+    load = measured.get("machine", {})
     lines += [
+        f"Measured on {measured.get('date', '?')} (`make bench`, or `infra/bench/api-keys.sh` for these two runs "
+        f"alone; load average {' / '.join(load.get('loadavg_start', ['?']))} at the start), each run "
+        f"{token.get('cold_starts', '?')} cold starts of 1 + {token.get('warm_invocations_per_cold_start', '?')} invocations.",
+        "",
         "`get-customer` on the harness, once with a staff member's WorkOS token and once with a `read` API key "
         "(`get-customer-key`). The token's request verifies an RS256 signature (the JWKS cached) and reads the "
         "membership, the org item, the customer and the caller's assignment in one BatchGetItem. The key's "
@@ -747,7 +754,7 @@ def document(bench: Bench, svg_ref: str) -> str:
         sync(bench.results),
         live(bench.results),
         convex_import(bench.results),
-        api_keys(bench),
+        api_keys(bench.results),
         cost(bench),
         chart_section(svg_ref),
         reproduce(bench),

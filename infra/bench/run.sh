@@ -141,6 +141,10 @@ results = {
     "convex_import": json.load(open(convex_import)) if os.path.exists(convex_import) and os.path.getsize(convex_import) else None,
     "floor_label": "floor", "peer_label": "node-peer", "peer_rust_label": "get-customer",
 }
+# What counting an API key's requests costs: get-customer with a token and with a key, side by side.
+key_runs = [r for r in runs if r.get("label") in ("get-customer", "get-customer-key")]
+if len(key_runs) == 2:
+    results["api_keys"] = {"date": results["date"], "runs": key_runs, "machine": results["machine"]}
 json.dump(results, open(out, "w"), indent=2)
 print(f"wrote {out}; events, logs and zips in {work}", file=sys.stderr)
 PY

@@ -61,6 +61,16 @@ fn app_key() -> String {
     format!("sk_test_app_{n}")
 }
 
+/// Whether any string in `value` (nested maps and lists too) contains `needle`.
+pub fn mentions(value: &AttributeValue, needle: &str) -> bool {
+    match value {
+        AttributeValue::S(text) => text.contains(needle),
+        AttributeValue::M(map) => map.values().any(|v| mentions(v, needle)),
+        AttributeValue::L(list) => list.iter().any(|v| mentions(v, needle)),
+        _ => false,
+    }
+}
+
 /// The application under test: its own table, and clients pointed at the local services.
 pub struct TestApp {
     pub deps: Deps,

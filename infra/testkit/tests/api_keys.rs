@@ -32,14 +32,7 @@ async fn at_least_left_in_minute(seconds: u64) {
 
 /// Whether any string attribute of any stored item contains `needle`.
 async fn stored_anywhere(app: &TestApp, needle: &str) -> bool {
-    fn mentions(value: &AttributeValue, needle: &str) -> bool {
-        match value {
-            AttributeValue::S(text) => text.contains(needle),
-            AttributeValue::M(map) => map.values().any(|v| mentions(v, needle)),
-            AttributeValue::L(list) => list.iter().any(|v| mentions(v, needle)),
-            _ => false,
-        }
-    }
+    use testkit::mentions;
     app.items().await.iter().any(|item| item.values().any(|v| mentions(v, needle)))
 }
 

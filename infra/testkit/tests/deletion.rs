@@ -12,23 +12,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use testkit::lemonsqueezy::{LemonSqueezyStub, ROOMY_PLANS, fixture_json, sign};
 use testkit::proxy::{Fault, FaultProxy};
-use testkit::{DELETE, GET, Member, OrgFixture, POST, PUT, TestApp, env, origin};
+use testkit::{DELETE, GET, Member, OrgFixture, POST, PUT, TestApp, env, mentions, origin};
 
 type Item = HashMap<String, AttributeValue>;
 
 async fn app_with(workos_url: &str, stub: &LemonSqueezyStub) -> TestApp {
     let extra = [("PLANS", ROOMY_PLANS), ("LEMONSQUEEZY_ALLOW_TEST_MODE", "true")];
     TestApp::with_lemonsqueezy(workos_url, stub, &extra).await
-}
-
-/// Whether any string in `value` (nested maps and lists too) contains `needle`.
-fn mentions(value: &AttributeValue, needle: &str) -> bool {
-    match value {
-        AttributeValue::S(text) => text.contains(needle),
-        AttributeValue::M(map) => map.values().any(|v| mentions(v, needle)),
-        AttributeValue::L(list) => list.iter().any(|v| mentions(v, needle)),
-        _ => false,
-    }
 }
 
 fn text<'a>(item: &'a Item, name: &str) -> &'a str {

@@ -85,8 +85,8 @@ async fn each_route_makes_the_reads_the_note_lists() {
         r#"PATCH /customers/{id}: 200 [("BatchGetItem", 1), ("Query", 1)]"#,
         r#"POST /webhooks/lemonsqueezy: 200 [("GetItem", 2), ("TransactGetItems", 1)]"#,
         // The Queries: the partitions the deletion empties (the org's, its events', its numbered
-        // changes' and its audit months'); the GetItem: the tombstone.
-        r#"DELETE /org: 202 [("GetItem", 1), ("BatchGetItem", 1), ("Query", 6)]"#,
+        // changes', its API keys' counters' and its audit months'); the GetItem: the tombstone.
+        r#"DELETE /org: 202 [("GetItem", 1), ("BatchGetItem", 1), ("Query", 7)]"#,
         r#"DELETE /org, retried: 200 [("GetItem", 1), ("BatchGetItem", 1)]"#,
     ];
     assert_eq!(table, expected);
