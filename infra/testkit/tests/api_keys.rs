@@ -381,3 +381,22 @@ async fn an_admin_whose_first_request_is_a_key_route_is_provisioned_on_it() {
     }
     app.assert_counts_match(&org.org_id, "admins provisioned by the key routes").await;
 }
+
+#[tokio::test]
+async fn a_failed_last_use_write_does_not_fail_the_request() {
+    let dynamodb = testkit::FaultProxy::start(&testkit::env("AWS_ENDPOINT_URL_DYNAMODB")).await;
+    let app = TestApp::with_dynamodb(testkit::dynamodb_client_at(&dynamodb.url), &[]).await;
+    let org = app.org_fixture().await;
+    let (secret, id) = new_key(&app, &org, "read").await;
+    at_least_left_in_minute(10).await;
+    // The request's UpdateItems: the count, then `lastUsedAt`, which fails every attempt.
+    dynamodb.fail_action("UpdateItem", 1, testkit::Fault::Status(500), 10);
+    let answer = app.call(GET, "/customers", Some(&secret), None).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let key = app.deps.store.get_api_key(&org.org_id, &id).await.unwrap().unwrap();
+    assert_eq!(key.last_used_at, None, "the write failed");
+    dynamodb.clear();
+    assert_eq!(app.call(GET, "/customers", Some(&secret), None).await.status, 200);
+    let key = app.deps.store.get_api_key(&org.org_id, &id).await.unwrap().unwrap();
+    assert_eq!(key.last_used_at, Some(Window::of(shared::Timestamp::now()).start()), "the next request writes it");
+}

@@ -42,8 +42,11 @@ impl Deps {
         if self.store.count_key_use(&key, window, budget).await? == KeyUse::Exhausted {
             return Err(ApiError::RateLimited { limit: budget, retry_after: window.seconds_left });
         }
+        // Bookkeeping, not a decision: a failure to note the use must not fail the request.
         if api_keys::last_use_due(key.last_used_at, now) {
-            self.store.note_key_use(&key, window.start()).await?;
+            if let Err(error) = self.store.note_key_use(&key, window.start()).await {
+                tracing::warn!(error = %crate::error::chain(&error), "the API key's lastUsedAt was not written");
+            }
         }
         let caller = Caller { principal: Principal::ApiKey(key), org, request_id: call.request_id.clone() };
         Ok((caller, found))

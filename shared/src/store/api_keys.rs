@@ -1,7 +1,6 @@
 //! API keys: `ORG#o` / `APIKEY#k`, read with the org item when a key's request is resolved, and
 //! their request counters, `ORG#o#KEYUSE` / `KEY#k#MINUTE#m` (one a key and minute, gone by TTL).
 
-use aws_sdk_dynamodb::types::ReturnValue;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{EntryKey, Event};
@@ -76,8 +75,8 @@ impl ApiKeyItem {
 /// What counting one request of a key found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyUse {
-    /// Counted: the `n`th request of its minute.
-    Counted(u32),
+    /// Counted within the minute's budget.
+    Counted,
     /// The minute's budget was spent already: not counted.
     Exhausted,
 }
@@ -133,17 +132,12 @@ impl Store {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":gone", n(gone_at))
             .expression_attribute_values(":budget", n(budget))
-            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
             .map_err(sdk_error);
-        match result {
-            Ok(output) => {
-                let used = output.attributes.as_ref().and_then(|a| a.get("used")).and_then(|v| v.as_n().ok());
-                Ok(KeyUse::Counted(used.and_then(|n| n.parse().ok()).unwrap_or(budget)))
-            }
-            Err(StoreError::ConditionFailed) => Ok(KeyUse::Exhausted),
-            Err(error) => Err(error),
+        match super::condition_held(result)? {
+            true => Ok(KeyUse::Counted),
+            false => Ok(KeyUse::Exhausted),
         }
     }
 
