@@ -4,6 +4,10 @@
 //! made: the stored one is handed out while it has an hour left at least; otherwise Lemon Squeezy
 //! is asked for the subscription again and its fresh URL is kept and handed out. When Lemon
 //! Squeezy cannot be reached the rest of the answer stands, with `customerPortalUrl` null.
+//!
+//! An API key gets `customerPortalUrl` null, always: the link lets whoever holds it cancel the
+//! subscription or change how it is paid, which no key's scope allows (and a key's loop would
+//! otherwise spend the Lemon Squeezy allowance that checkout and the reconcile job need).
 
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
@@ -20,8 +24,10 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let now = Timestamp::now();
     let shown = caller.org.entitlement(&deps.config.plans, now).subscription;
     let portal = match shown {
-        Some(subscription) => fresh_portal_link(deps, caller.org_id(), &subscription.id, now).await?,
-        None => None,
+        Some(subscription) if caller.member().is_ok() => {
+            fresh_portal_link(deps, caller.org_id(), &subscription.id, now).await?
+        }
+        _ => None,
     };
     Ok(http::json(200, &BillingView::new(&caller.org, &deps.config.plans, now, portal.as_ref())))
 }

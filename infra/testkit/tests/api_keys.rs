@@ -281,7 +281,9 @@ async fn revoked_expired_edited_forged_and_unknown_keys_are_401_at_once() {
 
 #[tokio::test]
 async fn the_budget_holds_exactly_under_50_concurrent_requests() {
-    let app = TestApp::with_workos_url(&testkit::env("WORKOS_API_URL"), &[("API_KEY_REQUESTS_PER_MINUTE", "20")]).await;
+    let dynamodb = testkit::FaultProxy::start(&testkit::env("AWS_ENDPOINT_URL_DYNAMODB")).await;
+    let budget = [("API_KEY_REQUESTS_PER_MINUTE", "20")];
+    let app = TestApp::with_dynamodb(testkit::dynamodb_client_at(&dynamodb.url), &budget).await;
     let org = app.org_fixture().await;
     let (secret, _) = new_key(&app, &org, "read").await;
     let (other, _) = new_key(&app, &org, "read").await;
@@ -295,6 +297,13 @@ async fn the_budget_holds_exactly_under_50_concurrent_requests() {
         let after: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((1..=60).contains(&after), "{after}");
     }
+    // Spent, the key is answered from the function's memory for the rest of the minute: no
+    // more writes (a refused conditional write is billed too).
+    let writes = dynamodb.count_action("UpdateItem");
+    for _ in 0..5 {
+        assert_eq!(app.call(GET, "/customers", Some(&secret), None).await.status, 429);
+    }
+    assert_eq!(dynamodb.count_action("UpdateItem"), writes, "a spent key's requests write nothing");
     // Each key has a budget of its own, and members none.
     assert_eq!(app.call(GET, "/customers", Some(&other), None).await.status, 200);
     assert_eq!(app.call(GET, "/customers", Some(&org.admin.token), None).await.status, 200);

@@ -88,6 +88,11 @@ async fn every_fixture_applies_in_turn() {
     );
     assert_eq!(view["renewsAt"], "2025-02-15T10:00:00.000Z");
     assert!(view["customerPortalUrl"].as_str().unwrap().starts_with("https://example-store.lemonsqueezy.com/billing"));
+    // An API key reads the billing view, but never the portal link (it can cancel the plan).
+    let key = app.call(POST, "/api-keys", Some(&org.admin.token), Some(json!({"name": "b", "scope": "write"}))).await;
+    let by_key = app.call(GET, "/billing", key.body["secret"].as_str(), None).await;
+    assert_eq!((by_key.status, &by_key.body["planName"]), (200, &json!("Pro")), "{:?}", by_key.body);
+    assert_eq!(by_key.body["customerPortalUrl"], Value::Null, "{:?}", by_key.body);
     assert_eq!(app.org(&org.admin).await["limits"]["maxCustomers"], 5);
     assert_eq!(app.org(&org.admin).await["plan"]["name"], "Pro");
 

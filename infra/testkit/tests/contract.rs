@@ -261,3 +261,43 @@ fn the_webhook_secret_reaches_only_the_webhook_and_the_tag_secret_only_who_tags(
         ["billing-reconcile", "create-checkout", "lemonsqueezy-webhook"].map(str::to_owned).into()
     );
 }
+
+/// Issue 25: every route of the template is classified for API keys as API.md says (`read`: the
+/// `GET` routes but `/audit-log`, `/org/export` and `/api-keys`; `write`: also the customer and
+/// assignment changes; no other), and the OpenAPI document's `security` says the same of each
+/// operation: `apiKeyAuth` with the scope it needs, exactly where a key may call it.
+#[test]
+fn every_route_is_classified_for_api_keys_as_api_md_and_the_document_say() {
+    use shared::domain::api_keys::{Scope, scope_needed};
+    let person_only_reads = ["/audit-log", "/org/export", "/api-keys"];
+    let writes = [
+        ("POST", "/customers"),
+        ("PATCH", "/customers/{customerId}"),
+        ("DELETE", "/customers/{customerId}"),
+        ("PUT", "/customers/{customerId}/staff/{userId}"),
+        ("DELETE", "/customers/{customerId}/staff/{userId}"),
+    ];
+    let openapi = yaml("docs/openapi.yaml");
+    for (method, path, function) in template_routes() {
+        let expected = if method == "GET" && !person_only_reads.contains(&path.as_str()) {
+            Some(Scope::Read)
+        } else if writes.contains(&(method.as_str(), path.as_str())) {
+            Some(Scope::Write)
+        } else {
+            None
+        };
+        let route = format!("{method} {path}");
+        assert_eq!(scope_needed(&route), expected, "{route} ({function}): classify it in domain/api_keys.rs");
+        let operation = &openapi["paths"][path.as_str()][method.to_lowercase().as_str()];
+        let documented: Vec<String> = operation["security"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|requirement| requirement["apiKeyAuth"].as_sequence())
+            .flatten()
+            .filter_map(|scope| scope.as_str().map(str::to_owned))
+            .collect();
+        let expected_doc: Vec<String> = expected.map(|s| s.slug().to_owned()).into_iter().collect();
+        assert_eq!(documented, expected_doc, "{route}: the document's apiKeyAuth");
+    }
+}

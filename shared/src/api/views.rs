@@ -234,8 +234,9 @@ impl From<ApiKeyItem> for ApiKeyView {
 }
 
 /// A key just made, as `POST /api-keys` answers it: the one place its secret appears (API.md:
-/// `{id, name, scope, prefix, secret, createdAt, expiresAt, lastUsedAt}`).
-#[derive(Debug, Serialize)]
+/// `{id, name, scope, prefix, secret, createdAt, expiresAt, lastUsedAt}`). No `Debug`: it holds
+/// the secret.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedApiKeyView {
     pub id: String,

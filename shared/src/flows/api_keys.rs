@@ -1,5 +1,8 @@
 //! An API key's call (API.md "API keys"): the other credential `Deps::resolve_caller` admits.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use super::access::{Call, Caller, Principal, unknown_key};
 use crate::domain::api_keys::{self, KeySecret, Window};
 use crate::error::ApiError;
@@ -39,8 +42,15 @@ impl Deps {
         }
         let window = Window::of(now);
         let budget = self.config.api_key_requests_per_minute;
+        let spent = ApiError::RateLimited { limit: budget, retry_after: window.seconds_left };
+        // A minute's budget spent stays spent: this instance answers the rest of the minute
+        // without the write (a refused conditional write is billed too).
+        if self.spent_keys.spent(&key.id, window.minute) {
+            return Err(spent);
+        }
         if self.store.count_key_use(&key, window, budget).await? == KeyUse::Exhausted {
-            return Err(ApiError::RateLimited { limit: budget, retry_after: window.seconds_left });
+            self.spent_keys.remember(&key.id, window.minute);
+            return Err(spent);
         }
         // Bookkeeping, not a decision: a failure to note the use must not fail the request.
         if api_keys::last_use_due(key.last_used_at, now) {
@@ -50,5 +60,39 @@ impl Deps {
         }
         let caller = Caller { principal: Principal::ApiKey(key), org, request_id: call.request_id.clone() };
         Ok((caller, found))
+    }
+}
+
+/// The keys a warm function found past their budget, by the minute it was spent in. Exact: a
+/// spent minute never has budget again, so answering from here changes no answer, only saves the
+/// refused write of every further request that minute.
+#[derive(Clone, Default)]
+pub(super) struct SpentKeys(Arc<Mutex<HashMap<String, i64>>>);
+
+impl SpentKeys {
+    fn spent(&self, key_id: &str, minute: i64) -> bool {
+        self.0.lock().is_ok_and(|spent| spent.get(key_id) == Some(&minute))
+    }
+
+    fn remember(&self, key_id: &str, minute: i64) {
+        let Ok(mut spent) = self.0.lock() else { return };
+        // Only this minute's entries can answer; the older ones go.
+        spent.retain(|_, at| *at >= minute);
+        spent.insert(key_id.to_owned(), minute);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spent_minute_is_remembered_until_the_next() {
+        let spent = SpentKeys::default();
+        assert!(!spent.spent("key_1", 10));
+        spent.remember("key_1", 10);
+        assert!(spent.spent("key_1", 10) && !spent.spent("key_2", 10) && !spent.spent("key_1", 11));
+        spent.remember("key_2", 11);
+        assert!(!spent.spent("key_1", 10), "an older minute is forgotten");
     }
 }

@@ -40,8 +40,9 @@ impl Caller {
         }
     }
 
-    /// The membership of a caller who is a person; 403 for a key (whose scope keeps it off the
-    /// routes that need one; this is the second lock).
+    /// The membership of a caller who is a person; 403 for a key. For the handlers that need a
+    /// person's id or address (a ticket, an invitation's sender, a checkout's e-mail): the scope
+    /// table (`domain::api_keys`) keeps keys off those routes already; this refuses them again.
     pub fn member(&self) -> Result<&MemberItem, ApiError> {
         match &self.principal {
             Principal::Member(member) => Ok(member),

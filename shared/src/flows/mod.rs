@@ -33,6 +33,8 @@ pub struct Deps {
     pub live: Option<LiveConnections>,
     /// Users this warm function found not to be members, for a short while.
     not_members: access::NotMemberCache,
+    /// API keys this warm function found past their budget, for the rest of that minute.
+    spent_keys: api_keys::SpentKeys,
 }
 
 impl Deps {
@@ -62,6 +64,7 @@ impl Deps {
             lemonsqueezy: LemonSqueezyClient::new(http.clone(), config.lemonsqueezy.clone()),
             live: None,
             not_members: access::NotMemberCache::default(),
+            spent_keys: api_keys::SpentKeys::default(),
             http,
             config,
         }
@@ -79,6 +82,7 @@ impl Deps {
             lemonsqueezy: self.lemonsqueezy.clone(),
             live: self.live.clone(),
             not_members: self.not_members.clone(),
+            spent_keys: self.spent_keys.clone(),
         }
     }
 

@@ -10,8 +10,9 @@ use crate::Timestamp;
 use crate::domain::api_keys::{KeySecret, Scope, Window};
 use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
 
-/// An organization's API key. The secret is not stored, only its digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An organization's API key. The secret is not stored, only its digest (which its `Debug`
+/// leaves out, as everything that shows a caller does).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyItem {
     #[serde(rename = "PK")]
@@ -35,6 +36,17 @@ pub struct ApiKeyItem {
     /// The admin who made it.
     pub created_by: String,
     pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for ApiKeyItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyItem")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("scope", &self.scope)
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiKeyItem {
@@ -71,6 +83,9 @@ impl ApiKeyItem {
         format!("{}{}", crate::domain::api_keys::KEY_ID_PREFIX, ulid::Ulid::new().to_string().to_lowercase())
     }
 }
+
+/// The `entity` of a key's counter of a minute (`ORG#o#KEYUSE` / `KEY#k#MINUTE#m`).
+pub const KEY_USE_ENTITY: &str = "key_use";
 
 /// What counting one request of a key found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,11 +141,12 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(super::key(keys::key_use_pk(&key.org_id), keys::key_use_sk(&key.id, window.minute))))
-            .update_expression("ADD #used :one SET expiresAt = :gone")
+            .update_expression("ADD #used :one SET expiresAt = :gone, entity = :entity")
             .condition_expression("attribute_not_exists(#used) OR #used < :budget")
             .expression_attribute_names("#used", "used")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":gone", n(gone_at))
+            .expression_attribute_values(":entity", s(KEY_USE_ENTITY))
             .expression_attribute_values(":budget", n(budget))
             .send()
             .await
@@ -176,4 +192,17 @@ fn key_event(action: Action, item: &ApiKeyItem) -> Event {
         _ => changes.field(field, &value, &None),
     });
     Event::new(action, Target::new(TargetKind::ApiKey, &item.id), changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_debug_shows_no_digest() {
+        let secret = KeySecret::new("org_1", "key_1", &[3; 32]).unwrap();
+        let item = ApiKeyItem::new(&secret, "n".into(), Scope::Read, None, "user_1", Timestamp::now());
+        let shown = format!("{item:?}");
+        assert!(shown.contains("key_1") && !shown.contains(&item.digest), "{shown}");
+    }
 }

@@ -103,7 +103,9 @@ impl Store {
             // Not the live connections (`ORG#o#LIVE`): live-broadcast closes them when it reads
             // the deletion, and needs them to find the sockets; their TTL takes what it misses.
             keys::changes_pk(&org.id),
-            // API keys' request counters (TTL takes them within minutes; this is sooner).
+            // API keys' request counters (their TTL is two minutes past their minute, but DynamoDB
+            // takes expired items only within days; a count that lands after this step stays
+            // until then, with no data in it).
             keys::key_use_pk(&org.id),
         ];
         partitions.extend(keys::audit_months_since(&org.id, org.created_at, now));
