@@ -458,7 +458,7 @@ export interface paths {
         };
         /**
          * The organization's subscription and effective plan
-         * @description `admin` only, or an API key (`staff` and `client` get 403 `forbidden`). The subscription as last stored from Lemon Squeezy (webhook or `billing-reconcile`) and the name of the plan it gives under the effective-plan rules ("Plans and billing" in the API description). `status: null` means the organization has no subscription (the free plan). A subscription whose status gives no paid plan (`paused`, `unpaid`, `expired`, `cancelled` past `endsAt`) or whose variant is not in `PLANS.variants` still shows its `status` and `variantId`, with the free plan's `planName`. With several subscriptions, `subscriptionId` names the one the plan comes from (the rule in "Plans and billing").
+         * @description `admin` only, or an API key (`staff` and `client` get 403 `forbidden`). The subscription as last stored from Lemon Squeezy (webhook or `billing-reconcile`) and the name of the plan it gives under the effective-plan rules ("Plans and billing" in the API description). `status: null` means the organization has no subscription (the free plan). A subscription whose status gives no paid plan (`paused`, `unpaid`, `expired`, `cancelled` past `endsAt`) or whose variant is not in `PLANS.variants` still shows its `status` and `variantId`, with the free plan's `planName`. With several subscriptions, `subscriptionId` names the one the plan comes from (the rule in "Plans and billing"). An API key gets `customerPortalUrl` null, always: the portal link lets whoever holds it cancel the subscription or change how it is paid, which no key's scope allows.
          */
         get: operations["get-billing"];
         put?: never;
