@@ -107,7 +107,7 @@ impl Deps {
     /// `$disconnect`: forgets the connection.
     pub async fn close_live(&self, connection_id: &str) -> Result<(), ApiError> {
         if let Some(connection) = self.store.connection(connection_id).await? {
-            self.store.forget_connection(&connection.org_id, connection_id).await?;
+            self.store.forget_connection(&connection).await?;
         }
         Ok(())
     }
@@ -127,7 +127,7 @@ impl Deps {
         };
         for frame in frames {
             if live.post(connection_id, frame).await? == Reached::Gone {
-                self.store.forget_connection(&connection.org_id, connection_id).await?;
+                self.store.forget_connection(&connection).await?;
                 break;
             }
         }
@@ -199,7 +199,7 @@ impl Deps {
         let live = self.live()?;
         for connection in connections {
             live.close(&connection.connection_id).await?;
-            self.store.forget_connection(&connection.org_id, &connection.connection_id).await?;
+            self.store.forget_connection(connection).await?;
         }
         Ok(())
     }
@@ -246,7 +246,7 @@ impl Deps {
         for (connection, result) in results {
             match result {
                 Ok(Reached::Yes) => {}
-                Ok(Reached::Gone) => self.store.forget_connection(org_id, &connection.connection_id).await?,
+                Ok(Reached::Gone) => self.store.forget_connection(connection).await?,
                 Err(error) => {
                     tracing::warn!(cause = %crate::error::chain(&error), "a live post failed");
                     failed = Some(error);

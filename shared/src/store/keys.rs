@@ -15,14 +15,20 @@ pub fn org_of(pk: &str) -> Option<&str> {
     rest.split('#').next().filter(|org| !org.is_empty())
 }
 
-/// Partition of an organization's open live connections (`CONN#<connection id>`).
+/// Partition of an organization's open live connections (`CONN#<user id>#<connection id>`).
 pub fn live_connections_pk(org_id: &str) -> String {
     format!("ORG#{org_id}#LIVE")
 }
 
-/// Sort key of a live connection in its organization's partition.
-pub fn live_connection_sk(connection_id: &str) -> String {
-    format!("CONN#{connection_id}")
+/// Sort key of a live connection in its organization's partition: by user first, so that one
+/// member's connections are one prefix (the cap counts them without reading everyone's).
+pub fn live_connection_sk(user_id: &str, connection_id: &str) -> String {
+    format!("{}{connection_id}", live_user_connections_prefix(user_id))
+}
+
+/// Sort key prefix of one member's live connections.
+pub fn live_user_connections_prefix(user_id: &str) -> String {
+    format!("CONN#{user_id}#")
 }
 
 /// A live connection's own item, found by the connection id that API Gateway hands `$default`
@@ -340,5 +346,7 @@ mod tests {
     #[test]
     fn a_staff_prefix_does_not_match_a_longer_user_id() {
         assert!(!staff_assignment_sk("user_12", "cus_1").starts_with(&staff_assignment_prefix("user_1")));
+        assert!(!live_connection_sk("user_12", "c1").starts_with(&live_user_connections_prefix("user_1")));
+        assert!(live_connection_sk("user_1", "c1").starts_with(&live_user_connections_prefix("user_1")));
     }
 }

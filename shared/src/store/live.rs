@@ -112,7 +112,7 @@ impl Store {
         let mut tx = self.tx();
         tx.put(
             "connection",
-            to_item(&item(keys::live_connections_pk(org_id), keys::live_connection_sk(connection_id)))?,
+            to_item(&item(keys::live_connections_pk(org_id), keys::live_connection_sk(user_id, connection_id)))?,
             None,
         )?;
         tx.put(
@@ -134,8 +134,10 @@ impl Store {
     }
 
     /// Forgets a connection (both its items). Deleting what is gone already is no error.
-    pub async fn forget_connection(&self, org_id: &str, connection_id: &str) -> Result<(), StoreError> {
-        let org_side = key(keys::live_connections_pk(org_id), keys::live_connection_sk(connection_id));
+    pub async fn forget_connection(&self, connection: &ConnectionItem) -> Result<(), StoreError> {
+        let (org_id, connection_id) = (&connection.org_id, &connection.connection_id);
+        let org_side =
+            key(keys::live_connections_pk(org_id), keys::live_connection_sk(&connection.user_id, connection_id));
         let own = key(keys::live_connection_pk(connection_id), keys::LIVE_SK.to_owned());
         let (a, b) =
             tokio::join!(self.delete_if(org_side, None, vec![], vec![]), self.delete_if(own, None, vec![], vec![]));
@@ -151,9 +153,22 @@ impl Store {
         self.query_all("PK = :pk", None, None, &values).await
     }
 
-    /// How many connections `user_id` of `org_id` has open (one Query of the organization's).
+    /// How many connections `user_id` of `org_id` has open: a counting Query of that member's
+    /// prefix alone (a handful of small items; never the organization's thousands).
     pub async fn connections_of_user(&self, org_id: &str, user_id: &str) -> Result<usize, StoreError> {
-        Ok(self.connections_of_org(org_id).await?.iter().filter(|c| c.user_id == user_id).count())
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", super::s(keys::live_connections_pk(org_id)))
+            .expression_attribute_values(":prefix", super::s(keys::live_user_connections_prefix(user_id)))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(super::sdk_error)?;
+        Ok(usize::try_from(answer.count).unwrap_or(0))
     }
 
     /// Which of `customer_ids` the member `user_id` of `org_id` is assigned to (BatchGetItem calls
