@@ -13,6 +13,7 @@ use lambda_http::{Body, Request, Response};
 use shared::api::http;
 use shared::api::views::BillingView;
 use shared::domain::billing::PortalLink;
+use shared::flows::access::Principal;
 use shared::{ApiError, Deps, Timestamp};
 
 /// How long the billing view waits for Lemon Squeezy before it answers without a portal URL
@@ -24,7 +25,7 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let now = Timestamp::now();
     let shown = caller.org.entitlement(&deps.config.plans, now).subscription;
     let portal = match shown {
-        Some(subscription) if caller.member().is_ok() => {
+        Some(subscription) if matches!(caller.principal, Principal::Member(_)) => {
             fresh_portal_link(deps, caller.org_id(), &subscription.id, now).await?
         }
         _ => None,

@@ -4,8 +4,8 @@
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::api::caller;
-use shared::api::http::{self, request_id};
-use shared::flows::access::{Credential, Principal, Resolution};
+use shared::api::http;
+use shared::flows::access::{Call, Caller, Credential, Principal, Resolution};
 use shared::{ApiError, Deps};
 
 #[derive(Serialize)]
@@ -48,16 +48,18 @@ struct KeyRef {
 }
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    if let Credential::ApiKey(_) = caller::call(req)?.credential {
-        return key_me(deps, req).await;
-    }
-    let auth = deps.authenticate(req).await?;
+    // The request's credential, read once.
+    let call = caller::call(req)?;
+    let auth = match &call.credential {
+        Credential::ApiKey(_) => return key_me(deps, &call).await,
+        Credential::WorkosToken(token) => deps.verify_token(token).await?,
+    };
     let user_id = auth.user_id.clone();
     // No organization selected, or not an active member of it: the user alone, with nulls.
     // An organization whose deletion began is no organization either.
     let membership = async {
         match auth.org_id {
-            Some(_) => match deps.resolve(auth, request_id(req).as_deref(), &[]).await? {
+            Some(_) => match deps.resolve(auth, call.request_id.as_deref(), &[]).await? {
                 Resolution::Admitted(caller, _) => Ok(Some((caller.member()?.clone(), caller.org))),
                 Resolution::NotMember(_) | Resolution::OrgDeletion { .. } => Ok(None),
             },
@@ -81,14 +83,15 @@ pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     Ok(http::json(200, &me))
 }
 
-async fn key_me(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = deps.caller(req).await?;
-    let Principal::ApiKey(key) = caller.principal else {
-        return Err(ApiError::upstream("an API key resolved to a member"));
-    };
-    let me = KeyMe {
-        api_key: KeyRef { id: key.id, name: key.name, scope: key.scope.slug() },
-        organization: OrgRef { id: caller.org.id, name: caller.org.name },
-    };
-    Ok(http::json(200, &me))
+async fn key_me(deps: &Deps, call: &Call) -> Result<Response<Body>, ApiError> {
+    match deps.resolve_caller(call, &[]).await? {
+        Resolution::Admitted(Caller { principal: Principal::ApiKey(key), org, .. }, _) => {
+            let me = KeyMe {
+                api_key: KeyRef { id: key.id, name: key.name, scope: key.scope.slug() },
+                organization: OrgRef { id: org.id, name: org.name },
+            };
+            Ok(http::json(200, &me))
+        }
+        _ => Err(ApiError::upstream("an API key resolved to no key")),
+    }
 }

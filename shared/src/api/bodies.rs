@@ -55,20 +55,10 @@ impl NewApiKey {
     /// The fields, each checked; every field error at once.
     pub fn into_fields(self, now: crate::Timestamp) -> Result<ApiKeyFields, ApiError> {
         use crate::domain::api_keys::{Scope, parse_expiry, parse_name};
-        let (name, scope, expires_at) =
-            (parse_name(&self.name), Scope::parse(&self.scope), parse_expiry(self.expires_at.as_deref(), now));
-        match (name, scope, expires_at) {
+        match (parse_name(&self.name), Scope::parse(&self.scope), parse_expiry(self.expires_at.as_deref(), now)) {
             (Ok(name), Ok(scope), Ok(expires_at)) => Ok(ApiKeyFields { name, scope, expires_at }),
             (name, scope, expires_at) => {
-                let errors = [name.err(), scope.err(), expires_at.err()]
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|e| match e {
-                        ApiError::Validation(errors) => errors,
-                        _ => vec![],
-                    })
-                    .collect();
-                Err(ApiError::Validation(errors))
+                Err(ApiError::Validation([name.err(), scope.err(), expires_at.err()].into_iter().flatten().collect()))
             }
         }
     }

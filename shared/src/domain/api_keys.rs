@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::crypto;
-use crate::error::ApiError;
+use crate::domain::ids::IdKind;
+use crate::error::FieldError;
 
 /// What every secret starts with ("SaaS API key").
 pub const SECRET_PREFIX: &str = "sak_";
@@ -48,11 +49,11 @@ impl Scope {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Self, ApiError> {
+    pub fn parse(text: &str) -> Result<Self, FieldError> {
         match text {
             "read" => Ok(Self::Read),
             "write" => Ok(Self::Write),
-            _ => Err(ApiError::validation("scope", "must be read or write")),
+            _ => Err(FieldError::new("scope", "must be read or write")),
         }
     }
 
@@ -102,11 +103,11 @@ pub fn scope_needed(route_key: &str) -> Option<Scope> {
 }
 
 /// A key's name: trimmed, 1 to [`MAX_NAME_CHARS`] characters, no control characters.
-pub fn parse_name(value: &str) -> Result<String, ApiError> {
+pub fn parse_name(value: &str) -> Result<String, FieldError> {
     let name = value.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(ApiError::validation(
+        return Err(FieldError::new(
             "name",
             format!("must be 1 to {MAX_NAME_CHARS} characters without control characters"),
         ));
@@ -115,12 +116,11 @@ pub fn parse_name(value: &str) -> Result<String, ApiError> {
 }
 
 /// A requested expiry: in the future (a key that is expired at birth is a mistake).
-pub fn parse_expiry(expires_at: Option<&str>, now: Timestamp) -> Result<Option<Timestamp>, ApiError> {
+pub fn parse_expiry(expires_at: Option<&str>, now: Timestamp) -> Result<Option<Timestamp>, FieldError> {
     let Some(text) = expires_at else { return Ok(None) };
-    let at =
-        Timestamp::parse(text).ok_or_else(|| ApiError::validation("expiresAt", "must be an RFC 3339 timestamp"))?;
+    let at = Timestamp::parse(text).ok_or_else(|| FieldError::new("expiresAt", "must be an RFC 3339 timestamp"))?;
     if at <= now {
-        return Err(ApiError::validation("expiresAt", "must be in the future"));
+        return Err(FieldError::new("expiresAt", "must be in the future"));
     }
     Ok(Some(at))
 }
@@ -151,8 +151,8 @@ impl KeySecret {
         let mut parts = text.strip_prefix(SECRET_PREFIX)?.split('.');
         let (org_id, key_id, random) = (parts.next()?, parts.next()?, parts.next()?);
         let well_formed = parts.next().is_none()
-            && plausible_id(org_id, "org_")
-            && plausible_id(key_id, KEY_ID_PREFIX)
+            && IdKind::Organization.admits(org_id)
+            && IdKind::ApiKey.admits(key_id)
             && random.len() == SECRET_RANDOM_BYTES * 2
             && random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         well_formed.then(|| Self { org_id: org_id.to_owned(), key_id: key_id.to_owned(), text: text.to_owned() })
@@ -192,14 +192,6 @@ impl KeySecret {
         let public = SECRET_PREFIX.len() + self.org_id.len() + 1 + self.key_id.len() + 1;
         self.text[..public + SHOWN_RANDOM_DIGITS].to_owned()
     }
-}
-
-/// Key ids: `key_` and a lowercase ULID.
-pub const KEY_ID_PREFIX: &str = "key_";
-
-fn plausible_id(text: &str, prefix: &str) -> bool {
-    text.strip_prefix(prefix)
-        .is_some_and(|body| (1..=64).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Whether a key that expires at `expires_at` is still good at `now`.

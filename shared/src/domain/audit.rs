@@ -195,6 +195,16 @@ impl Changes {
         self
     }
 
+    /// A record made: each of `fields` from null to its value (a field with no value is left out).
+    pub fn made<T: Serialize + PartialEq>(fields: impl IntoIterator<Item = (&'static str, Option<T>)>) -> Self {
+        fields.into_iter().fold(Self::default(), |changes, (field, value)| changes.field(field, &None, &value))
+    }
+
+    /// A record removed: each of `fields` from its value to null.
+    pub fn removed<T: Serialize + PartialEq>(fields: impl IntoIterator<Item = (&'static str, Option<T>)>) -> Self {
+        fields.into_iter().fold(Self::default(), |changes, (field, value)| changes.field(field, &value, &None))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -233,6 +243,16 @@ mod tests {
             json!({"name": {"from": "Acme", "to": "Acme Ltd"}, "email": {"from": "a@x.example", "to": null}})
         );
         assert!(Changes::default().field("role", &"staff", &"staff").is_empty());
+    }
+
+    #[test]
+    fn a_record_made_or_removed_shows_its_fields_from_or_to_null() {
+        let fields = [("name", Some("CRM")), ("expiresAt", None)];
+        assert_eq!(serde_json::to_value(Changes::made(fields)).unwrap(), json!({"name": {"from": null, "to": "CRM"}}));
+        assert_eq!(
+            serde_json::to_value(Changes::removed(fields)).unwrap(),
+            json!({"name": {"from": "CRM", "to": null}})
+        );
     }
 
     #[test]

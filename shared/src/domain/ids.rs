@@ -13,6 +13,8 @@ pub enum IdKind {
     Invitation,
     /// API key ids this backend makes: `key_` and a lowercase ULID.
     ApiKey,
+    /// WorkOS organization ids (`org_…`): in no path, but in an API key's secret.
+    Organization,
 }
 
 /// Longest id body after the prefix: room for other id schemes than today's 26 characters.
@@ -30,12 +32,13 @@ impl IdKind {
         }
     }
 
-    fn prefix(self) -> &'static str {
+    pub fn prefix(self) -> &'static str {
         match self {
             Self::User => "user_",
             Self::Customer => "cus_",
             Self::Invitation => "inv_",
             Self::ApiKey => "key_",
+            Self::Organization => "org_",
         }
     }
 

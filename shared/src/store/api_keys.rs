@@ -9,6 +9,7 @@ use super::{ListQuery, Page, Store, StoreError, key, keys, n, s, sdk_error, to_i
 use crate::Timestamp;
 use crate::domain::api_keys::{KeySecret, Scope, Window};
 use crate::domain::audit::{Action, Changes, Origin, Target, TargetKind};
+use crate::domain::ids::IdKind;
 
 /// An organization's API key. The secret is not stored, only its digest (which its `Debug`
 /// leaves out, as everything that shows a caller does).
@@ -80,7 +81,7 @@ impl ApiKeyItem {
 
     /// A new key id: `key_` and a lowercase ULID.
     pub fn new_id() -> String {
-        format!("{}{}", crate::domain::api_keys::KEY_ID_PREFIX, ulid::Ulid::new().to_string().to_lowercase())
+        format!("{}{}", IdKind::ApiKey.prefix(), ulid::Ulid::new().to_string().to_lowercase())
     }
 }
 
@@ -187,10 +188,10 @@ fn key_event(action: Action, item: &ApiKeyItem) -> Event {
         ("scope", Some(item.scope.slug().to_owned())),
         ("expiresAt", item.valid_until.map(|at| at.to_string())),
     ];
-    let changes = fields.into_iter().fold(Changes::default(), |changes, (field, value)| match action {
-        Action::ApiKeyCreated => changes.field(field, &None, &value),
-        _ => changes.field(field, &value, &None),
-    });
+    let changes = match action {
+        Action::ApiKeyCreated => Changes::made(fields),
+        _ => Changes::removed(fields),
+    };
     Event::new(action, Target::new(TargetKind::ApiKey, &item.id), changes)
 }
 

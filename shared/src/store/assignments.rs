@@ -294,11 +294,10 @@ impl Store {
 
 /// The audit entry of an assignment added or removed: its target is `<customerId>:<userId>`.
 fn assignment_event(action: Action, customer_id: &str, user_id: &str) -> Event {
+    let fields = [("customerId", Some(customer_id)), ("userId", Some(user_id))];
     let changes = match action {
-        Action::AssignmentAdded => {
-            Changes::default().field("customerId", &None, &Some(customer_id)).field("userId", &None, &Some(user_id))
-        }
-        _ => Changes::default().field("customerId", &Some(customer_id), &None).field("userId", &Some(user_id), &None),
+        Action::AssignmentAdded => Changes::made(fields),
+        _ => Changes::removed(fields),
     };
     Event::new(action, Target::new(TargetKind::Assignment, format!("{customer_id}:{user_id}")), changes)
 }

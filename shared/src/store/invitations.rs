@@ -194,9 +194,9 @@ fn invitation_event(action: Action, invitation: &InvitationItem) -> Event {
         ("role", Some(invitation.role.slug())),
         ("customerId", invitation.customer_id.as_deref()),
     ];
-    let changes = fields.into_iter().fold(Changes::default(), |changes, (field, value)| match action {
-        Action::InvitationCreated => changes.field(field, &None, &value),
-        _ => changes.field(field, &value, &None),
-    });
+    let changes = match action {
+        Action::InvitationCreated => Changes::made(fields),
+        _ => Changes::removed(fields),
+    };
     Event::new(action, Target::new(TargetKind::Invitation, &invitation.id), changes)
 }
