@@ -733,7 +733,7 @@ def api_keys(results: dict) -> list[str]:
     lines += [
         "",
         f"**The choice: one write per request.** Counting costs one round trip to DynamoDB after the key is "
-        f"verified (the difference above; on AWS a single-digit-millisecond UpdateItem) and {KEY_WRU_PER_REQUEST} "
+        f"verified (the difference above, against DynamoDB Local; AWS was not measured) and {KEY_WRU_PER_REQUEST} "
         f"WRU: ${per_million:.3f} per million key requests at on-demand prices (${DDB_PRICE_PER_MILLION_WRU} per "
         "million WRU), plus 1 WRU a key and minute for `lastUsedAt`. The counter items live in a partition of "
         "their own per organization (`ORG#<org>#KEYUSE`), not the org's, and expire by TTL two minutes after "
