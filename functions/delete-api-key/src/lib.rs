@@ -5,12 +5,16 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::api::http;
+use shared::domain::Role;
+use shared::store::Along;
 use shared::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = deps.admin(req).await?;
     let key_id = http::path_param(req, "keyId")?;
-    let key = deps.store.get_api_key(caller.org_id(), &key_id).await?.ok_or(ApiError::NotFound)?;
+    // The key is read with the caller, in one round trip.
+    let (caller, found) = deps.caller_with(req, &[Along::ApiKey(&key_id)]).await?;
+    caller.require(&[Role::Admin])?;
+    let key = found.api_key(&key_id)?.ok_or(ApiError::NotFound)?;
     if !deps.store.revoke_api_key(&key, &caller.origin()).await? {
         return Err(ApiError::NotFound);
     }

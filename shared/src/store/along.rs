@@ -32,6 +32,8 @@ pub enum Along<'a> {
     CallersAssignment(&'a str),
     /// Another member.
     Member(&'a str),
+    /// One of the organization's API keys.
+    ApiKey(&'a str),
 }
 
 /// What one read found, by key.
@@ -50,13 +52,14 @@ impl Along<'_> {
             Self::Customer(id) => Some(keys::customer_sk(id)),
             Self::CallersAssignment(customer_id) => user_id.map(|user| keys::assignment_sk(customer_id, user)),
             Self::Member(id) => Some(keys::member_sk(id)),
+            Self::ApiKey(id) => Some(keys::api_key_sk(id)),
         }
     }
 }
 
 impl Reader<'_> {
     fn sort_key(&self) -> String {
-        match self {
+        match *self {
             Self::Member(user_id) => keys::member_sk(user_id),
             Self::ApiKey(key_id) => keys::api_key_sk(key_id),
         }
@@ -66,10 +69,6 @@ impl Reader<'_> {
 impl Found {
     fn take<T: DeserializeOwned>(&self, along: Along<'_>) -> Result<Option<T>, StoreError> {
         let Some(sk) = along.sort_key(self.user_id.as_deref()) else { return Ok(None) };
-        self.take_key(sk)
-    }
-
-    fn take_key<T: DeserializeOwned>(&self, sk: String) -> Result<Option<T>, StoreError> {
         self.items.get(&(keys::org_pk(&self.org_id), sk)).cloned().map(from_item).transpose()
     }
 
@@ -93,7 +92,7 @@ impl Found {
     }
 
     pub fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyItem>, StoreError> {
-        self.take_key(keys::api_key_sk(key_id))
+        self.take(Along::ApiKey(key_id))
     }
 }
 

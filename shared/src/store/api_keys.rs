@@ -117,10 +117,6 @@ impl Store {
         }
     }
 
-    pub async fn get_api_key(&self, org_id: &str, key_id: &str) -> Result<Option<ApiKeyItem>, StoreError> {
-        self.get(keys::org_pk(org_id), keys::api_key_sk(key_id)).await
-    }
-
     /// An organization's keys, oldest first (ids are time-ordered).
     pub async fn list_api_keys(
         &self,
